@@ -1,0 +1,5 @@
+/**
+ * `@lamina/dsl`: models as pure values, interpreters over them, and a compiler to TensorFlow.js.
+ * @module
+ */
+export * from './backend.js';

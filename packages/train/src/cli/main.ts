@@ -1,0 +1,54 @@
+/**
+ * The `lamina` CLI entry point: dispatches to subcommands, turns errors into one readable line
+ * and an exit code (0 ok, 1 failure, 2 bad usage or bad input).
+ * @module
+ */
+import { type Command, CliError, EXIT, helpText, parseCommandArgs } from './command.js';
+import { commands } from './commands.js';
+
+const topHelp = (): string =>
+  [
+    'lamina — define and train neural networks in TypeScript (ALBERT first)',
+    '',
+    'Usage: lamina <command> [options]     (lamina <command> --help for details)',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`),
+    '',
+    'Environment: LAMINA_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu forces a backend.',
+  ].join('\n');
+
+/** Runs the CLI on argv (without `node` and the script) and returns the exit code. */
+export const main = async (argv: string[]): Promise<number> => {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(topHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  // `lamina tokenizer train` style two-word commands.
+  const two = rest[0] !== undefined ? commands.find((c) => c.name === `${name} ${rest[0]}`) : undefined;
+  const cmd: Command | undefined = two ?? commands.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`lamina: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(', ')})`);
+    return EXIT.usage;
+  }
+  const args = two ? rest.slice(1) : rest;
+  try {
+    const { values, positionals } = parseCommandArgs(cmd, args);
+    if (values.help === true) {
+      console.log(helpText(cmd));
+      return EXIT.ok;
+    }
+    return await cmd.run(values as Record<string, string | boolean | string[] | undefined>, positionals);
+  } catch (e) {
+    if (e instanceof CliError) {
+      console.error(`lamina ${cmd.name}: ${e.message}`);
+      return e.code;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`lamina ${cmd.name}: internal error: ${msg.split('\n')[0]}`);
+    if (process.env.LAMINA_DEBUG) console.error(e);
+    else console.error('(set LAMINA_DEBUG=1 for the stack trace)');
+    return EXIT.failure;
+  }
+};

@@ -1,0 +1,5 @@
+/**
+ * `@lamina/train`: optimizers, schedules, the training loop, checkpoints and the `lamina` CLI.
+ * @module
+ */
+export { main } from './cli/main.js';

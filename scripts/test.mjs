@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// The whole test suite: install (idempotent), type-check the workspace, then every test with vitest.
+// Ends with vitest's summary and a plain `N passed, N failed` line.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const run = (cmd, args, opts = {}) => {
+  console.log(`[lamina test] ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  return r.status ?? 1;
+};
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+
+if (!process.argv.includes('--no-install') && run(process.execPath, ['scripts/bootstrap.mjs']) !== 0) process.exit(1);
+if (run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
+  console.log('type-check failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const report = path.join(root, '.cache', 'vitest-report.json');
+fs.mkdirSync(path.dirname(report), { recursive: true });
+fs.rmSync(report, { force: true });
+const extra = process.argv.slice(2).filter((a) => a !== '--no-install');
+const status = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+try {
+  const r = JSON.parse(fs.readFileSync(report, 'utf8'));
+  passed = r.numPassedTests;
+  failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  skipped = r.numPendingTests + r.numTodoTests;
+} catch {
+  failed = Math.max(failed, 1);
+}
+if (status !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(status === 0 && failed === 0 ? 0 : 1);
