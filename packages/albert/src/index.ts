@@ -1,0 +1,5 @@
+/**
+ * `@lamina/albert`: ALBERT and BERT in the lamina DSL.
+ * @module
+ */
+export * from './config.js';
