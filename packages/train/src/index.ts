@@ -3,3 +3,4 @@
  * @module
  */
 export { main } from './cli/main.js';
+export * from './optim/index.js';
