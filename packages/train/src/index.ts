@@ -4,3 +4,5 @@
  */
 export { main } from './cli/main.js';
 export * from './optim/index.js';
+export * from './schedule.js';
+export * from './rng.js';
