@@ -6,3 +6,4 @@ export { main } from './cli/main.js';
 export * from './optim/index.js';
 export * from './schedule.js';
 export * from './rng.js';
+export * from './metrics.js';
