@@ -3,3 +3,4 @@
  * @module
  */
 export * from './backend.js';
+export * from './safetensors.js';
