@@ -7,3 +7,4 @@ export * from './optim/index.js';
 export * from './schedule.js';
 export * from './rng.js';
 export * from './metrics.js';
+export * from './plot.js';
