@@ -1,0 +1,342 @@
+/**
+ * The compiler: a model value → a plain function over tfjs ops, built once. All interpretation
+ * (walking the value, resolving parameter paths, choosing kernels) happens in `compile`; the
+ * returned function only runs ops. Shared parameters are read from one store entry at every use,
+ * so their gradient is the sum over their uses.
+ *
+ * @example
+ * ```ts
+ * const model = seq(dense(4, 8, { activation: 'relu' }), dense(8, 2));
+ * const params = unwrap(init(model, 42));
+ * const f = unwrap(compile(model));
+ * const y = f(params, { input: tf.ones([3, 4]) }) as tf.Tensor; // [3, 2]
+ * ```
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Activation, Node } from './layer.js';
+import { containsParams, paramSpecs, tiedTablePath } from './params.js';
+import { joinPath, namedScope, primitivePrefix, repeatScopes, rootScope, sharedScope, siblingScope, type Scope } from './paths.js';
+import { modelError, type ModelError } from './shape.js';
+
+/** A parameter store as the compiled function reads it: path → tensor (variables are tensors). */
+export type Params = Readonly<Record<string, tf.Tensor>>;
+
+/** What the compiled function returns: a tensor, or named tensors when the model ends in a fanout. */
+export type Outputs = tf.Tensor | Readonly<Record<string, tf.Tensor>>;
+
+/** Per-call options of a compiled model. */
+export interface RunOptions {
+  /** Training mode: dropout active (default false). */
+  readonly training?: boolean;
+  /** Seed for dropout masks (default 0); the same seed gives the same masks. */
+  readonly seed?: number;
+}
+
+/** A compiled model: `(params, inputs, options) => outputs`. */
+export type CompiledModel = (params: Params, inputs: Readonly<Record<string, tf.Tensor>>, opts?: RunOptions) => Outputs;
+
+/** Options of {@link compile}. */
+export interface CompileOptions {
+  /** Name of the main input in the inputs record (default `input`). */
+  readonly input?: string;
+  /** For a model ending in a fanout: compute only these outputs (default all). */
+  readonly outputs?: readonly string[];
+}
+
+interface Runtime {
+  readonly params: Params;
+  readonly side: Readonly<Record<string, tf.Tensor>>;
+  readonly training: boolean;
+  readonly seed: number;
+  dropoutCalls: number;
+  readonly masks: Map<string, tf.Tensor>;
+}
+
+type Value = tf.Tensor | Record<string, tf.Tensor>;
+type Fn = (x: Value, rt: Runtime) => Value;
+
+const asTensor = (v: Value): tf.Tensor => {
+  if (v instanceof tf.Tensor) return v;
+  throw new Error(`expected a tensor, got named outputs {${Object.keys(v).join(', ')}}`);
+};
+
+const param = (rt: Runtime, path: string): tf.Tensor => {
+  const p = rt.params[path];
+  if (p === undefined) throw new Error(`missing parameter "${path}"`);
+  return p;
+};
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** Applies an activation function. */
+export const applyActivation = (fn: Activation, x: tf.Tensor): tf.Tensor => {
+  switch (fn) {
+    case 'identity':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'softmax':
+      return tf.softmax(x);
+    case 'gelu':
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+    case 'gelu_new': {
+      const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+    }
+  }
+};
+
+/** `x · w + b` over the last axis of a tensor of any rank ≥ 2, with an optional fused activation. */
+const linear = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, act: Activation = 'identity'): tf.Tensor => {
+  const inDim = x.shape[x.shape.length - 1] as number;
+  const outDim = w.shape[1] as number;
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+  const fusable = act === 'relu' || act === 'identity';
+  let y: tf.Tensor = tf.fused.matMul({
+    a: x2,
+    b: w as tf.Tensor2D,
+    ...(b ? { bias: b } : {}),
+    activation: act === 'relu' ? 'relu' : 'linear',
+  });
+  if (!fusable) y = applyActivation(act, y);
+  return x.rank === 2 ? y : tf.reshape(y, [...lead, outDim]);
+};
+
+const additiveMask = (rt: Runtime, name: string): tf.Tensor | undefined => {
+  const cached = rt.masks.get(name);
+  if (cached) return cached;
+  const m = rt.side[name];
+  if (!m) return undefined;
+  const [b, s] = m.shape as [number, number];
+  const add = tf.reshape(tf.mul(tf.sub(1, tf.cast(m, 'float32')), -1e9), [b, 1, 1, s]);
+  rt.masks.set(name, add);
+  return add;
+};
+
+const dropoutSeed = (rt: Runtime): number => {
+  rt.dropoutCalls += 1;
+  // A fresh, deterministic seed per dropout call in one forward pass.
+  return ((rt.seed * 1000003) ^ (rt.dropoutCalls * 2654435761)) >>> 0;
+};
+
+const applyDropout = (x: tf.Tensor, rate: number, rt: Runtime): tf.Tensor =>
+  rt.training && rate > 0 ? tf.dropout(x, rate, undefined, dropoutSeed(rt)) : x;
+
+const layerNormOp = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor => {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+};
+
+interface Env {
+  readonly model: Node;
+  readonly tables: Map<string, string>;
+}
+
+const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
+  switch (n.kind) {
+    case 'dense': {
+      const p = primitivePrefix(scope, 'dense');
+      const k = joinPath(p, 'kernel');
+      const b = n.bias ? joinPath(p, 'bias') : undefined;
+      const act = n.activation;
+      return (x, rt) => linear(asTensor(x), param(rt, k), b ? param(rt, b) : undefined, act);
+    }
+    case 'embedding': {
+      const t = joinPath(primitivePrefix(scope, 'embedding'), 'embeddings');
+      return (x, rt) => tf.gather(param(rt, t), asTensor(x));
+    }
+    case 'positionalEmbedding': {
+      const t = joinPath(primitivePrefix(scope, 'positionalEmbedding'), 'embeddings');
+      const dim = n.dim;
+      return (x, rt) => {
+        const xt = asTensor(x);
+        const s = xt.shape[xt.rank - 2] as number;
+        return tf.add(xt, tf.slice(param(rt, t), [0, 0], [s, dim]));
+      };
+    }
+    case 'tokenTypeEmbedding': {
+      const t = joinPath(primitivePrefix(scope, 'tokenTypeEmbedding'), 'embeddings');
+      const input = n.input;
+      const dim = n.dim;
+      return (x, rt) => {
+        const ids = rt.side[input];
+        const table = param(rt, t);
+        return tf.add(asTensor(x), ids ? tf.gather(table, ids) : tf.slice(table, [0, 0], [1, dim]));
+      };
+    }
+    case 'layerNorm': {
+      const p = primitivePrefix(scope, 'layerNorm');
+      const g = joinPath(p, 'gamma');
+      const b = joinPath(p, 'beta');
+      const eps = n.epsilon;
+      return (x, rt) => layerNormOp(asTensor(x), param(rt, g), param(rt, b), eps);
+    }
+    case 'dropout': {
+      const rate = n.rate;
+      return (x, rt) => applyDropout(asTensor(x), rate, rt);
+    }
+    case 'activation': {
+      const fn = n.fn;
+      return (x) => applyActivation(fn, asTensor(x));
+    }
+    case 'identity':
+      return (x) => x;
+    case 'attention': {
+      const p = primitivePrefix(scope, 'attention');
+      const [qk, qb, kk, kb, vk, vb, ok, ob] = ['query', 'key', 'value', 'output'].flatMap((s) => [joinPath(p, s, 'kernel'), joinPath(p, s, 'bias')]) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      const { heads, headSize, dim, maskInput, dropout: attnDrop } = n;
+      const scale = 1 / Math.sqrt(headSize);
+      return (x, rt) => {
+        const xt = asTensor(x);
+        const [b, s] = xt.shape as [number, number, number];
+        const x2 = tf.reshape(xt, [b * s, dim]);
+        const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, s, heads, headSize]), [0, 2, 1, 3]);
+        const q = split(linear(x2, param(rt, qk), param(rt, qb)));
+        const k = split(linear(x2, param(rt, kk), param(rt, kb)));
+        const v = split(linear(x2, param(rt, vk), param(rt, vb)));
+        let scores = tf.mul(tf.matMul(q, k, false, true), scale);
+        const mask = maskInput === null ? undefined : additiveMask(rt, maskInput);
+        if (mask) scores = tf.add(scores, mask);
+        const probs = applyDropout(tf.softmax(scores), attnDrop, rt);
+        const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [b * s, heads * headSize]);
+        return tf.reshape(linear(ctx, param(rt, ok), param(rt, ob)), [b, s, dim]);
+      };
+    }
+    case 'firstToken':
+      return (x) => {
+        const xt = asTensor(x);
+        return tf.squeeze(tf.slice(xt, [0, 0, 0], [-1, 1, -1]), [1]);
+      };
+    case 'gather': {
+      const input = n.input;
+      return (x, rt) => {
+        const xt = asTensor(x);
+        const [b, s, d] = xt.shape as [number, number, number];
+        const pos = rt.side[input];
+        if (!pos) throw new Error(`missing side input "${input}"`);
+        const k = pos.shape[1] as number;
+        const offsets = tf.mul(tf.range(0, b, 1, 'int32'), s).reshape([b, 1]);
+        const flat = tf.reshape(tf.add(pos, offsets), [b * k]);
+        return tf.reshape(tf.gather(tf.reshape(xt, [b * s, d]), flat), [b, k, d]);
+      };
+    }
+    case 'unembed': {
+      const table = env.tables.get(n.target);
+      if (table === undefined) throw new Error(`no embedding shared as "${n.target}"`);
+      const b = n.bias ? joinPath(primitivePrefix(scope, 'unembed'), 'bias') : undefined;
+      const vocab = n.vocab;
+      return (x, rt) => {
+        const xt = asTensor(x);
+        const lead = xt.shape.slice(0, -1);
+        const x2 = xt.rank === 2 ? (xt as tf.Tensor2D) : tf.reshape(xt, [-1, xt.shape[xt.rank - 1] as number]) as tf.Tensor2D;
+        const y = tf.fused.matMul({ a: x2, b: param(rt, table) as tf.Tensor2D, transposeB: true, ...(b ? { bias: param(rt, b) } : {}) });
+        return xt.rank === 2 ? y : tf.reshape(y, [...lead, vocab]);
+      };
+    }
+    case 'seq': {
+      const s = siblingScope(scope);
+      const fs = n.layers.map((l) => compileNode(l, s, env));
+      return (x, rt) => fs.reduce((acc, f) => f(acc, rt), x);
+    }
+    case 'branch': {
+      const s = siblingScope(scope);
+      const fs = n.branches.map((l) => compileNode(l, s, env));
+      const merge = n.merge;
+      return (x, rt) => {
+        const outs = fs.map((f) => asTensor(f(x, rt)));
+        if (merge === 'concat') return tf.concat(outs, -1);
+        return outs.length === 1 ? (outs[0] as tf.Tensor) : outs.length === 2 ? tf.add(outs[0] as tf.Tensor, outs[1] as tf.Tensor) : tf.addN(outs);
+      };
+    }
+    case 'repeat': {
+      const times = n.times;
+      if (n.layer.kind === 'shared' || !containsParams(n.layer)) {
+        const f = compileNode(n.layer, scope, env);
+        return (x, rt) => {
+          let y = x;
+          for (let i = 0; i < times; i++) y = f(y, rt);
+          return y;
+        };
+      }
+      const fs = repeatScopes(scope, times).map((s) => compileNode(n.layer, s, env));
+      return (x, rt) => fs.reduce((acc, f) => f(acc, rt), x);
+    }
+    case 'shared':
+      return compileNode(n.layer, sharedScope(n.name), env);
+    case 'named':
+      return compileNode(n.layer, namedScope(scope, n.name), env);
+    case 'fanout': {
+      const fs = Object.entries(n.outputs).map(([k, l]) => [k, compileNode(l, namedScope(scope, k), env)] as const);
+      return (x, rt) => {
+        const out: Record<string, tf.Tensor> = {};
+        for (const [k, f] of fs) out[k] = asTensor(f(x, rt));
+        return out;
+      };
+    }
+  }
+};
+
+/** Restricts a model ending in a fanout to some of its outputs (the others are not computed). */
+const selectOutputs = (n: Node, names: readonly string[]): E.Either<ModelError, Node> => {
+  if (n.kind === 'fanout') {
+    const missing = names.filter((k) => !Object.hasOwn(n.outputs, k));
+    if (missing.length) return E.left(modelError('fanout', `unknown output(s) ${missing.join(', ')} (outputs: ${Object.keys(n.outputs).join(', ')})`));
+    return E.right({ kind: 'fanout', outputs: Object.fromEntries(names.map((k) => [k, n.outputs[k] as Node])) });
+  }
+  if (n.kind === 'seq' && n.layers.length > 0) {
+    const last = n.layers[n.layers.length - 1] as Node;
+    return E.map((l: Node): Node => ({ kind: 'seq', layers: [...n.layers.slice(0, -1), l] }))(selectOutputs(last, names));
+  }
+  if (n.kind === 'named') return E.map((l: Node): Node => ({ kind: 'named', name: n.name, layer: l }))(selectOutputs(n.layer, names));
+  return E.left(modelError('', 'outputs can only be selected from a model that ends in a fanout'));
+};
+
+/**
+ * Compiles a model to a plain function `(params, inputs, { training, seed }) => outputs`.
+ * `inputs[opts.input ?? 'input']` is the main stream; other entries are side inputs
+ * (`attention_mask`, `token_type_ids`, …). Validates the model first (an invalid model is a
+ * {@link ModelError}, never a throw). Parameter paths are resolved here, once.
+ *
+ * Note: the parameters of an output not selected with `opts.outputs` are still resolved by the
+ * same paths, so one store serves every selection.
+ */
+export const compile = (model: Node, opts: CompileOptions = {}): E.Either<ModelError, CompiledModel> => {
+  const specs = paramSpecs(model);
+  if (E.isLeft(specs)) return specs;
+  const selected = opts.outputs ? selectOutputs(model, opts.outputs) : E.right(model);
+  if (E.isLeft(selected)) return selected;
+  const tables = new Map<string, string>();
+  const collect = (n: Node): void => {
+    if (n.kind === 'unembed' && !tables.has(n.target)) {
+      const t = tiedTablePath(model, n.target);
+      if (t) tables.set(n.target, t);
+    }
+    if (n.kind === 'seq') n.layers.forEach(collect);
+    else if (n.kind === 'branch') n.branches.forEach(collect);
+    else if (n.kind === 'repeat' || n.kind === 'shared' || n.kind === 'named') collect(n.layer);
+    else if (n.kind === 'fanout') Object.values(n.outputs).forEach(collect);
+  };
+  collect(model);
+  const f = compileNode(selected.right, rootScope(), { model, tables });
+  const inputName = opts.input ?? 'input';
+  return E.right((params, inputs, run = {}) => {
+    const x = inputs[inputName];
+    if (!x) throw new Error(`missing main input "${inputName}" (got ${Object.keys(inputs).join(', ') || 'nothing'})`);
+    const rt: Runtime = { params, side: inputs, training: run.training ?? false, seed: run.seed ?? 0, dropoutCalls: 0, masks: new Map() };
+    return f(x, rt);
+  });
+};

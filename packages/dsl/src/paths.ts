@@ -1,0 +1,105 @@
+/**
+ * Where parameters live: the one set of rules, shared by every interpreter, that turns a position
+ * in a layer value into a parameter path, and the readable "where" of a node for error messages.
+ *
+ * Rules: `named(n, f)` puts `f`'s parameters under `n`; `shared(f, n)` under the global scope `n`
+ * (whatever encloses it); the copies of a non-shared `repeat` under `0`, `1`, …; `fanout` outputs
+ * under their keys; an unnamed parameterised primitive gets a Keras-like segment `dense_0`,
+ * `dense_1`, … counted per scope. `seq` and `branch` add no segment.
+ *
+ * @example
+ * ```ts
+ * // seq(dense(2, 3), named('out', dense(3, 1)))  →  dense_0.kernel, dense_0.bias, out.kernel, out.bias
+ * ```
+ * @module
+ */
+import type { Node } from './layer.js';
+
+/** Joins path segments with dots, skipping empty ones. */
+export const joinPath = (...parts: readonly string[]): string => parts.filter((p) => p !== '').join('.');
+
+/** The parameter scope a node is interpreted in. */
+export interface Scope {
+  /** Parameter path prefix. */
+  readonly prefix: string;
+  /** True when the node is directly wrapped by `named`/`shared`/a fanout key: it takes the prefix as its own. */
+  readonly explicit: boolean;
+  /** Per-scope counters for automatic segments (`dense_0`, …); shared by siblings of one scope. */
+  readonly counters: Map<string, number>;
+}
+
+/** The root scope. */
+export const rootScope = (): Scope => ({ prefix: '', explicit: false, counters: new Map() });
+
+const auto = (s: Scope, kind: string): string => {
+  const n = s.counters.get(kind) ?? 0;
+  s.counters.set(kind, n + 1);
+  return `${kind}_${n}`;
+};
+
+/** The parameter prefix of a parameterised primitive interpreted in scope `s`. */
+export const primitivePrefix = (s: Scope, kind: string): string => (s.explicit ? s.prefix : joinPath(s.prefix, auto(s, kind)));
+
+/** Scope of the children of `seq`/`branch` (siblings share counters). */
+export const siblingScope = (s: Scope): Scope => (s.explicit ? { prefix: s.prefix, explicit: false, counters: new Map() } : s);
+
+/** Scope of `named(name, ·)`'s body, or of a fanout output `name`. */
+export const namedScope = (s: Scope, name: string): Scope => ({ prefix: joinPath(s.prefix, name), explicit: true, counters: new Map() });
+
+/** Scope of `shared(·, name)`'s body: global, whatever encloses it. */
+export const sharedScope = (name: string): Scope => ({ prefix: name, explicit: true, counters: new Map() });
+
+/** Scopes of the copies of a non-shared `repeat` interpreted in scope `s`. */
+export const repeatScopes = (s: Scope, times: number): Scope[] => {
+  const base = s.explicit ? s.prefix : joinPath(s.prefix, auto(s, 'repeat'));
+  return Array.from({ length: times }, (_, i) => ({ prefix: joinPath(base, String(i)), explicit: false, counters: new Map() }));
+};
+
+/** Readable location of a child, for error messages: `seq[1].repeat.shared(encoder).attention`. */
+export const childWhere = (where: string, parent: Node, child: number | string): string => {
+  switch (parent.kind) {
+    case 'seq':
+      return joinPath(where, `seq[${child}]`);
+    case 'branch':
+      return joinPath(where, `branch[${child}]`);
+    case 'repeat':
+      return joinPath(where, 'repeat');
+    case 'shared':
+      return joinPath(where, `shared(${parent.name})`);
+    case 'named':
+      return joinPath(where, parent.name);
+    case 'fanout':
+      return joinPath(where, `fanout.${child}`);
+    default:
+      return where;
+  }
+};
+
+/** Readable location of a primitive itself. */
+export const primitiveWhere = (where: string, n: Node): string => joinPath(where, n.kind === 'attention' ? 'attention' : n.kind);
+
+/** Collects every shared node by name (first occurrence), for tying and validation. */
+export const collectShared = (n: Node, out: Map<string, Node> = new Map()): Map<string, Node> => {
+  switch (n.kind) {
+    case 'seq':
+      n.layers.forEach((l) => collectShared(l, out));
+      break;
+    case 'branch':
+      n.branches.forEach((l) => collectShared(l, out));
+      break;
+    case 'repeat':
+    case 'named':
+      collectShared(n.layer, out);
+      break;
+    case 'shared':
+      if (!out.has(n.name)) out.set(n.name, n.layer);
+      collectShared(n.layer, out);
+      break;
+    case 'fanout':
+      Object.values(n.outputs).forEach((l) => collectShared(l, out));
+      break;
+    default:
+      break;
+  }
+  return out;
+};
