@@ -3,3 +3,5 @@
  * @module
  */
 export * from './config.js';
+export * from './hf/index.js';
+export * from './tokenizer/index.js';
