@@ -3,5 +3,4 @@
  * @module
  */
 export * from './config.js';
-export * from './hf/index.js';
 export * from './tokenizer/index.js';
