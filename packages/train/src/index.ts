@@ -8,3 +8,4 @@ export * from './schedule.js';
 export * from './rng.js';
 export * from './metrics.js';
 export * from './plot.js';
+export * from './checkpoint.js';
