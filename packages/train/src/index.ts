@@ -9,3 +9,4 @@ export * from './rng.js';
 export * from './metrics.js';
 export * from './plot.js';
 export * from './checkpoint.js';
+export * from './progress.js';
