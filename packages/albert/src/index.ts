@@ -4,3 +4,4 @@
  */
 export * from './config.js';
 export * from './tokenizer/index.js';
+export * from './model.js';

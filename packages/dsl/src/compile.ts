@@ -280,7 +280,8 @@ const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
     case 'named':
       return compileNode(n.layer, namedScope(scope, n.name), env);
     case 'fanout': {
-      const fs = Object.entries(n.outputs).map(([k, l]) => [k, compileNode(l, namedScope(scope, k), env)] as const);
+      const s = siblingScope(scope);
+      const fs = Object.entries(n.outputs).map(([k, l]) => [k, compileNode(l, s, env)] as const);
       return (x, rt) => {
         const out: Record<string, tf.Tensor> = {};
         for (const [k, f] of fs) out[k] = asTensor(f(x, rt));

@@ -452,7 +452,7 @@ export const named = <I extends Dim | Same, O extends Dim | Same>(name: string, 
  * function returns a record of tensors; only allowed as the last layer of a model.
  * @example fanout({ hidden: identity, pooled: seq(firstToken, dense(8, 8, { activation: 'tanh' })) })
  */
-export const fanout = <I extends Dim | Same>(outputs: Readonly<Record<string, Layer<I, Dim | Same> | Layer<Same, Dim | Same>>>): Layer<I, Same> => ({
+export const fanout = (outputs: Readonly<Record<string, AnyLayer>>): Layer<Same, Same> => ({
   kind: 'fanout',
   outputs,
 });

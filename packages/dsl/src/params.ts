@@ -127,8 +127,9 @@ export const visitPrimitives = (model: Node, visit: (v: PrimitiveVisit) => void)
       case 'named':
         return go(n.layer, namedScope(scope, n.name), childWhere(where, n, 0), uses, sh);
       case 'fanout': {
+        const s = siblingScope(scope);
         for (const [k, l] of Object.entries(n.outputs)) {
-          const e = go(l, namedScope(scope, k), childWhere(where, n, k), uses, sh);
+          const e = go(l, s, childWhere(where, n, k), uses, sh);
           if (e) return e;
         }
         return undefined;

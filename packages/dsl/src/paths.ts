@@ -3,9 +3,9 @@
  * in a layer value into a parameter path, and the readable "where" of a node for error messages.
  *
  * Rules: `named(n, f)` puts `f`'s parameters under `n`; `shared(f, n)` under the global scope `n`
- * (whatever encloses it); the copies of a non-shared `repeat` under `0`, `1`, …; `fanout` outputs
- * under their keys; an unnamed parameterised primitive gets a Keras-like segment `dense_0`,
- * `dense_1`, … counted per scope. `seq` and `branch` add no segment.
+ * (whatever encloses it); the copies of a non-shared `repeat` under `0`, `1`, …; an unnamed
+ * parameterised primitive gets a Keras-like segment `dense_0`, `dense_1`, … counted per scope.
+ * `seq`, `branch` and `fanout` add no segment (a fanout's keys name outputs, not parameters).
  *
  * @example
  * ```ts
@@ -43,7 +43,7 @@ export const primitivePrefix = (s: Scope, kind: string): string => (s.explicit ?
 /** Scope of the children of `seq`/`branch` (siblings share counters). */
 export const siblingScope = (s: Scope): Scope => (s.explicit ? { prefix: s.prefix, explicit: false, counters: new Map() } : s);
 
-/** Scope of `named(name, ·)`'s body, or of a fanout output `name`. */
+/** Scope of `named(name, ·)`'s body. */
 export const namedScope = (s: Scope, name: string): Scope => ({ prefix: joinPath(s.prefix, name), explicit: true, counters: new Map() });
 
 /** Scope of `shared(·, name)`'s body: global, whatever encloses it. */
