@@ -3,5 +3,6 @@
  * @module
  */
 export * from './config.js';
+export * from './hf/index.js';
 export * from './tokenizer/index.js';
 export * from './model.js';
