@@ -33,10 +33,16 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { checkRawTensors, decodeSafetensors, encodeSafetensors, type RawTensor } from '@lamina/dsl';
 
-/** Any JSON value. */
+/**
+ * Any JSON value.
+ * @example const cursor: JsonValue = { epoch: 2, index: 4096 };
+ */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
-/** A checkpoint that could not be written, found or read; `message` is one readable sentence. */
+/**
+ * A checkpoint that could not be written, found or read; `message` is one readable sentence.
+ * @example { _tag: 'CheckpointError', message: 'checkpoint run/checkpoints/step-000100 is damaged: weights.safetensors has 10 bytes, expected 4096' }
+ */
 export interface CheckpointError {
   readonly _tag: 'CheckpointError';
   readonly message: string;
@@ -45,9 +51,15 @@ export interface CheckpointError {
 const ckptError = (message: string): CheckpointError => ({ _tag: 'CheckpointError', message });
 const describeErr = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** Sub-directory of a run directory that holds the checkpoints. */
+/**
+ * Sub-directory of a run directory that holds the checkpoints.
+ * @example path.join(runDir, CHECKPOINTS_DIR, checkpointDirName(100)) // run/checkpoints/step-000100
+ */
 export const CHECKPOINTS_DIR = 'checkpoints';
-/** File names inside one checkpoint directory. */
+/**
+ * File names inside one checkpoint directory.
+ * @example path.join(dir, CHECKPOINT_FILES.weights) // …/weights.safetensors
+ */
 export const CHECKPOINT_FILES = {
   weights: 'weights.safetensors',
   optimizer: 'optimizer.safetensors',
@@ -55,7 +67,10 @@ export const CHECKPOINT_FILES = {
   complete: 'COMPLETE',
 } as const;
 
-/** What `state.json` holds besides the format tag. */
+/**
+ * What `state.json` holds besides the format tag.
+ * @example { step: 100, rng: rng.state(), dataCursor: { epoch: 0, index: 800 }, configHash: 'e3b0c442…', trainer: { bestLoss: 2.1 } }
+ */
 export interface CheckpointState {
   /** Optimizer steps completed when the checkpoint was taken. */
   readonly step: number;
@@ -69,7 +84,10 @@ export interface CheckpointState {
   readonly trainer?: JsonValue;
 }
 
-/** What {@link saveCheckpoint} writes. */
+/**
+ * What {@link saveCheckpoint} writes.
+ * @example saveCheckpoint('run', { step, params, optimizer: opt.state(), rng: rng.state(), dataCursor, configHash })
+ */
 export interface CheckpointInput extends CheckpointState {
   /** Parameters keyed by path (float32 or int32 tensors; not disposed). */
   readonly params: Readonly<Record<string, tf.Tensor>>;
@@ -77,7 +95,10 @@ export interface CheckpointInput extends CheckpointState {
   readonly optimizer: Readonly<Record<string, tf.Tensor>>;
 }
 
-/** A checkpoint read back by {@link loadCheckpoint}. */
+/**
+ * A checkpoint read back by {@link loadCheckpoint}.
+ * @example const { state, weights, optimizer } = loaded; assignParams(params, weights);
+ */
 export interface LoadedCheckpoint {
   readonly dir: string;
   readonly state: CheckpointState;
@@ -85,19 +106,28 @@ export interface LoadedCheckpoint {
   readonly optimizer: Record<string, RawTensor>;
 }
 
-/** A complete checkpoint found on disk. */
+/**
+ * A complete checkpoint found on disk.
+ * @example { dir: 'run/checkpoints/step-000100', step: 100 }
+ */
 export interface CheckpointInfo {
   readonly dir: string;
   readonly step: number;
 }
 
-/** Options of {@link saveCheckpoint}. */
+/**
+ * Options of {@link saveCheckpoint}.
+ * @example saveCheckpoint('run', input, { keepLast: 2 })
+ */
 export interface SaveOptions {
   /** How many complete checkpoints to keep (oldest deleted after a successful save). Default 3. */
   readonly keepLast?: number;
 }
 
-/** Result of a successful {@link saveCheckpoint}. */
+/**
+ * Result of a successful {@link saveCheckpoint}.
+ * @example { dir: 'run/checkpoints/step-000300', step: 300, removed: ['run/checkpoints/step-000100'] }
+ */
 export interface SavedCheckpoint extends CheckpointInfo {
   /** Older checkpoint directories deleted to honour `keepLast`. */
   readonly removed: readonly string[];

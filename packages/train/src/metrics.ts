@@ -23,7 +23,10 @@ import path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { tfNode, type SummaryWriter } from '@lamina/dsl';
 
-/** One line of `metrics.jsonl`. */
+/**
+ * One line of `metrics.jsonl`.
+ * @example { step: 120, time: 1764000000.1, values: { loss: 3.41, lr: 1e-4 } }
+ */
 export interface MetricRecord {
   /** Optimizer step the values belong to. */
   readonly step: number;
@@ -33,7 +36,10 @@ export interface MetricRecord {
   readonly values: Readonly<Record<string, number>>;
 }
 
-/** A metrics file that could not be read or written. */
+/**
+ * A metrics file that could not be read or written.
+ * @example { _tag: 'MetricsError', message: 'run/metrics.jsonl: line 7 is not a metrics record: …' }
+ */
 export interface MetricsError {
   readonly _tag: 'MetricsError';
   readonly message: string;
@@ -42,9 +48,16 @@ export interface MetricsError {
 const metricsError = (message: string): MetricsError => ({ _tag: 'MetricsError', message });
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** The file name lamina uses inside a run directory. */
+/**
+ * The file name lamina uses inside a run directory.
+ * @example readMetrics(path.join(runDir, METRICS_FILE))
+ */
 export const METRICS_FILE = 'metrics.jsonl';
-/** The TensorBoard log directory inside a run directory. */
+/**
+ * The TensorBoard log directory inside a run directory.
+ * @example // tensorboard --logdir run/tensorboard
+ * openTensorBoard(path.join(runDir, TENSORBOARD_DIR))
+ */
 export const TENSORBOARD_DIR = 'tensorboard';
 
 const RESERVED = new Set(['step', 'time']);
@@ -85,7 +98,10 @@ export const parseMetricLine = (line: string): MetricRecord | undefined => {
   return { step, time, values };
 };
 
-/** Result of {@link parseMetricsText} / {@link readMetrics}. */
+/**
+ * Result of {@link parseMetricsText} / {@link readMetrics}.
+ * @example const { records, tornTail } = E.getOrElse(() => empty)(readMetrics(file));
+ */
 export interface MetricsContent {
   readonly records: MetricRecord[];
   /**
@@ -141,7 +157,10 @@ export const readMetrics = (file: string): E.Either<MetricsError, MetricsContent
   return parseMetricsText(text, file);
 };
 
-/** An open, append-only metrics file. */
+/**
+ * An open, append-only metrics file.
+ * @example log.append(10, { loss: 2.5 }); log.sync(); log.close();
+ */
 export interface MetricsLog {
   /** The file being written. */
   readonly file: string;
@@ -153,7 +172,10 @@ export interface MetricsLog {
   close(): void;
 }
 
-/** Options of {@link openMetricsLog}. */
+/**
+ * Options of {@link openMetricsLog}.
+ * @example openMetricsLog(file, { truncateAfterStep: 300 })
+ */
 export interface OpenMetricsOptions {
   /**
    * On resume: drop records with `step` greater than this (they belong to steps that will be run
@@ -252,7 +274,10 @@ export const openTensorBoard = (logdir: string, note: (message: string) => void 
   return node.summaryFileWriter(logdir);
 };
 
-/** Options of {@link openMetricsLogger}. */
+/**
+ * Options of {@link openMetricsLogger}.
+ * @example openMetricsLogger({ runDir: 'run', tensorboard: false })
+ */
 export interface MetricsLoggerOptions {
   /** The run directory; `metrics.jsonl` and `tensorboard/` go inside. */
   readonly runDir: string;
@@ -264,7 +289,10 @@ export interface MetricsLoggerOptions {
   readonly note?: (message: string) => void;
 }
 
-/** Writes every record to `metrics.jsonl` and, when available, to TensorBoard. */
+/**
+ * Writes every record to `metrics.jsonl` and, when available, to TensorBoard.
+ * @example logger.log(step, { loss, lr }); logger.close();
+ */
 export interface MetricsLogger {
   /** Logs named values for a step (non-finite values go to TensorBoard as they are). */
   log(step: number, values: Readonly<Record<string, number>>): E.Either<MetricsError, void>;

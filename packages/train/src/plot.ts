@@ -19,13 +19,19 @@ import path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { MetricRecord } from './metrics.js';
 
-/** One named line: `[x, y]` points in drawing order. */
+/**
+ * One named line: `[x, y]` points in drawing order.
+ * @example { name: 'train loss', points: [[0, 7.1], [100, 5.2], [200, 4.4]] }
+ */
 export interface Series {
   readonly name: string;
   readonly points: ReadonlyArray<readonly [number, number]>;
 }
 
-/** Labels and size of one chart. */
+/**
+ * Labels and size of one chart.
+ * @example { title: 'pretraining', xLabel: 'step', yLabel: 'loss', width: 800 }
+ */
 export interface PlotOptions {
   readonly title: string;
   readonly xLabel: string;
@@ -36,12 +42,18 @@ export interface PlotOptions {
   readonly height?: number;
 }
 
-/** One chart of a multi-panel figure. */
+/**
+ * One chart of a multi-panel figure.
+ * @example { title: 'accuracy', xLabel: 'step', yLabel: 'acc', series: [seriesFromMetrics(records, 'eval/sop_accuracy')] }
+ */
 export interface Panel extends PlotOptions {
   readonly series: readonly Series[];
 }
 
-/** Why a plot could not be written. */
+/**
+ * Why a plot could not be written.
+ * @example { _tag: 'PlotError', message: 'cannot write run/curves.svg: EACCES: permission denied' }
+ */
 export interface PlotError {
   readonly _tag: 'PlotError';
   readonly message: string;

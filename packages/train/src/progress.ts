@@ -15,7 +15,10 @@
  * @module
  */
 
-/** How progress is shown. */
+/**
+ * How progress is shown.
+ * @example const mode: ProgressMode = chooseMode({ isTTY: process.stdout.isTTY, quiet: false, jsonLogs: true }); // 'json'
+ */
 export type ProgressMode = 'tty' | 'plain' | 'quiet' | 'json';
 
 /**
@@ -59,7 +62,10 @@ export const formatRate = (x: number | undefined): string => {
   return x >= 100 ? String(Math.round(x)) : String(Number(x.toPrecision(3)));
 };
 
-/** State of a smoothed rate (e.g. tokens/s); create with {@link initialRate}. */
+/**
+ * State of a smoothed rate (e.g. tokens/s); create with {@link initialRate}.
+ * @example let r: RateState = initialRate; r = updateRate(r, tokensSoFar, performance.now() / 1000);
+ */
 export interface RateState {
   /** Smoothed rate per second; undefined until two samples have been seen. */
   readonly rate: number | undefined;
@@ -68,7 +74,10 @@ export interface RateState {
   readonly lastTime: number | undefined;
 }
 
-/** The empty {@link RateState}. */
+/**
+ * The empty {@link RateState}.
+ * @example updateRate(initialRate, 0, 0).rate // undefined until a second sample
+ */
 export const initialRate: RateState = { rate: undefined, lastCount: undefined, lastTime: undefined };
 
 /**
@@ -92,7 +101,10 @@ export const updateRate = (s: RateState, count: number, time: number, halfLife =
   return { rate, lastCount: count, lastTime: time };
 };
 
-/** What one progress line shows. */
+/**
+ * What one progress line shows.
+ * @example formatProgressLine({ step: 5, total: 10, loss: 1.25 }) // 'step 5/10 (50.0%) | loss 1.2500'
+ */
 export interface ProgressSnapshot {
   readonly step: number;
   readonly total: number;
@@ -128,13 +140,19 @@ export const formatProgressLine = (p: ProgressSnapshot, opts: { readonly bar?: b
   return width !== undefined && width > 1 && line.length > width ? `${line.slice(0, width - 1)}…` : line;
 };
 
-/** A text sink (a Node stream fits). */
+/**
+ * A text sink (a Node stream fits).
+ * @example createProgress({ total: 10, mode: 'plain', out: { write: (s) => lines.push(s) } })
+ */
 export interface TextOut {
   write(s: string): unknown;
   readonly columns?: number | undefined;
 }
 
-/** Options of {@link createProgress}. */
+/**
+ * Options of {@link createProgress}.
+ * @example createProgress({ total: 1000, mode: 'plain', everySteps: 100, everySeconds: 60 })
+ */
 export interface ProgressOptions {
   /** Total number of steps. */
   readonly total: number;
@@ -154,7 +172,10 @@ export interface ProgressOptions {
   readonly now?: () => number;
 }
 
-/** One training step's numbers, as given to {@link Progress.update}. */
+/**
+ * One training step's numbers, as given to {@link Progress.update}.
+ * @example progress.update({ step: 12, loss: 3.1, tokens: 8 * 128, values: { lr: 1e-4 } })
+ */
 export interface StepUpdate {
   readonly step: number;
   readonly loss?: number;
@@ -163,7 +184,10 @@ export interface StepUpdate {
   readonly values?: Readonly<Record<string, number>>;
 }
 
-/** A progress reporter. */
+/**
+ * A progress reporter.
+ * @example p.update({ step, loss }); p.log('saved checkpoint'); p.finish('done', { steps: 1000 });
+ */
 export interface Progress {
   /** Reports a finished step (TTY: redraw; plain: maybe a line; json: an event; quiet: nothing). */
   update(u: StepUpdate): void;

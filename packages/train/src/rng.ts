@@ -15,23 +15,35 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 
-/** The name stored in {@link RngState.algorithm}. */
+/**
+ * The name stored in {@link RngState.algorithm}.
+ * @example createRng(1).state().algorithm === RNG_ALGORITHM // true
+ */
 export const RNG_ALGORITHM = 'xoshiro128**';
 
-/** The full, JSON-serialisable state of an {@link Rng}. */
+/**
+ * The full, JSON-serialisable state of an {@link Rng}.
+ * @example { algorithm: 'xoshiro128**', s: [2654435769, 1, 42, 7] }
+ */
 export interface RngState {
   readonly algorithm: typeof RNG_ALGORITHM;
   /** Four uint32 words, not all zero. */
   readonly s: readonly [number, number, number, number];
 }
 
-/** Why an {@link RngState} could not be restored. */
+/**
+ * Why an {@link RngState} could not be restored.
+ * @example { _tag: 'RngError', message: 'invalid RNG state: "s" must not be all zero' }
+ */
 export interface RngError {
   readonly _tag: 'RngError';
   readonly message: string;
 }
 
-/** A mutable generator; every method advances it. */
+/**
+ * A mutable generator; every method advances it.
+ * @example const rng = createRng(42); const i = rng.nextInt(10); const saved = rng.state();
+ */
 export interface Rng {
   /** A uniform uint32 in [0, 2³²). */
   nextUint32(): number;

@@ -18,6 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 /**
  * A warmup-then-linear-decay schedule. `step` counts optimizer updates from 0 (the rate of the
  * first update is `lrAt(0)`, which is 0 when there is warmup, as in ALBERT and Hugging Face).
+ * @example const s: LinearSchedule = { peak: 1.76e-3, warmup: 3125, total: 125000 }; // ALBERT's base pretraining
  */
 export interface LinearSchedule {
   /** The highest learning rate, reached at step `warmup`. */
@@ -36,7 +37,10 @@ export interface LinearSchedule {
   readonly decayFrom?: 'warmup' | 'zero';
 }
 
-/** Why a schedule is invalid. */
+/**
+ * Why a schedule is invalid.
+ * @example { _tag: 'ScheduleError', message: 'invalid learning-rate schedule: total (100) must be greater than warmup (200)' }
+ */
 export interface ScheduleError {
   readonly _tag: 'ScheduleError';
   readonly message: string;

@@ -7,10 +7,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Gradients keyed by parameter path. */
+/**
+ * Gradients keyed by parameter path.
+ * @example const g: GradMap = { 'pooler.bias': tf.ones([4]) };
+ */
 export type GradMap = Readonly<Record<string, tf.Tensor>>;
 
-/** Result of {@link clipByGlobalNorm}. */
+/**
+ * Result of {@link clipByGlobalNorm}.
+ * @example const { grads, norm }: Clipped = clipByGlobalNorm(raw, 1.0);
+ */
 export interface Clipped {
   /** The clipped gradients (new tensors, owned by the caller). */
   readonly grads: Record<string, tf.Tensor>;

@@ -21,12 +21,21 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { isDecayExcluded } from './exclude.js';
 
-/** The optimizers lamina implements. */
+/**
+ * The optimizers lamina implements.
+ * @example OPTIMIZER_KINDS.includes('lamb') // true
+ */
 export const OPTIMIZER_KINDS = ['lamb', 'adamw'] as const;
-/** One of {@link OPTIMIZER_KINDS}. */
+/**
+ * One of {@link OPTIMIZER_KINDS}.
+ * @example const kind: OptimizerKind = 'adamw';
+ */
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 
-/** Why an optimizer could not be built, or a state could not be loaded. */
+/**
+ * Why an optimizer could not be built, or a state could not be loaded.
+ * @example { _tag: 'OptimizerError', message: 'unknown optimizer "sgd": allowed values are lamb, adamw' }
+ */
 export interface OptimizerError {
   readonly _tag: 'OptimizerError';
   readonly message: string;
@@ -37,6 +46,7 @@ const optimizerError = (message: string): OptimizerError => ({ _tag: 'OptimizerE
 /**
  * Hyper-parameters of {@link createOptimizer}; every field is optional and defaults to ALBERT's
  * pretraining setting (β1 0.9, β2 0.999, ε 1e-6, weight decay 0.01, no bias correction).
+ * @example createOptimizer('lamb', { weightDecay: 0.01, excludeFromDecay: (p) => p.endsWith('.bias') })
  */
 export interface OptimizerHyper {
   /** Decay of the first moment. Default 0.9. */
@@ -59,7 +69,10 @@ export interface OptimizerHyper {
   readonly biasCorrection?: boolean;
 }
 
-/** {@link OptimizerHyper} with every default filled in. */
+/**
+ * {@link OptimizerHyper} with every default filled in.
+ * @example E.map((h: ResolvedHyper) => h.beta2)(resolveHyper({})) // right(0.999)
+ */
 export interface ResolvedHyper {
   readonly beta1: number;
   readonly beta2: number;
@@ -70,19 +83,37 @@ export interface ResolvedHyper {
   readonly biasCorrection: boolean;
 }
 
-/** Trainable parameters keyed by path. */
+/**
+ * Trainable parameters keyed by path.
+ * @example const params: Params = { 'pooler.kernel': tf.variable(tf.zeros([4, 4])) };
+ */
 export type Params = Readonly<Record<string, tf.Variable>>;
-/** Gradients keyed like the parameters they belong to. */
+/**
+ * Gradients keyed like the parameters they belong to.
+ * @example const grads: Grads = { 'pooler.kernel': tf.ones([4, 4]) };
+ */
 export type Grads = Readonly<Record<string, tf.Tensor>>;
 
-/** Key of the step counter in {@link Optimizer.state}. */
+/**
+ * Key of the step counter in {@link Optimizer.state}.
+ * @example opt.state()[STEP_KEY] // int32 scalar: updates applied so far
+ */
 export const STEP_KEY = 'global_step';
-/** Suffix of a first-moment slot in {@link Optimizer.state} (`<path>/adam_m`, as in ALBERT). */
+/**
+ * Suffix of a first-moment slot in {@link Optimizer.state} (`<path>/adam_m`, as in ALBERT).
+ * @example opt.state()[`pooler.kernel${M_SUFFIX}`] // first moment of pooler.kernel
+ */
 export const M_SUFFIX = '/adam_m';
-/** Suffix of a second-moment slot in {@link Optimizer.state} (`<path>/adam_v`, as in ALBERT). */
+/**
+ * Suffix of a second-moment slot in {@link Optimizer.state} (`<path>/adam_v`, as in ALBERT).
+ * @example opt.state()[`pooler.kernel${V_SUFFIX}`] // second moment of pooler.kernel
+ */
 export const V_SUFFIX = '/adam_v';
 
-/** A stateful optimizer over path-keyed variables. */
+/**
+ * A stateful optimizer over path-keyed variables.
+ * @example opt.step(params, grads, 1e-3); const st = opt.state(); saveCheckpoint(…, { optimizer: st, … }); tf.dispose(Object.values(st));
+ */
 export interface Optimizer {
   /** Which update rule this is. */
   readonly kind: OptimizerKind;
