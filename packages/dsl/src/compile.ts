@@ -229,7 +229,7 @@ const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
         const pos = rt.side[input];
         if (!pos) throw new Error(`missing side input "${input}"`);
         const k = pos.shape[1] as number;
-        const offsets = tf.mul(tf.range(0, b, 1, 'int32'), s).reshape([b, 1]);
+        const offsets = tf.reshape(tf.mul(tf.range(0, b, 1, 'int32'), tf.scalar(s, 'int32')), [b, 1]);
         const flat = tf.reshape(tf.add(pos, offsets), [b * k]);
         return tf.reshape(tf.gather(tf.reshape(xt, [b * s, d]), flat), [b, k, d]);
       };
