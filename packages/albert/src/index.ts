@@ -6,3 +6,4 @@ export * from './config.js';
 export * from './hf/index.js';
 export * from './tokenizer/index.js';
 export * from './model.js';
+export * from './data/index.js';

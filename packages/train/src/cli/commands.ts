@@ -4,5 +4,6 @@
  */
 import type { Command } from './command.js';
 import { doctor } from './doctor.js';
+import { tokenize, tokenizerTrain } from './tokenize.js';
 
-export const commands: readonly Command[] = [doctor];
+export const commands: readonly Command[] = [doctor, tokenize, tokenizerTrain];

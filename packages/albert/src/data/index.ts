@@ -1,0 +1,15 @@
+/**
+ * Corpora, pretraining instances (SOP/NSP, n-gram masking), batching, dataset cache, the IMDB task.
+ * @module
+ */
+export * from './errors.js';
+export * from './prng.js';
+export * from './sentences.js';
+export * from './corpus.js';
+export * from './masking.js';
+export * from './instances.js';
+export * from './batch.js';
+export * from './cache.js';
+export * from './dataset.js';
+export * from './imdb.js';
+export * from './throughput.js';

@@ -1,0 +1,239 @@
+/**
+ * Pretraining instances as in Google's ALBERT `create_pretraining_data.py`: for each document,
+ * chunks of whole sentences fill a target length of `maxSeqLength − 3` (a random shorter target
+ * with probability `shortSeqProb`), are cut at a random sentence into segments A and B, labelled
+ * for sentence order (SOP: 0 original, 1 swapped, 50/50) or next sentence (NSP: B from another
+ * document with probability ½), truncated (the longer segment loses a token at a random end until
+ * they fit) and laid out as `[CLS] A [SEP] B [SEP]` with token types 0…0 1…1; then n-gram masked
+ * ({@link maskSequence}).
+ *
+ * One deliberate difference: when a chunk holds a single sentence, the script takes B from a random
+ * document even in SOP mode (an NSP negative labelled "swapped"), which skews SOP labels; here the
+ * sentence is cut at a random word boundary instead, so an SOP label is always an order label.
+ *
+ * Documents are processed in shards of `shardSize` (NSP negatives come from the same shard), so
+ * memory is bounded by one shard's instances whatever the corpus size. Everything is a function of
+ * `seed`: the same inputs give the same instances.
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { Corpus } from './corpus.js';
+import { dataError, type DataError } from './errors.js';
+import { maskSequence, type MaskingVocab } from './masking.js';
+import { rng, shuffleInPlace, type Rng } from './prng.js';
+
+/** A document as token ids, one array per sentence. */
+export interface TokenizedDocument {
+  readonly id: string;
+  readonly sentences: readonly Int32Array[];
+}
+
+/** One pretraining example (unpadded; lengths ≤ `maxSeqLength` and ≤ `maxPredictionsPerSeq`). */
+export interface Instance {
+  readonly inputIds: Int32Array;
+  readonly tokenTypeIds: Int32Array;
+  readonly maskedLmPositions: Int32Array;
+  readonly maskedLmIds: Int32Array;
+  /** SOP: 1 when A and B were swapped; NSP: 1 when B comes from another document. */
+  readonly sentenceOrderLabel: 0 | 1;
+}
+
+/** Options of instance creation (defaults: ALBERT's). */
+export interface PretrainingOptions {
+  readonly maxSeqLength: number;
+  readonly maxPredictionsPerSeq: number;
+  readonly maskedLmProb: number;
+  readonly shortSeqProb: number;
+  readonly maxNgram: number;
+  /** `sop` (ALBERT, default) or `nsp` (BERT's next-sentence variant). */
+  readonly task: 'sop' | 'nsp';
+  /** How many times each document is used, with different random choices. */
+  readonly dupeFactor: number;
+  /** Documents per shard (memory bound; NSP negatives are drawn within a shard). */
+  readonly shardSize: number;
+  readonly seed: number;
+}
+
+/** ALBERT's defaults with a 128-token sequence. */
+export const DEFAULT_PRETRAINING_OPTIONS: PretrainingOptions = {
+  maxSeqLength: 128,
+  maxPredictionsPerSeq: 20,
+  maskedLmProb: 0.15,
+  shortSeqProb: 0.1,
+  maxNgram: 3,
+  task: 'sop',
+  dupeFactor: 1,
+  shardSize: 256,
+  seed: 12345,
+};
+
+/** What instance creation needs from a vocabulary (a {@link Tokenizer} satisfies it). */
+export interface InstanceVocab extends MaskingVocab {
+  readonly special: { readonly cls: number; readonly sep: number; readonly mask: number };
+}
+
+/**
+ * Validates options; bad values are an error value naming the field.
+ * @example
+ * pretrainingOptions({ maxSeqLength: 4 }); // E.left({ kind: 'bad-options', message: 'maxSeqLength must be …' })
+ */
+export const pretrainingOptions = (o: Partial<PretrainingOptions> = {}): E.Either<DataError, PretrainingOptions> => {
+  const r = { ...DEFAULT_PRETRAINING_OPTIONS, ...o };
+  const bad = (m: string) => E.left(dataError('bad-options', m));
+  const int = (x: number) => Number.isInteger(x);
+  if (!int(r.maxSeqLength) || r.maxSeqLength < 5) return bad(`maxSeqLength must be an integer >= 5, got ${r.maxSeqLength}`);
+  if (!int(r.maxPredictionsPerSeq) || r.maxPredictionsPerSeq < 1) return bad(`maxPredictionsPerSeq must be an integer >= 1, got ${r.maxPredictionsPerSeq}`);
+  if (!(r.maskedLmProb > 0 && r.maskedLmProb < 1)) return bad(`maskedLmProb must be in (0, 1), got ${r.maskedLmProb}`);
+  if (!(r.shortSeqProb >= 0 && r.shortSeqProb <= 1)) return bad(`shortSeqProb must be in [0, 1], got ${r.shortSeqProb}`);
+  if (!int(r.maxNgram) || r.maxNgram < 1) return bad(`maxNgram must be an integer >= 1, got ${r.maxNgram}`);
+  if (r.task !== 'sop' && r.task !== 'nsp') return bad(`task must be sop or nsp, got ${String(r.task)}`);
+  if (!int(r.dupeFactor) || r.dupeFactor < 1) return bad(`dupeFactor must be an integer >= 1, got ${r.dupeFactor}`);
+  if (!int(r.shardSize) || r.shardSize < 1) return bad(`shardSize must be an integer >= 1, got ${r.shardSize}`);
+  if (!int(r.seed)) return bad(`seed must be an integer, got ${r.seed}`);
+  return E.right(r);
+};
+
+/** Removes tokens from the longer segment (at a random end) until the pair fits. */
+const truncatePair = (a: number[], b: number[], max: number, r: Rng): void => {
+  while (a.length + b.length > max) {
+    const t = a.length > b.length ? a : b;
+    if (r.next() < 0.5) t.shift();
+    else t.pop();
+  }
+};
+
+const concat = (xs: readonly Int32Array[]): number[] => {
+  const out: number[] = [];
+  for (const x of xs) for (const v of x) out.push(v);
+  return out;
+};
+
+/**
+ * The instances of one document (`docs[index]`), with `docs` as the pool for NSP negatives.
+ * @example
+ * const xs = instancesFromDocument(shard, 0, tokenizer, options, rng(1));
+ */
+export const instancesFromDocument = (
+  docs: readonly TokenizedDocument[],
+  index: number,
+  vocab: InstanceVocab,
+  o: PretrainingOptions,
+  r: Rng,
+): Instance[] => {
+  const doc = docs[index]?.sentences ?? [];
+  const maxTokens = o.maxSeqLength - 3;
+  const target = r.next() < o.shortSeqProb ? r.int(2, maxTokens) : maxTokens;
+  const out: Instance[] = [];
+  let chunk: Int32Array[] = [];
+  let length = 0;
+  for (let i = 0; i < doc.length; i++) {
+    const seg = doc[i] as Int32Array;
+    chunk.push(seg);
+    length += seg.length;
+    if (i !== doc.length - 1 && length < target) continue;
+    let a: number[];
+    let b: number[];
+    let label: 0 | 1 = 0;
+    const aEnd = chunk.length >= 2 ? r.int(1, chunk.length - 1) : 1;
+    if (o.task === 'nsp' && (chunk.length === 1 || r.next() < 0.5) && docs.length > 1) {
+      label = 1;
+      a = concat(chunk.slice(0, aEnd));
+      const targetB = target - a.length;
+      let other = index;
+      for (let k = 0; k < 10 && other === index; k++) other = r.int(0, docs.length - 1);
+      const rd = docs[other]?.sentences ?? [];
+      b = [];
+      if (rd.length > 0) {
+        for (let j = r.int(0, rd.length - 1); j < rd.length; j++) {
+          for (const v of rd[j] as Int32Array) b.push(v);
+          if (b.length >= targetB) break;
+        }
+      }
+      i -= chunk.length - aEnd; // the unused sentences are put back
+    } else {
+      if (chunk.length === 1) {
+        // one sentence: cut it at a random word boundary so that both halves are non-empty
+        const s = concat(chunk);
+        const cuts: number[] = [];
+        for (let k = 1; k < s.length; k++) if (vocab.isWordStart(s[k] as number)) cuts.push(k);
+        const cut = cuts.length > 0 ? (cuts[r.int(0, cuts.length - 1)] as number) : s.length >= 2 ? r.int(1, s.length - 1) : 0;
+        a = s.slice(0, cut);
+        b = s.slice(cut);
+      } else {
+        a = concat(chunk.slice(0, aEnd));
+        b = concat(chunk.slice(aEnd));
+      }
+      if (o.task === 'sop' && r.next() < 0.5) {
+        label = 1;
+        [a, b] = [b, a];
+      }
+    }
+    chunk = [];
+    length = 0;
+    truncatePair(a, b, maxTokens, r);
+    if (a.length === 0 || b.length === 0) continue;
+    const tokens = new Int32Array(a.length + b.length + 3);
+    const types = new Int32Array(tokens.length);
+    tokens[0] = vocab.special.cls;
+    tokens.set(a, 1);
+    tokens[a.length + 1] = vocab.special.sep;
+    tokens.set(b, a.length + 2);
+    tokens[tokens.length - 1] = vocab.special.sep;
+    types.fill(1, a.length + 2);
+    const m = maskSequence(tokens, vocab, o, r);
+    out.push({ inputIds: m.inputIds, tokenTypeIds: types, maskedLmPositions: m.positions, maskedLmIds: m.labels, sentenceOrderLabel: label });
+  }
+  return out;
+};
+
+/**
+ * Streams instances from a stream of tokenized documents, shard by shard (each shard's instances
+ * shuffled), `dupeFactor` passes per shard. Deterministic for `o.seed`.
+ * @example
+ * for (const inst of pretrainingInstances(tokenizeCorpus(corpus, tok), tok, options)) use(inst);
+ */
+export function* pretrainingInstances(
+  docs: Iterable<TokenizedDocument>,
+  vocab: InstanceVocab,
+  o: PretrainingOptions,
+): Generator<Instance> {
+  let shard: TokenizedDocument[] = [];
+  let shardIndex = 0;
+  const flush = function* (): Generator<Instance> {
+    for (let d = 0; d < o.dupeFactor; d++) {
+      const r = rng(o.seed, shardIndex, d);
+      const xs: Instance[] = [];
+      for (let i = 0; i < shard.length; i++) xs.push(...instancesFromDocument(shard, i, vocab, o, r));
+      yield* shuffleInPlace(xs, r);
+    }
+    shard = [];
+    shardIndex++;
+  };
+  for (const doc of docs) {
+    if (doc.sentences.length === 0) continue;
+    shard.push(doc);
+    if (shard.length >= o.shardSize) yield* flush();
+  }
+  if (shard.length > 0) yield* flush();
+}
+
+/** Something that turns text into piece ids (a {@link Tokenizer} is one). */
+export interface TextTokenizer {
+  readonly tokenize: (text: string) => number[];
+}
+
+/**
+ * Streams a corpus as tokenized documents (empty sentences dropped).
+ * @example
+ * for (const d of tokenizeCorpus(corpus, tokenizer)) console.log(d.id, d.sentences.length);
+ */
+export function* tokenizeCorpus(corpus: Corpus, tok: TextTokenizer): Generator<TokenizedDocument> {
+  for (const d of corpus.documents()) {
+    const sentences: Int32Array[] = [];
+    for (const s of d.sentences) {
+      const ids = tok.tokenize(s);
+      if (ids.length > 0) sentences.push(Int32Array.from(ids));
+    }
+    if (sentences.length > 0) yield { id: d.id, sentences };
+  }
+}
