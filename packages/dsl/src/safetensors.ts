@@ -20,26 +20,38 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 
-/** A dense tensor as plain host data: row-major `data` of length `product(shape)`. */
+/**
+ * A dense tensor as plain host data: row-major `data` of length `product(shape)`.
+ * @example const t: RawTensor = { dtype: 'float32', shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) };
+ */
 export interface RawTensor {
   readonly dtype: 'float32' | 'int32';
   readonly shape: readonly number[];
   readonly data: Float32Array | Int32Array;
 }
 
-/** A safetensors file that could not be read or written; `message` says what is wrong and where. */
+/**
+ * A safetensors file that could not be read or written; `message` says what is wrong and where.
+ * @example { _tag: 'SafetensorsError', message: 'tensor "w": data_offsets [0, 8] run past the end of the 4-byte data (truncated file?)' }
+ */
 export interface SafetensorsError {
   readonly _tag: 'SafetensorsError';
   readonly message: string;
 }
 
-/** The decoded content of a safetensors file. */
+/**
+ * The decoded content of a safetensors file.
+ * @example { tensors: { w: { dtype: 'float32', shape: [1], data: Float32Array [1] } }, metadata: { format: 'pt' } }
+ */
 export interface SafetensorsContent {
   readonly tensors: Record<string, RawTensor>;
   readonly metadata: Record<string, string>;
 }
 
-/** The reference implementation's limit on the JSON header (`MAX_HEADER_SIZE`). */
+/**
+ * The reference implementation's limit on the JSON header (`MAX_HEADER_SIZE`); longer headers are rejected before any allocation.
+ * @example SAFETENSORS_MAX_HEADER_BYTES // 100_000_000
+ */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
 const err = (message: string): SafetensorsError => ({ _tag: 'SafetensorsError', message });

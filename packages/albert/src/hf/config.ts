@@ -13,7 +13,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { HIDDEN_ACTS, validateConfig, type AlbertConfig, type HiddenAct } from '../config.js';
 
-/** The Hugging Face ALBERT model classes whose checkpoints lamina reads and writes. */
+/**
+ * The Hugging Face ALBERT model classes whose checkpoints lamina reads and writes.
+ * @example HF_ARCHITECTURES.includes('AlbertForPreTraining') // true
+ */
 export const HF_ARCHITECTURES = [
   'AlbertModel',
   'AlbertForPreTraining',
@@ -23,10 +26,13 @@ export const HF_ARCHITECTURES = [
   'AlbertForQuestionAnswering',
   'AlbertForMultipleChoice',
 ] as const;
-/** One of {@link HF_ARCHITECTURES}. */
+/** One of {@link HF_ARCHITECTURES}. @example const a: HfArchitecture = 'AlbertModel'; */
 export type HfArchitecture = (typeof HF_ARCHITECTURES)[number];
 
-/** What an HF architecture contains besides the encoder (mirrors `modeling_albert.py`). */
+/**
+ * What an HF architecture contains besides the encoder (mirrors `modeling_albert.py`).
+ * @example HF_ARCHITECTURE_INFO.AlbertModel // { prefix: '', pooler: true, mlm: false, sop: false }
+ */
 export interface HfArchitectureInfo {
   /** Prefix of the base model's tensors: `''` for `AlbertModel`, `'albert.'` for the heads models. */
   readonly prefix: '' | 'albert.';
@@ -58,6 +64,12 @@ export const HF_ARCHITECTURE_INFO: Readonly<Record<HfArchitecture, HfArchitectur
 /**
  * Anything that goes wrong in Hugging Face interop. `kind` says which stage failed; for tensor
  * mismatches the offending names are also listed in `missing` / `unexpected` / `misshaped`.
+ *
+ * @example
+ * ```ts
+ * const r = await readHfDirectory('ckpt');
+ * if (E.isLeft(r) && r.left.kind === 'tensors') console.error(r.left.missing);
+ * ```
  */
 export interface HfError {
   readonly _tag: 'HfError';
@@ -95,7 +107,10 @@ export const headLabels = (architecture: HfArchitecture, numLabels?: number): nu
   return head.labels === 'config' ? (numLabels ?? 2) : head.labels;
 };
 
-/** The result of reading an HF `config.json`. */
+/**
+ * The result of reading an HF `config.json`.
+ * @example { config: tinyConfig(), architecture: 'AlbertForSequenceClassification', numLabels: 3 }
+ */
 export interface HfConfigInfo {
   readonly config: AlbertConfig;
   readonly architecture: HfArchitecture;

@@ -18,7 +18,10 @@ import type { AlbertConfig } from '../config.js';
 import { albertToHfConfig, headLabels, hfConfigToAlbert, hfError, type HfArchitecture, type HfError } from './config.js';
 import { fromHfStateDict, toHfStateDict } from './names.js';
 
-/** A model read from a Hugging Face directory: its config, architecture and lamina parameters. */
+/**
+ * A model read from a Hugging Face directory: its config, architecture and lamina parameters.
+ * @example const { config, params } = unwrap(await readHfDirectory('albert-base-v2'));
+ */
 export interface HfModel {
   readonly config: AlbertConfig;
   readonly architecture: HfArchitecture;
@@ -28,11 +31,14 @@ export interface HfModel {
   readonly params: Record<string, RawTensor>;
 }
 
-/** Options for {@link readHfDirectory}. */
+/**
+ * Options for {@link readHfDirectory}.
+ * @example readHfDirectory('pretrained', { architecture: 'AlbertModel', allowUnexpected: true })
+ */
 export interface ReadHfOptions {
   /** Read the checkpoint as this architecture instead of the one config.json names (e.g. `AlbertModel`). */
   readonly architecture?: HfArchitecture;
-  /** Ignore tensors the architecture does not use (see {@link FromHfOptions}). */
+  /** Ignore tensors the architecture does not use (see `FromHfOptions`). */
   readonly allowUnexpected?: boolean;
 }
 

@@ -21,7 +21,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { AlbertConfig } from '../config.js';
 import { headLabels, HF_ARCHITECTURE_INFO, hfError, type HfArchitecture, type HfError } from './config.js';
 
-/** One parameter: its lamina path, its HF name, whether the HF tensor is the transpose, and its lamina shape. */
+/**
+ * One parameter: its lamina path, its HF name, whether the HF tensor is the transpose, and its lamina shape.
+ * @example { lamina: 'pooler.kernel', hf: 'albert.pooler.weight', transpose: true, shape: [768, 768] }
+ */
 export interface HfNameEntry {
   readonly lamina: string;
   readonly hf: string;
@@ -142,7 +145,10 @@ export const toHfStateDict = (
   return E.right(out);
 };
 
-/** Options for {@link fromHfStateDict}. */
+/**
+ * Options for {@link fromHfStateDict}.
+ * @example fromHfStateDict(tensors, config, 'AlbertModel', { allowUnexpected: true })
+ */
 export interface FromHfOptions {
   /** Width of a sequence/token classification head (default 2). */
   readonly numLabels?: number;
