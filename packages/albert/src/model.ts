@@ -181,7 +181,7 @@ export const albertModel = (c: AlbertConfig): Layer<'ids', number> =>
   seq(encoder(c), fanout({ last_hidden_state: identity, pooler_output: pooler(c) }));
 
 /** Options of {@link albertForPretraining}. */
-export interface PretrainingOptions {
+export interface PretrainingModelOptions {
   /** `sop` (ALBERT, default), `nsp` (BERT's next-sentence prediction) or `none` (MLM only). */
   readonly objective?: 'sop' | 'nsp' | 'none';
   /** MLM logits at every position (`all`, like Hugging Face) or only at masked ones (`masked`, like the original). */
@@ -193,7 +193,7 @@ export interface PretrainingOptions {
  * (`[B, S, V]`, or `[B, P, V]` with `mlmPositions: 'masked'`) and `sop_logits` (`[B, 2]`; named
  * `nsp_logits` for the NSP objective).
  */
-export const albertForPretraining = (c: AlbertConfig, opts: PretrainingOptions = {}): Layer<'ids', number> => {
+export const albertForPretraining = (c: AlbertConfig, opts: PretrainingModelOptions = {}): Layer<'ids', number> => {
   const objective = opts.objective ?? 'sop';
   const outputs: Record<string, Node> = {
     last_hidden_state: identity,
@@ -228,5 +228,7 @@ export const albertForTask = (c: AlbertConfig, task: TaskHead, numLabels = 2): L
         return named('qa_outputs', dense(c.hiddenSize, 2, { initStd: c.initializerRange }));
     }
   })();
-  return seq(encoder(c), fanout({ last_hidden_state: identity, pooler_output: pooler(c), logits: head }));
+  // Hugging Face's token-classification and QA models have no pooler; the others do.
+  const pooled = task === 'sequence-classification' || task === 'multiple-choice';
+  return seq(encoder(c), fanout({ last_hidden_state: identity, ...(pooled ? { pooler_output: pooler(c) } : {}), logits: head }));
 };

@@ -5,5 +5,7 @@
 import type { Command } from './command.js';
 import { doctor } from './doctor.js';
 import { tokenize, tokenizerTrain } from './tokenize.js';
+import { pretrain } from './pretrain.js';
+import { params, summaryCmd } from './params.js';
 
-export const commands: readonly Command[] = [doctor, tokenize, tokenizerTrain];
+export const commands: readonly Command[] = [pretrain, params, summaryCmd, doctor, tokenize, tokenizerTrain];

@@ -1,0 +1,314 @@
+/**
+ * A pretraining run: resolved config → run directory (config.json, checkpoints, metrics.jsonl,
+ * TensorBoard events, curves.svg), with exact resume, periodic evaluation, SIGINT → checkpoint,
+ * and a NaN guard.
+ *
+ * @example
+ * ```ts
+ * const r = await runPretraining(resolveRunConfig({ out: 'runs/tiny', model: tinyConfig(), steps: 100 }), { progressMode: 'plain' });
+ * ```
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '@lamina/dsl';
+import { decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
+import { assignParams, CHECKPOINTS_DIR, latestCheckpoint, loadCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
+import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from '../metrics.js';
+import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
+import { createProgress, type Progress, type ProgressMode } from '../progress.js';
+import { lrAt } from '../schedule.js';
+import { createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
+import type { OptimizerKind } from '../optim/optimizer.js';
+import { buildRunData, evalBatches, trainBatches, type DataOptions, type RunData } from './data.js';
+
+/** Everything that defines a pretraining run (written to `config.json`). */
+export interface RunConfig {
+  readonly model: AlbertConfig;
+  /** Where the model config came from (preset name or file). */
+  readonly modelSource: string;
+  readonly data: DataOptions;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly gradAccum: number;
+  readonly lr: number;
+  readonly warmup: number;
+  readonly optimizer: OptimizerKind;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+  readonly seed: number;
+  readonly checkpointEvery: number;
+  readonly evalEvery: number;
+  readonly evalBatches: number;
+  readonly keepLast: number;
+}
+
+/** How a run reports. */
+export interface RunIO {
+  readonly progressMode: ProgressMode;
+  /** Plain mode: a line every this many steps. */
+  readonly logEvery?: number;
+}
+
+/** What a finished (or interrupted) run reports. */
+export interface RunSummary {
+  readonly runDir: string;
+  readonly step: number;
+  readonly interrupted: boolean;
+  readonly initialEval: EvalResult | undefined;
+  readonly finalEval: EvalResult | undefined;
+  readonly lastCheckpoint: string | undefined;
+  readonly seconds: number;
+}
+
+/** Held-out metrics. */
+export interface EvalResult {
+  readonly mlmAccuracy: number;
+  readonly mlmLoss: number;
+  readonly perplexity: number;
+  readonly orderAccuracy: number | undefined;
+}
+
+/** A run that could not start or had to stop; `code` 2 for the user's input, 1 otherwise. */
+export interface RunError {
+  readonly message: string;
+  readonly code: 1 | 2;
+}
+const runError = (message: string, code: 1 | 2 = 2): RunError => ({ message, code });
+
+/** The file a run's resolved config is written to. */
+export const RUN_CONFIG_FILE = 'config.json';
+/** The curves plot of a run. */
+export const CURVES_FILE = 'curves.svg';
+
+/** A stable hash of a run config (what must not change across a resume). */
+export const configHash = (c: RunConfig): string => {
+  const { steps: _s, checkpointEvery: _c, evalEvery: _e, keepLast: _k, ...fixed } = c;
+  return crypto.createHash('sha256').update(JSON.stringify(fixed)).digest('hex').slice(0, 16);
+};
+
+/** Reads a run directory's config.json (written by {@link runPretraining}). */
+export const readRunConfig = (runDir: string): E.Either<RunError, RunConfig> => {
+  const file = path.join(runDir, RUN_CONFIG_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    return E.left(runError(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  const j = json as { model?: unknown; kind?: unknown };
+  if (j.kind !== 'lamina-pretraining-run') return E.left(runError(`${file} is not a lamina run config`));
+  const model = decodeConfig(j.model);
+  if (E.isLeft(model)) return E.left(runError(`${file}: model: ${model.left.message}`));
+  return E.right({ ...(json as RunConfig), model: model.right });
+};
+
+/** Aggregates evaluation sums. */
+export const evalResult = (sums: readonly EvalSums[]): EvalResult => {
+  const t = sums.reduce((a, s) => ({
+    mlmLossSum: a.mlmLossSum + s.mlmLossSum,
+    mlmCorrect: a.mlmCorrect + s.mlmCorrect,
+    mlmCount: a.mlmCount + s.mlmCount,
+    orderCorrect: a.orderCorrect + s.orderCorrect,
+    orderCount: a.orderCount + s.orderCount,
+  }));
+  const mlmLoss = t.mlmLossSum / Math.max(1, t.mlmCount);
+  return {
+    mlmAccuracy: t.mlmCorrect / Math.max(1, t.mlmCount),
+    mlmLoss,
+    perplexity: Math.exp(mlmLoss),
+    orderAccuracy: t.orderCount > 0 ? t.orderCorrect / t.orderCount : undefined,
+  };
+};
+
+/** Evaluates a pretrainer on fixed held-out batches. */
+export const evaluateOn = async (t: Pretrainer, batches: readonly Batch[]): Promise<EvalResult> => {
+  const sums: EvalSums[] = [];
+  for (const b of batches) sums.push(await t.evaluate(b));
+  return evalResult(sums);
+};
+
+const fmtEval = (e: EvalResult): string =>
+  `MLM accuracy ${(100 * e.mlmAccuracy).toFixed(1)}%, perplexity ${e.perplexity.toFixed(1)}` +
+  (e.orderAccuracy === undefined ? '' : `, order accuracy ${(100 * e.orderAccuracy).toFixed(1)}%`);
+
+const evalValues = (e: EvalResult): Record<string, number> => ({
+  'eval/mlm_accuracy': e.mlmAccuracy,
+  'eval/mlm_loss': e.mlmLoss,
+  'eval/perplexity': e.perplexity,
+  ...(e.orderAccuracy === undefined ? {} : { 'eval/order_accuracy': e.orderAccuracy }),
+});
+
+/** Regenerates the run's curves plot from metrics.jsonl. */
+export const writeCurves = (runDir: string): void => {
+  const m = readMetrics(path.join(runDir, METRICS_FILE));
+  if (E.isLeft(m)) return;
+  const recs = m.right.records;
+  const svg = renderSvgPanels(
+    [
+      { title: 'training loss', xLabel: 'step', yLabel: 'loss', series: [seriesFromMetrics(recs, 'loss'), seriesFromMetrics(recs, 'mlm_loss'), seriesFromMetrics(recs, 'order_loss')] },
+      {
+        title: 'held-out accuracy',
+        xLabel: 'step',
+        yLabel: 'accuracy',
+        series: [seriesFromMetrics(recs, 'eval/mlm_accuracy', 'MLM'), seriesFromMetrics(recs, 'eval/order_accuracy', 'sentence order')],
+      },
+    ],
+    { columns: 2 },
+  );
+  writeSvgAtomic(path.join(runDir, CURVES_FILE), svg);
+};
+
+/**
+ * Runs (or, with `resume`, continues) pretraining. Writes `config.json`, checkpoints every
+ * `checkpointEvery` steps and at the end (atomic), `metrics.jsonl`, TensorBoard events and
+ * `curves.svg` (at every evaluation). SIGINT saves a checkpoint and returns (interrupted).
+ * A non-finite loss stops the run with an error naming the step and the last good checkpoint.
+ */
+export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boolean, io: RunIO): Promise<E.Either<RunError, RunSummary>> => {
+  const t0 = Date.now();
+  const cfgFile = path.join(runDir, RUN_CONFIG_FILE);
+  const existing = latestCheckpoint(runDir);
+  if (!resume && (existing || fs.existsSync(cfgFile)))
+    return E.left(runError(`${runDir} already holds a run; pass --resume to continue it or choose another --out`));
+  if (resume && !fs.existsSync(cfgFile)) return E.left(runError(`nothing to resume: ${cfgFile} does not exist`));
+  fs.mkdirSync(runDir, { recursive: true });
+  if (!resume) {
+    const w = await writeFileAtomic(cfgFile, new TextEncoder().encode(`${JSON.stringify({ kind: 'lamina-pretraining-run', ...cfg }, null, 2)}\n`));
+    if (E.isLeft(w)) return E.left(runError(`cannot write ${cfgFile}: ${w.left.message}`, 1));
+  }
+  const hash = configHash(cfg);
+
+  const progress: Progress = createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20 });
+  const data = buildRunData(cfg.data, path.join(runDir, 'data'), (m) => progress.log(m));
+  if (E.isLeft(data)) return E.left(runError(data.left));
+  if (data.right.tokenizer.vocabSize !== cfg.model.vocabSize)
+    return E.left(runError(`the model's vocabSize (${cfg.model.vocabSize}) differs from the tokenizer's (${data.right.tokenizer.vocabSize})`));
+
+  let startStep = 0;
+  let cursor: BatchCursor | undefined;
+  let initialParams;
+  let optimizerState: Record<string, tf.Tensor> | undefined;
+  if (resume && existing) {
+    const ck = await loadCheckpoint(existing.dir);
+    if (E.isLeft(ck)) return E.left(runError(`cannot resume from ${existing.dir}: ${ck.left.message}`, 1));
+    if (ck.right.state.configHash !== hash)
+      return E.left(runError(`cannot resume: ${cfgFile} no longer matches the checkpoint (config hash ${hash} vs ${ck.right.state.configHash})`));
+    startStep = ck.right.state.step;
+    cursor = ck.right.state.dataCursor as unknown as BatchCursor;
+    initialParams = ck.right.weights;
+    optimizerState = rawToTensors(ck.right.optimizer);
+    progress.log(`resuming from ${path.relative(process.cwd(), existing.dir) || existing.dir} (step ${startStep})`);
+  }
+
+  const trainer = createPretrainer({
+    config: cfg.model,
+    objective: cfg.data.objective,
+    mlmPositions: 'masked',
+    optimizer: cfg.optimizer,
+    hyper: { weightDecay: cfg.weightDecay },
+    clipNorm: cfg.clipNorm,
+    seed: cfg.seed,
+    ...(initialParams ? { initialParams } : {}),
+  });
+  if (E.isLeft(trainer)) return E.left(runError(trainer.left.message));
+  const t = trainer.right;
+  if (optimizerState) {
+    const r = t.optimizer.loadState(optimizerState, t.params);
+    Object.values(optimizerState).forEach((x) => x.dispose());
+    if (E.isLeft(r)) return E.left(runError(`cannot resume the optimizer: ${r.left.message}`, 1));
+  }
+  const batches = trainBatches(data.right, cfg.data, cfg.batchSize, cursor);
+  if (E.isLeft(batches)) return E.left(runError(batches.left));
+  const heldOut = evalBatches(data.right, cfg.data, cfg.batchSize, cfg.evalBatches);
+  const logger = openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) });
+  if (E.isLeft(logger)) return E.left(runError(logger.left.message, 1));
+  const log: MetricsLogger = logger.right;
+
+  let lastCheckpoint = existing?.dir;
+  const save = async (step: number): Promise<void> => {
+    const opt = t.optimizer.state();
+    const r = await saveCheckpoint(
+      runDir,
+      { step, params: t.params, optimizer: opt, rng: { seed: cfg.seed }, dataCursor: batches.right.state() as unknown as Record<string, number>, configHash: hash },
+      { keepLast: cfg.keepLast },
+    );
+    Object.values(opt).forEach((x) => x.dispose());
+    if (E.isLeft(r)) throw new Error(`checkpoint failed: ${r.left.message}`);
+    lastCheckpoint = r.right.dir;
+    progress.log(`checkpoint: ${path.relative(process.cwd(), r.right.dir) || r.right.dir}`);
+  };
+
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    progress.log('interrupt: finishing this step, saving a checkpoint (Ctrl-C again to quit now)');
+  };
+  process.on('SIGINT', onSigint);
+
+  let initialEval: EvalResult | undefined;
+  let finalEval: EvalResult | undefined;
+  const evaluate = async (step: number): Promise<EvalResult> => {
+    const e = await evaluateOn(t, heldOut);
+    log.log(step, evalValues(e));
+    writeCurves(runDir);
+    progress.log(`eval @ step ${step}: ${fmtEval(e)}`);
+    return e;
+  };
+
+  try {
+    if (startStep === 0) initialEval = await evaluate(0);
+    const schedule = { peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps };
+    let step = startStep;
+    while (step < cfg.steps && !interrupted) {
+      const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
+      const lr = lrAt(step, schedule);
+      const r = t.trainStep(micro, lr, step);
+      const [loss, mlm, order, norm] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data()]).then((xs) => xs.map((x) => x[0] as number));
+      r.dispose();
+      step += 1;
+      if (!Number.isFinite(loss as number)) {
+        progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
+        return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
+      }
+      log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr });
+      progress.update({ step, loss: loss as number, tokens: r.tokens, values: { lr } });
+      if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate(step);
+      if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step < cfg.steps) await save(step);
+    }
+    if (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0'))) await save(step);
+    if (!interrupted) finalEval = await evaluate(step);
+    log.close();
+    const summary: RunSummary = {
+      runDir,
+      step,
+      interrupted,
+      initialEval,
+      finalEval,
+      lastCheckpoint,
+      seconds: (Date.now() - t0) / 1000,
+    };
+    progress.finish(
+      interrupted
+        ? `interrupted at step ${step}; checkpoint saved. Continue with --resume.`
+        : `done: ${step} steps in ${summary.seconds.toFixed(0)}s${finalEval ? `; ${fmtEval(finalEval)}` : ''}`,
+      { step, runDir, checkpoint: lastCheckpoint ?? null },
+    );
+    return E.right(summary);
+  } finally {
+    process.off('SIGINT', onSigint);
+    t.dispose();
+    data.right.train.close();
+    data.right.eval.close();
+  }
+};
+
+/** The checkpoints directory of a run. */
+export const checkpointsDir = (runDir: string): string => path.join(runDir, CHECKPOINTS_DIR);
+
+export { assignParams };
+export type { RunData };
