@@ -10,3 +10,4 @@ export * from './metrics.js';
 export * from './plot.js';
 export * from './checkpoint.js';
 export * from './progress.js';
+export * from './finetune/index.js';

@@ -7,5 +7,6 @@ import { doctor } from './doctor.js';
 import { tokenize, tokenizerTrain } from './tokenize.js';
 import { pretrain } from './pretrain.js';
 import { params, summaryCmd } from './params.js';
+import { evalTask, finetune } from './finetune.js';
 
-export const commands: readonly Command[] = [pretrain, params, summaryCmd, doctor, tokenize, tokenizerTrain];
+export const commands: readonly Command[] = [pretrain, finetune, evalTask, params, summaryCmd, doctor, tokenize, tokenizerTrain];
