@@ -151,6 +151,45 @@ const transformFirst = (cm: Charsmap, bytes: Uint8Array): Uint8Array | undefined
 
 const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
 
+const isAscii = (c: number): boolean => c < 0x80;
+
+/**
+ * Extended grapheme clusters of `text`. Between two ASCII characters there is always a boundary
+ * (except CR LF), so ASCII stretches are cut without ICU and only the non-ASCII runs between them go
+ * through `Intl.Segmenter` (which costs microseconds per cluster).
+ */
+function* graphemeClusters(text: string): Generator<string> {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    const next = i + 1 < n ? text.charCodeAt(i + 1) : -1;
+    if (isAscii(c) && (next === -1 || (isAscii(next) && !(c === 13 && next === 10)))) {
+      yield text[i] as string;
+      i++;
+      continue;
+    }
+    // a run up to the next guaranteed boundary: two adjacent ASCII characters (not CR LF)
+    let j = i + 1;
+    while (j < n && !(isAscii(text.charCodeAt(j - 1)) && isAscii(text.charCodeAt(j)) && !(text.charCodeAt(j - 1) === 13 && text.charCodeAt(j) === 10))) j++;
+    for (const { segment } of graphemes.segment(text.slice(i, j))) yield segment;
+    i = j;
+  }
+}
+
+/** Per-charsmap memo of cluster → replacement (`null`: none), bounded in size. */
+const memo = new WeakMap<Charsmap, Map<string, string | null>>();
+
+const transformCached = (cm: Charsmap, cache: Map<string, string | null>, s: string): string | null => {
+  let v = cache.get(s);
+  if (v === undefined) {
+    const rep = transformFirst(cm, encoder.encode(s));
+    v = rep === undefined ? null : decoder.decode(rep);
+    if (cache.size < 200_000) cache.set(s, v);
+  }
+  return v;
+};
+
 /**
  * Applies the charsmap as Hugging Face `tokenizers`' `Precompiled` normaliser does (per grapheme
  * cluster, see the module doc).
@@ -158,20 +197,22 @@ const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
  * normalizeHuggingFace(cm, 'Ａｂｃ') // 'Abc' under nmt_nfkc
  */
 export const normalizeHuggingFace = (cm: Charsmap, text: string): string => {
-  let out = '';
-  for (const { segment } of graphemes.segment(text)) {
-    const gb = encoder.encode(segment);
-    if (gb.length < 6) {
-      const rep = transformFirst(cm, gb);
-      if (rep !== undefined) {
-        out += decoder.decode(rep);
+  let cache = memo.get(cm);
+  if (cache === undefined) memo.set(cm, (cache = new Map()));
+  const parts: string[] = [];
+  for (const segment of graphemeClusters(text)) {
+    // UTF-8 length < 6 ⇔ at most 5 bytes; each UTF-16 unit is ≥ 1 byte, so long clusters skip the lookup
+    if (segment.length < 6 && encoder.encode(segment).length < 6) {
+      const rep = transformCached(cm, cache, segment);
+      if (rep !== null) {
+        parts.push(rep);
         continue;
       }
     }
     for (const ch of segment) {
-      const rep = transformFirst(cm, encoder.encode(ch));
-      out += rep !== undefined ? decoder.decode(rep) : ch;
+      const rep = transformCached(cm, cache, ch);
+      parts.push(rep ?? ch);
     }
   }
-  return out;
+  return parts.join('');
 };

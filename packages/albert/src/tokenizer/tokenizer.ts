@@ -161,7 +161,8 @@ export const tokenizerFromJson = (json: unknown, source = '<memory>'): E.Either<
   if (json === null || typeof json !== 'object') return E.left(tokErr('corrupt', `${source} is not a tokenizer.json object`));
   const j = json as Record<string, unknown>;
   const m = j.model as Record<string, unknown> | undefined;
-  if (!m || m.type !== 'Unigram') {
+  if (!m || typeof m !== 'object') return E.left(tokErr('corrupt', `${source} is not a tokenizer.json (it has no model section)`));
+  if (m.type !== 'Unigram') {
     return E.left(tokErr('unsupported', `${source}: model type ${String(m?.type)} is not supported (ALBERT uses a SentencePiece Unigram model)`));
   }
   if (m.byte_fallback === true) return E.left(tokErr('unsupported', `${source}: Unigram byte_fallback is not supported`));
