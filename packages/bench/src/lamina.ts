@@ -1,0 +1,111 @@
+/**
+ * lamina's side of the benchmarks: its real pretraining step (`createPretrainer` from
+ * `@lamina/train`) and its compiled forward pass for inference.
+ *
+ * `createPretrainer` is looked up at run time (see {@link loadPretrainer}), so the bench reports
+ * "not available" as a value instead of failing to load on a tree without the trainer.
+ *
+ * @example
+ * ```ts
+ * const loaded = await loadPretrainer();                  // Either<string, LoadedPretrainer>
+ * if (E.isRight(loaded)) {
+ *   const t = loaded.right.create({ config, objective: 'sop', mlmPositions: 'all', optimizer: 'adamw', seed: 1 });
+ * }
+ * ```
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { albertForPretraining, type AlbertConfig, type Batch } from '@lamina/albert';
+import { compile, init, type ParamStore } from '@lamina/dsl';
+
+/** The options `createPretrainer` takes (the subset the bench uses). */
+export interface PretrainerOpts {
+  readonly config: AlbertConfig;
+  readonly objective: 'sop' | 'nsp' | 'none';
+  readonly mlmPositions: 'masked' | 'all';
+  readonly optimizer: 'lamb' | 'adamw';
+  readonly seed: number;
+  readonly clipNorm?: number;
+  readonly initialParams?: Readonly<Record<string, { readonly dtype: string; readonly shape: readonly number[]; readonly data: Float32Array }>>;
+}
+
+/** The part of lamina's `Pretrainer` the bench drives. */
+export interface PretrainerLike {
+  readonly params: Record<string, tf.Variable>;
+  trainStep(microBatches: readonly Batch[], lr: number, stepIndex?: number): {
+    readonly loss: tf.Scalar;
+    readonly mlmLoss: tf.Scalar;
+    readonly orderLoss: tf.Scalar;
+    readonly dispose: () => void;
+  };
+  dispose(): void;
+}
+
+/** `createPretrainer` as the bench sees it. */
+export type CreatePretrainer = (o: PretrainerOpts) => E.Either<{ readonly message: string }, PretrainerLike>;
+
+/** Where {@link loadPretrainer} found `createPretrainer`. */
+export interface LoadedPretrainer {
+  readonly create: CreatePretrainer;
+  /** `export` (public API) or `module` (the trainer's module file, while the package does not export it). */
+  readonly via: 'export' | 'module';
+}
+
+/**
+ * `createPretrainer` from `@lamina/train`'s exports; while the package does not export it yet,
+ * from its module file `packages/train/src/pretrainer.ts` (reported as `via: 'module'` so the
+ * report says so); else why it is unavailable.
+ * @example const c = await loadPretrainer(); if (E.isRight(c)) c.right.via // 'export'
+ */
+export const loadPretrainer = async (): Promise<E.Either<string, LoadedPretrainer>> => {
+  const mod = (await import('@lamina/train')) as Record<string, unknown>;
+  if (typeof mod.createPretrainer === 'function') return E.right({ create: mod.createPretrainer as CreatePretrainer, via: 'export' });
+  try {
+    const file = new URL('../../train/src/pretrainer.ts', import.meta.url).href;
+    const m = (await import(file)) as Record<string, unknown>;
+    if (typeof m.createPretrainer === 'function') return E.right({ create: m.createPretrainer as CreatePretrainer, via: 'module' });
+  } catch (e) {
+    return E.left(`@lamina/train does not export createPretrainer and packages/train/src/pretrainer.ts could not be loaded (${String(e).split('\n')[0]})`);
+  }
+  return E.left('@lamina/train does not export createPretrainer');
+};
+
+/** An eval-mode forward of the pretraining model (MLM logits at every position + order logits). */
+export interface LaminaInference {
+  readonly params: ParamStore;
+  /** Runs the forward pass; the outputs are disposed before it returns. Resolves once computed. */
+  run(b: Batch): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * lamina's inference path: `compile(albertForPretraining(c, { mlmPositions: 'all' }))` with the
+ * prediction and order outputs, eval mode, fresh parameters for `seed`.
+ * @example const inf = laminaInference(PRESETS['albert-base'], 'sop', 1);
+ */
+export const laminaInference = (c: AlbertConfig, objective: 'sop' | 'nsp', seed: number): E.Either<string, LaminaInference> => {
+  const model = albertForPretraining(c, { objective, mlmPositions: 'all' });
+  const f = compile(model, { input: 'input_ids', outputs: ['prediction_logits', `${objective}_logits`] });
+  if (E.isLeft(f)) return E.left(`${f.left.path}: ${f.left.message}`);
+  const p = init(model, seed);
+  if (E.isLeft(p)) return E.left(p.left.message);
+  const params = p.right;
+  return E.right({
+    params,
+    run: async (b) => {
+      const [B, S] = b.shapes.inputIds;
+      const probe = tf.tidy(() => {
+        const out = f.right(params, {
+          input_ids: tf.tensor2d(b.inputIds, [B, S], 'int32'),
+          token_type_ids: tf.tensor2d(b.tokenTypeIds, [B, S], 'int32'),
+          attention_mask: tf.tensor2d(b.attentionMask, [B, S], 'int32'),
+        }) as Record<string, tf.Tensor>;
+        return tf.add(tf.sum(out[`${objective}_logits`] as tf.Tensor), tf.slice(tf.reshape(out.prediction_logits as tf.Tensor, [-1]), [0], [1]).sum());
+      });
+      await probe.data();
+      probe.dispose();
+    },
+    dispose: () => Object.values(params).forEach((v) => v.dispose()),
+  });
+};

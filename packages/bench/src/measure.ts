@@ -1,0 +1,265 @@
+/**
+ * The measuring harness: systems (lamina, hand-written tfjs, PyTorch) behind one interface, run
+ * side by side with their repeats interleaved (repeat r of every system before repeat r+1 of any,
+ * the order rotating per repeat), so slow minutes on a shared machine hit every system alike.
+ *
+ * @example
+ * ```ts
+ * const { measurements } = await measureInterleaved(specs, ctx, { warmup: 1, steps: 2, repeats: 3 }, console.log);
+ * ```
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import type { AlbertConfig, Batch } from '@lamina/albert';
+import { createHandwritten } from './handwritten.js';
+import { laminaInference, type CreatePretrainer } from './lamina.js';
+import { profileKernels, type KernelProfile } from './profile.js';
+import type { TorchWorker } from './python.js';
+import { rates, summarize, type Summary } from './stats.js';
+import { syntheticBatch } from './synthetic.js';
+
+/** Which implementation a measurement runs. */
+export type SystemKind = 'lamina' | 'lamina-masked' | 'handwritten' | 'pytorch';
+
+/** Human names of the systems, as the report prints them. */
+export const SYSTEM_LABELS: Readonly<Record<SystemKind, string>> = {
+  lamina: 'lamina (MLM logits at all positions)',
+  'lamina-masked': 'lamina real pretraining step (logits at masked positions, LAMB)',
+  handwritten: 'hand-written tfjs (same model and step)',
+  pytorch: 'Hugging Face PyTorch',
+};
+
+/** What to measure. */
+export interface SystemSpec {
+  /** Unique within a run, e.g. `train:albert-base:lamina`. */
+  readonly id: string;
+  /** The model's display name (preset or scaling variant). */
+  readonly model: string;
+  readonly config: AlbertConfig;
+  readonly system: SystemKind;
+  readonly mode: 'train' | 'infer';
+  readonly batch: number;
+  readonly seq: number;
+  readonly predictions: number;
+  readonly optimizer: 'lamb' | 'adamw';
+}
+
+/** One system's measurement. */
+export interface Measurement {
+  readonly id: string;
+  readonly model: string;
+  readonly system: SystemKind;
+  readonly mode: 'train' | 'infer';
+  readonly batch: number;
+  readonly seq: number;
+  readonly optimizer: 'lamb' | 'adamw';
+  readonly tokensPerStep: number;
+  /** Per-step wall seconds, every timed step of every repeat. */
+  readonly seconds: readonly number[];
+  readonly stepSeconds: Summary;
+  readonly tokensPerSecond: Summary;
+  /** Highest resident set size seen while this system ran (its own process for PyTorch). */
+  readonly peakRssBytes: number | null;
+  /** Bytes held by tfjs tensors after this system's last step (tfjs systems). */
+  readonly tfBytes: number | null;
+  /** Why the system could not be measured (then `seconds` is empty). */
+  readonly error?: string;
+}
+
+/** A system ready to run. */
+export interface System {
+  /** Runs `warmup` untimed then `steps` timed steps. */
+  run(steps: number, warmup: number): Promise<E.Either<string, { seconds: number[]; peakRssBytes: number | null; tfBytes: number | null }>>;
+  /** One step under the kernel profiler (tfjs systems only). */
+  readonly profile?: () => Promise<KernelProfile>;
+  dispose(): Promise<void>;
+}
+
+/** What systems need from the run. */
+export interface SystemContext {
+  readonly createPretrainer: E.Either<string, CreatePretrainer>;
+  readonly torch: E.Either<string, TorchWorker>;
+  readonly lr: number;
+  readonly seed: number;
+}
+
+const objectiveOf = (c: AlbertConfig): 'sop' | 'nsp' => (c.factorized ? 'sop' : 'nsp');
+
+/** Times a tfjs step function that resolves once its result is read. */
+const timeLoop = async (step: () => Promise<void>, steps: number, warmup: number): ReturnType<System['run']> => {
+  try {
+    return await timeLoopUnsafe(step, steps, warmup);
+  } catch (e) {
+    // a tfjs error inside a step is a bug somewhere; report it with the measurement instead of losing the run
+    return E.left(`step failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+};
+
+const timeLoopUnsafe = async (step: () => Promise<void>, steps: number, warmup: number): ReturnType<System['run']> => {
+  let peak = process.memoryUsage().rss;
+  for (let i = 0; i < warmup; i++) {
+    await step();
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  const seconds: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await step();
+    seconds.push((performance.now() - t0) / 1000);
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  return E.right({ seconds, peakRssBytes: peak, tfBytes: tf.memory().numBytes });
+};
+
+/**
+ * Builds the system a spec names (parameters, optimizer state, the batch). A system that cannot
+ * be built (PyTorch missing, trainer not exported) is a Left with the reason.
+ */
+export const makeSystem = async (s: SystemSpec, ctx: SystemContext): Promise<E.Either<string, System>> => {
+  const b: Batch = syntheticBatch(s.config, { batch: s.batch, seq: s.seq, predictions: s.predictions, seed: ctx.seed });
+  const objective = objectiveOf(s.config);
+  const mlmPositions = s.system === 'lamina-masked' ? 'masked' : 'all';
+  switch (s.system) {
+    case 'lamina':
+    case 'lamina-masked': {
+      if (s.mode === 'infer') {
+        const inf = laminaInference(s.config, objective, ctx.seed);
+        if (E.isLeft(inf)) return inf;
+        return E.right({ run: (n, w) => timeLoop(() => inf.right.run(b), n, w), profile: () => profileKernels(() => inf.right.run(b)), dispose: async () => inf.right.dispose() });
+      }
+      if (E.isLeft(ctx.createPretrainer)) return ctx.createPretrainer;
+      const t = ctx.createPretrainer.right({ config: s.config, objective, mlmPositions, optimizer: s.optimizer, seed: ctx.seed, clipNorm: 1 });
+      if (E.isLeft(t)) return E.left(t.left.message);
+      const tr = t.right;
+      const step = async () => {
+        const r = tr.trainStep([b], ctx.lr);
+        await r.loss.data();
+        r.dispose();
+      };
+      return E.right({ run: (n, w) => timeLoop(step, n, w), profile: () => profileKernels(step), dispose: async () => tr.dispose() });
+    }
+    case 'handwritten': {
+      const h = createHandwritten({ config: s.config, objective, mlmPositions: 'all', optimizer: s.optimizer, seed: ctx.seed, clipNorm: 1 });
+      if (E.isLeft(h)) return E.left(h.left.message);
+      const hw = h.right;
+      const step =
+        s.mode === 'train'
+          ? async () => {
+              const r = hw.trainStep(b, ctx.lr);
+              await r.loss.data();
+              r.dispose();
+            }
+          : async () => {
+              const probe = tf.tidy(() => {
+                const o = hw.infer(b);
+                return tf.add(tf.sum(o.orderLogits ?? tf.scalar(0)), tf.slice(tf.reshape(o.predictionLogits, [-1]), [0], [1]).sum());
+              });
+              await probe.data();
+              probe.dispose();
+            };
+      return E.right({ run: (n, w) => timeLoop(step, n, w), profile: () => profileKernels(step), dispose: async () => hw.dispose() });
+    }
+    case 'pytorch': {
+      if (E.isLeft(ctx.torch)) return ctx.torch;
+      const w = ctx.torch.right;
+      const setup = await w.request({
+        cmd: 'setup',
+        id: s.id,
+        config: s.config,
+        batch: s.batch,
+        seq: s.seq,
+        predictions: s.predictions,
+        mode: s.mode,
+        lr: ctx.lr,
+        clip_norm: 1.0,
+        seed: ctx.seed,
+      });
+      if (E.isLeft(setup)) return setup;
+      return E.right({
+        run: async (n, warm) => {
+          const r = await w.request({ cmd: 'time', id: s.id, steps: n, warmup: warm });
+          return E.map((x: Record<string, unknown>) => ({ seconds: x.seconds as number[], peakRssBytes: (x.peak_rss_bytes as number) ?? null, tfBytes: null }))(r);
+        },
+        dispose: async () => {
+          await w.request({ cmd: 'dispose', id: s.id });
+        },
+      });
+    }
+  }
+};
+
+/** Warm-up, timed steps per repeat, and repeats. */
+export interface Schedule {
+  readonly warmup: number;
+  readonly steps: number;
+  readonly repeats: number;
+}
+
+/**
+ * Builds every system, then runs repeat r of each (rotating the order) before repeat r+1 of any;
+ * the warm-up steps run in the first repeat only. Systems are disposed at the end. A system that
+ * fails to build or run is reported with its error, the others go on.
+ */
+export const measureInterleaved = async (
+  specs: readonly SystemSpec[],
+  ctx: SystemContext,
+  sch: Schedule,
+  log: (m: string) => void,
+  profileIds: readonly string[] = [],
+): Promise<{ measurements: Measurement[]; profiles: Record<string, KernelProfile> }> => {
+  const built: { spec: SystemSpec; sys: E.Either<string, System> }[] = [];
+  for (const spec of specs) built.push({ spec, sys: await makeSystem(spec, ctx) });
+  const acc = new Map<string, { seconds: number[]; peak: number | null; tfBytes: number | null; error?: string }>();
+  for (const { spec, sys } of built) acc.set(spec.id, { seconds: [], peak: null, tfBytes: null, ...(E.isLeft(sys) ? { error: sys.left } : {}) });
+  for (let r = 0; r < sch.repeats; r++) {
+    const order = built.map((_, i) => built[(i + r) % built.length] as (typeof built)[number]);
+    for (const { spec, sys } of order) {
+      const a = acc.get(spec.id) as { seconds: number[]; peak: number | null; tfBytes: number | null; error?: string };
+      if (E.isLeft(sys) || a.error) continue;
+      const res = await sys.right.run(sch.steps, r === 0 ? sch.warmup : 0);
+      if (E.isLeft(res)) {
+        a.error = res.left;
+        continue;
+      }
+      a.seconds.push(...res.right.seconds);
+      a.peak = Math.max(a.peak ?? 0, res.right.peakRssBytes ?? 0) || null;
+      a.tfBytes = res.right.tfBytes;
+      const med = summarize(res.right.seconds).median;
+      log(`  ${spec.id} repeat ${r + 1}/${sch.repeats}: ${med.toFixed(2)} s/step (${Math.round((spec.batch * spec.seq) / med)} tokens/s)`);
+    }
+  }
+  // profile warmed-up systems after the timed repeats, so profiling never perturbs a timing
+  const profiles: Record<string, KernelProfile> = {};
+  for (const { spec, sys } of built) {
+    if (!profileIds.includes(spec.id) || E.isLeft(sys) || !sys.right.profile || acc.get(spec.id)?.error) continue;
+    log(`  profiling ${spec.id}`);
+    try {
+      profiles[spec.id] = await sys.right.profile();
+    } catch (e) {
+      log(`  profiling ${spec.id} failed: ${String(e)}`);
+    }
+  }
+  for (const { sys } of built) if (E.isRight(sys)) await sys.right.dispose();
+  const measurements = built.map(({ spec }) => {
+    const a = acc.get(spec.id) as { seconds: number[]; peak: number | null; tfBytes: number | null; error?: string };
+    const tokens = spec.batch * spec.seq;
+    return {
+      id: spec.id,
+      model: spec.model,
+      system: spec.system,
+      mode: spec.mode,
+      batch: spec.batch,
+      seq: spec.seq,
+      optimizer: spec.optimizer,
+      tokensPerStep: tokens,
+      seconds: a.seconds,
+      stepSeconds: summarize(a.seconds),
+      tokensPerSecond: summarize(rates(a.seconds, tokens)),
+      peakRssBytes: a.peak,
+      tfBytes: a.tfBytes,
+      ...(a.error ? { error: a.error } : {}),
+    };
+  });
+  return { measurements, profiles };
+};

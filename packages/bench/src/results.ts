@@ -1,0 +1,156 @@
+/**
+ * The results file (`packages/bench/results/<date>.json`): everything one bench run measured, with
+ * the environment it ran in, ending in the machine-readable `ratios` summary. The report
+ * ({@link renderReport}) is a pure function of this value.
+ *
+ * @example
+ * ```ts
+ * const r = parseResults(JSON.parse(fs.readFileSync('packages/bench/results/2026-12-01.json', 'utf8')));
+ * if (E.isRight(r)) console.log(r.right.ratios.train_vs_pytorch);
+ * ```
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { KernelProfile } from './profile.js';
+import type { Measurement, Schedule } from './measure.js';
+import type { Summary } from './stats.js';
+import type { Table1Row } from './table1.js';
+
+/** Where the run happened. */
+export interface Environment {
+  readonly backend: string;
+  readonly native: boolean;
+  readonly tensorflowVersion: string | null;
+  readonly tfjsVersion: string;
+  /** Intra-op threads of TensorFlow. */
+  readonly threads: number;
+  readonly node: string;
+  readonly cpuModel: string;
+  readonly cpus: number;
+  /** 1-minute load average at the start and the end of the run (other processes share the cores). */
+  readonly loadAverage: readonly [number, number];
+  /** PyTorch side, or why it was skipped. */
+  readonly pytorch: { readonly torch: string; readonly transformers: string; readonly threads: number } | { readonly skipped: string };
+}
+
+/** The native backend's matmul rate, measured in this run. */
+export interface MatmulResult {
+  readonly n: number;
+  readonly seconds: readonly number[];
+  readonly gflops: Summary;
+  /** The same product in PyTorch (context only), when available. */
+  readonly pytorchGflops: Summary | null;
+}
+
+/** Achieved FLOP/s of lamina's step over the matmul rate. */
+export interface Utilisation {
+  readonly model: string;
+  readonly batch: number;
+  readonly seq: number;
+  /** Forward FLOPs of the like-for-like model (DSL `flops`). */
+  readonly forwardFlops: number;
+  /** 3 × forward: forward + backward. */
+  readonly stepFlops: number;
+  readonly achievedGflops: Summary;
+  readonly matmulGflops: number;
+  /** median achieved / median matmul rate. */
+  readonly utilisation: number;
+}
+
+/** One row of the speed-claim table. */
+export interface SpeedClaim {
+  readonly size: 'base' | 'large';
+  readonly albert: string;
+  readonly bert: string;
+  readonly system: string;
+  /** median(ALBERT tokens/s) / median(BERT tokens/s), both measured in this run. */
+  readonly ratio: number;
+  readonly paper: number;
+}
+
+/** Memory of one configuration. */
+export interface MemoryRow {
+  readonly model: string;
+  readonly params: number;
+  readonly paramBytes: number;
+  /** Two moment slots per parameter (LAMB/AdamW). */
+  readonly optimizerBytes: number;
+  /** Peak RSS per system id (tfjs systems share the bench process; PyTorch is its own process). */
+  readonly peakRss: Readonly<Record<string, number | null>>;
+  /** Bytes held by tfjs tensors after the system's last step. */
+  readonly tfBytes: Readonly<Record<string, number | null>>;
+}
+
+/** One point of a scaling curve. */
+export interface ScalingPoint {
+  readonly variable: 'layers' | 'seq';
+  readonly value: number;
+  readonly sharing: string;
+  readonly params: number;
+  readonly measurement: Measurement;
+}
+
+/** A change tried to make lamina faster, with its measured effect. */
+export interface Tried {
+  readonly change: string;
+  readonly measurement: string;
+  readonly effect: string;
+}
+
+/** The per-op profile of lamina's step and the hand-written one. */
+export interface ProfileResult {
+  readonly model: string;
+  readonly batch: number;
+  readonly seq: number;
+  readonly lamina: KernelProfile | null;
+  readonly handwritten: KernelProfile | null;
+  readonly note: string;
+}
+
+/** The summary the issue asks for (albert-base, batch 8 × 128). */
+export interface Ratios {
+  readonly train_vs_pytorch: number | null;
+  readonly infer_vs_pytorch: number | null;
+  readonly dsl_vs_handwritten: number | null;
+  readonly utilisation: number | null;
+}
+
+/** Everything one run measured. */
+export interface Results {
+  readonly schema: 1;
+  readonly date: string;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly durationSeconds: number;
+  readonly environment: Environment;
+  readonly schedules: Readonly<Record<string, Schedule>>;
+  readonly table1: { readonly rows: readonly Table1Row[]; readonly hfNote: string; readonly xxlargeNote: string };
+  readonly matmul: MatmulResult;
+  readonly train: readonly Measurement[];
+  readonly infer: readonly Measurement[];
+  readonly large: readonly Measurement[];
+  readonly utilisation: Utilisation | null;
+  readonly speedClaim: readonly SpeedClaim[];
+  readonly memory: readonly MemoryRow[];
+  readonly scaling: readonly ScalingPoint[];
+  readonly profile: ProfileResult | null;
+  readonly dataPipeline: { readonly tokensPerSecond: number; readonly instances: number; readonly seconds: number } | { readonly skipped: string };
+  readonly tried: readonly Tried[];
+  readonly notes: readonly string[];
+  readonly ratios: Ratios;
+}
+
+const REQUIRED: readonly (keyof Results)[] = ['schema', 'date', 'environment', 'table1', 'matmul', 'train', 'infer', 'large', 'speedClaim', 'memory', 'scaling', 'tried', 'notes', 'ratios'];
+
+/**
+ * Checks that a parsed JSON value is a results file of this schema (shallowly: the required keys
+ * and `schema: 1`); a Left names what is missing.
+ * @example parseResults({}) // left('not a bench results file: missing schema, date, …')
+ */
+export const parseResults = (u: unknown): E.Either<string, Results> => {
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) return E.left('not a bench results file: expected a JSON object');
+  const missing = REQUIRED.filter((k) => !Object.hasOwn(u, k));
+  if (missing.length) return E.left(`not a bench results file: missing ${missing.join(', ')}`);
+  if ((u as { schema: unknown }).schema !== 1) return E.left(`unsupported results schema ${JSON.stringify((u as { schema: unknown }).schema)} (expected 1)`);
+  return E.right(u as Results);
+};

@@ -1,0 +1,376 @@
+/**
+ * `pnpm bench [--quick]`: runs every benchmark, writes `packages/bench/results/<date>.json`, the
+ * SVG plots beside it, and regenerates `BENCHMARKS.md` at the repository root.
+ * `pnpm bench --report <results.json>` only re-renders the report from a results file.
+ *
+ * @example
+ * ```ts
+ * import { main } from '@lamina/bench';
+ * process.exitCode = await main(['--quick']);
+ * ```
+ * @module
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import { albertForPretraining, PRESETS, tinyConfig, type AlbertConfig } from '@lamina/albert';
+import { countParams, flops, selectBackend, tensorSig } from '@lamina/dsl';
+import { writeSvgAtomic } from '@lamina/train';
+import { loadPretrainer, type CreatePretrainer } from './lamina.js';
+import { matmulRate } from './machine.js';
+import { measureInterleaved, SYSTEM_LABELS, type Measurement, type Schedule, type SystemContext, type SystemKind, type SystemSpec } from './measure.js';
+import type { KernelProfile } from './profile.js';
+import { findPython, runParamCounts, startTorchWorker, type TorchWorker } from './python.js';
+import { parseResults, type Environment, type MemoryRow, type ProfileResult, type Results, type ScalingPoint, type SpeedClaim, type Tried } from './results.js';
+import { renderPlots, renderReport } from './report.js';
+import { rates, ratioOfMedians, summarize } from './stats.js';
+import { table1Configs, table1Rows } from './table1.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The repository root. */
+export const REPO_ROOT = path.resolve(here, '..', '..', '..');
+/** Where results and plots go. */
+export const RESULTS_DIR = path.join(REPO_ROOT, 'packages', 'bench', 'results');
+
+/** Parsed command line. */
+export interface BenchArgs {
+  readonly quick: boolean;
+  readonly python: boolean;
+  readonly report: string | undefined;
+}
+
+/**
+ * Parses `--quick`, `--no-python`, `--report <file>`; anything else is an error value.
+ * @example parseArgs(['--quick']) // right({ quick: true, python: true, report: undefined })
+ */
+export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> => {
+  let quick = false;
+  let python = true;
+  let report: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') quick = true;
+    else if (a === '--no-python') python = false;
+    else if (a === '--report') {
+      report = argv[++i];
+      if (!report) return E.left('--report needs a results file');
+    } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --report <results.json>');
+    else return E.left(`unknown argument "${a}" (usage: pnpm bench [--quick] [--no-python] [--report <results.json>])`);
+  }
+  return E.right({ quick, python, report });
+};
+
+/** The small config of the scaling curves (vocabulary kept small so the encoder dominates). */
+export const scalingConfig = (over: Partial<AlbertConfig> = {}): AlbertConfig =>
+  tinyConfig({ vocabSize: 2000, embeddingSize: 64, hiddenSize: 128, numAttentionHeads: 4, intermediateSize: 512, numHiddenLayers: 4, maxPositionEmbeddings: 512, ...over });
+
+/** The tiny config of the throughput tables. */
+export const tinyBenchConfig = (): AlbertConfig => tinyConfig({ maxPositionEmbeddings: 128 });
+
+const log = (m: string): void => {
+  process.stdout.write(`[bench] ${m}\n`);
+};
+
+const spec = (mode: 'train' | 'infer', model: string, config: AlbertConfig, system: SystemKind, batch = 8, seq = 128): SystemSpec => ({
+  id: `${mode}:${model}:${system}`,
+  model,
+  config,
+  system,
+  mode,
+  batch,
+  seq,
+  predictions: Math.min(20, Math.max(1, Math.round(seq * 0.15))),
+  optimizer: system === 'lamina-masked' ? 'lamb' : 'adamw',
+});
+
+const LIKE_FOR_LIKE: readonly SystemKind[] = ['lamina', 'handwritten', 'pytorch', 'lamina-masked'];
+
+const paramsOf = (c: AlbertConfig): number => {
+  const n = countParams(albertForPretraining(c, { objective: c.factorized ? 'sop' : 'nsp', mlmPositions: 'all' }));
+  return E.isRight(n) ? n.right : NaN;
+};
+
+const writeReport = (results: Results, resultsFile: string): void => {
+  const rel = path.relative(REPO_ROOT, resultsFile);
+  const plotDir = path.relative(REPO_ROOT, RESULTS_DIR);
+  for (const [name, svg] of Object.entries(renderPlots(results))) {
+    const w = writeSvgAtomic(path.join(RESULTS_DIR, name), svg);
+    if (E.isLeft(w)) log(`could not write ${name}: ${w.left.message}`);
+  }
+  fs.writeFileSync(path.join(REPO_ROOT, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir }));
+  log(`wrote ${path.relative(REPO_ROOT, path.join(REPO_ROOT, 'BENCHMARKS.md'))} and plots in ${plotDir}`);
+};
+
+/** Runs the benchmarks (or re-renders a report); resolves with the exit code. */
+export const main = async (argv: readonly string[]): Promise<number> => {
+  const args = parseArgs(argv);
+  if (E.isLeft(args)) {
+    process.stderr.write(`${args.left}\n`);
+    return 2;
+  }
+  if (args.right.report) {
+    const file = path.resolve(args.right.report);
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      process.stderr.write(`cannot read ${file}: ${String(e)}\n`);
+      return 1;
+    }
+    const r = parseResults(json);
+    if (E.isLeft(r)) {
+      process.stderr.write(`${r.left}\n`);
+      return 1;
+    }
+    writeReport(r.right, file);
+    return 0;
+  }
+  const r = await runBench(args.right);
+  if (E.isLeft(r)) {
+    process.stderr.write(`bench: ${r.left}\n`);
+    return 1;
+  }
+  return 0;
+};
+
+/** Runs everything and writes the files; the results value, or why the bench could not run. */
+export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>> => {
+  const t0 = performance.now();
+  const quick = a.quick;
+  const load0 = os.loadavg()[0] as number;
+  const backend = await selectBackend();
+  if (E.isLeft(backend)) return E.left(backend.left.message);
+  const be = backend.right;
+  if (!be.native) log(`WARNING: not on native TensorFlow (${be.name}); figures will not be representative`);
+  const notes: string[] = [];
+
+  // Python side (one worker for the whole run, so PyTorch steps interleave with the tfjs ones)
+  const py = a.python ? findPython() : E.left('disabled with --no-python');
+  let torch: E.Either<string, TorchWorker> = E.isLeft(py) ? py : E.left('not started');
+  let torchInfo: Environment['pytorch'] = { skipped: E.isLeft(py) ? py.left : '' };
+  if (E.isRight(py)) {
+    log(`starting the PyTorch worker (${py.right})`);
+    torch = await startTorchWorker(py.right);
+    if (E.isRight(torch)) {
+      const info = await torch.right.request({ cmd: 'info' });
+      torchInfo = E.isRight(info)
+        ? { torch: String(info.right.torch), transformers: String(info.right.transformers), threads: Number(info.right.threads) }
+        : { skipped: info.left };
+    } else torchInfo = { skipped: torch.left };
+  }
+  if ('skipped' in torchInfo) notes.push(`PyTorch comparison skipped: ${torchInfo.skipped}. Install it with \`node scripts/python/setup-venv.mjs\`.`);
+
+  // 1. Table 1
+  log('Table 1: parameter counts');
+  let computed: Record<string, number | null> = {};
+  let hfNote = 'Hugging Face column: recorded values (the Python helper did not run in this bench).';
+  if (E.isRight(py)) {
+    const pc = runParamCounts(py.right, Object.fromEntries(table1Configs().map((c) => [c.key, c.config])));
+    if (E.isRight(pc)) {
+      const { _versions, ...counts } = pc.right;
+      computed = counts as Record<string, number | null>;
+      const v = _versions as { torch?: string; transformers?: string } | undefined;
+      hfNote = `Hugging Face column: computed in this run (transformers ${v?.transformers ?? '?'}, torch ${v?.torch ?? '?'}); ✓ = equal to lamina's count.`;
+    } else hfNote = `Hugging Face column: recorded values (the helper failed: ${pc.left}).`;
+  }
+  const rows = table1Rows(computed);
+  const mismatches = rows.filter((r) => r.hf !== null && r.hf !== r.lamina);
+  if (mismatches.length) notes.push(`Parameter counts differ from Hugging Face for ${mismatches.map((m) => m.key).join(', ')}.`);
+
+  const loaded = await loadPretrainer();
+  if (E.isLeft(loaded)) notes.push(`lamina's training step not measured: ${loaded.left}.`);
+  else if (loaded.right.via === 'module')
+    notes.push("lamina's step is `createPretrainer` loaded from `packages/train/src/pretrainer.ts`: `@lamina/train` does not export it yet.");
+  const createPretrainer = E.map((l: { create: CreatePretrainer }) => l.create)(loaded);
+  const ctx: SystemContext = { createPretrainer, torch, lr: 1e-4, seed: 1 };
+
+  // matmul rate, measured before and after the main group (same run)
+  const matmulN = 2048;
+  const mm: number[] = [];
+  const mmRun = async () => {
+    const s = await matmulRate(matmulN, quick ? 2 : 3);
+    mm.push(...s.seconds);
+  };
+  log(`matmul rate (${matmulN}³)`);
+  await mmRun();
+
+  // 2./5./6. training throughput (tiny, albert-base, bert-base), profile of albert-base
+  const sched: Record<string, Schedule> = {
+    train: quick ? { warmup: 1, steps: 1, repeats: 2 } : { warmup: 1, steps: 2, repeats: 3 },
+    infer: quick ? { warmup: 1, steps: 1, repeats: 2 } : { warmup: 1, steps: 2, repeats: 3 },
+    large: { warmup: 1, steps: 1, repeats: 2 },
+    scaling: quick ? { warmup: 1, steps: 1, repeats: 2 } : { warmup: 1, steps: 2, repeats: 2 },
+    tiny: { warmup: 2, steps: 5, repeats: 3 },
+  };
+  const tiny = tinyBenchConfig();
+  const base = PRESETS['albert-base'];
+  const bertBase = PRESETS['bert-base'];
+  log('training throughput: tiny');
+  const tinyRes = await measureInterleaved(LIKE_FOR_LIKE.map((s) => spec('train', 'tiny', tiny, s)), ctx, sched.tiny as Schedule, log);
+  const baseSystems: SystemSpec[] = [
+    ...LIKE_FOR_LIKE.map((s) => spec('train', 'albert-base', base, s)),
+    ...(quick ? (['lamina', 'pytorch', 'lamina-masked'] as const) : LIKE_FOR_LIKE).map((s) => spec('train', 'bert-base', bertBase, s)),
+  ];
+  log(`training throughput: albert-base and bert-base (${baseSystems.length} systems, interleaved)`);
+  const profileIds = ['train:albert-base:lamina', 'train:albert-base:handwritten'];
+  const baseRes = await measureInterleaved(baseSystems, ctx, sched.train as Schedule, log, profileIds);
+  const train = [...tinyRes.measurements, ...baseRes.measurements];
+  await mmRun();
+
+  // 3. inference
+  log('inference throughput');
+  const inferSpecs = (['lamina', 'handwritten', 'pytorch'] as const).flatMap((s) => [
+    spec('infer', 'tiny', tiny, s),
+    spec('infer', 'albert-base', base, s),
+    ...(quick ? [] : [spec('infer', 'bert-base', bertBase, s)]),
+  ]);
+  const infer = (await measureInterleaved(inferSpecs, ctx, sched.infer as Schedule, log)).measurements;
+
+  // 5. large (full run only)
+  let large: Measurement[] = [];
+  if (!quick) {
+    log('ALBERT-large vs BERT-large');
+    const largeSpecs = [spec('train', 'albert-large', PRESETS['albert-large'], 'lamina-masked'), spec('train', 'bert-large', PRESETS['bert-large'], 'lamina-masked')];
+    large = (await measureInterleaved(largeSpecs, ctx, sched.large as Schedule, log)).measurements;
+  }
+
+  // 7. scaling
+  log('scaling');
+  const scalingSpecs: { variable: 'layers' | 'seq'; value: number; sharing: string; config: AlbertConfig; spec: SystemSpec }[] = [];
+  for (const n of quick ? [1, 2, 4, 8] : [1, 2, 4, 8, 12])
+    for (const sharing of ['all', 'none'] as const) {
+      const c = scalingConfig({ numHiddenLayers: n, sharing });
+      scalingSpecs.push({ variable: 'layers', value: n, sharing, config: c, spec: { ...spec('train', `small L=${n} ${sharing}`, c, 'lamina-masked'), id: `scale:layers:${n}:${sharing}` } });
+    }
+  for (const s of quick ? [32, 64, 128, 256] : [32, 64, 128, 256, 512]) {
+    const c = scalingConfig();
+    scalingSpecs.push({ variable: 'seq', value: s, sharing: 'all', config: c, spec: { ...spec('train', `small S=${s}`, c, 'lamina-masked', 8, s), id: `scale:seq:${s}` } });
+  }
+  const scaleRes = (await measureInterleaved(scalingSpecs.map((x) => x.spec), ctx, sched.scaling as Schedule, log)).measurements;
+  const scaling: ScalingPoint[] = scalingSpecs.map((x, i) => ({ variable: x.variable, value: x.value, sharing: x.sharing, params: paramsOf(x.config), measurement: scaleRes[i] as Measurement }));
+
+  // PyTorch matmul, for context
+  let pytorchGflops = null;
+  if (E.isRight(torch)) {
+    const r = await torch.right.request({ cmd: 'matmul', n: matmulN, repeats: 3 });
+    if (E.isRight(r)) pytorchGflops = summarize((r.right.seconds as number[]).map((s) => (2 * matmulN ** 3) / s / 1e9));
+    torch.right.close();
+  }
+
+  // data pipeline figure, when @lamina/albert exports it
+  let dataPipeline: Results['dataPipeline'] = { skipped: '@lamina/albert does not export measureInstanceThroughput' };
+  const albertMod = (await import('@lamina/albert')) as Record<string, unknown>;
+  if (typeof albertMod.measureInstanceThroughput === 'function') {
+    log('data pipeline throughput');
+    const d = (albertMod.measureInstanceThroughput as () => E.Either<{ message?: string }, { tokensPerSecond: number; instances: number; seconds: number }>)();
+    dataPipeline = E.isRight(d) ? { tokensPerSecond: d.right.tokensPerSecond, instances: d.right.instances, seconds: d.right.seconds } : { skipped: `measureInstanceThroughput failed: ${d.left.message ?? JSON.stringify(d.left)}` };
+  }
+
+  // derived figures
+  const all = [...train, ...infer, ...large];
+  const get = (ms: readonly Measurement[], model: string, system: SystemKind) => ms.find((m) => m.model === model && m.system === system && !m.error && m.seconds.length > 0);
+  const ratio = (x: Measurement | undefined, y: Measurement | undefined) => (x && y ? ratioOfMedians(rates(x.seconds, x.tokensPerStep), rates(y.seconds, y.tokensPerStep)) : null);
+  const matmulGflops = summarize(mm.map((s) => (2 * matmulN ** 3) / s / 1e9));
+  const lam = get(train, 'albert-base', 'lamina');
+  let utilisation: Results['utilisation'] = null;
+  const fwd = flops(albertForPretraining(base, { mlmPositions: 'all' }), tensorSig([8, 128], 'int32'), {
+    attention_mask: tensorSig([8, 128], 'int32'),
+    token_type_ids: tensorSig([8, 128], 'int32'),
+  });
+  if (lam && E.isRight(fwd)) {
+    const stepFlops = 3 * fwd.right;
+    const achieved = summarize(lam.seconds.map((s) => stepFlops / s / 1e9));
+    utilisation = { model: 'albert-base', batch: 8, seq: 128, forwardFlops: fwd.right, stepFlops, achievedGflops: achieved, matmulGflops: matmulGflops.median, utilisation: achieved.median / matmulGflops.median };
+  } else if (E.isLeft(fwd)) notes.push(`FLOPs of albert-base could not be computed: ${fwd.left.message}`);
+
+  const speedClaim: SpeedClaim[] = [];
+  for (const system of ['lamina-masked', 'lamina', 'pytorch'] as const) {
+    const x = ratio(get(train, 'albert-base', system), get(train, 'bert-base', system));
+    if (x !== null) speedClaim.push({ size: 'base', albert: 'albert-base', bert: 'bert-base', system: SYSTEM_LABELS[system], ratio: x, paper: 1.7 });
+  }
+  const lr = ratio(get(large, 'albert-large', 'lamina-masked'), get(large, 'bert-large', 'lamina-masked'));
+  if (lr !== null) speedClaim.push({ size: 'large', albert: 'albert-large', bert: 'bert-large', system: SYSTEM_LABELS['lamina-masked'], ratio: lr, paper: 1.7 });
+
+  const memory: MemoryRow[] = [];
+  for (const model of [...new Set(all.map((m) => m.model))]) {
+    const c = model === 'tiny' ? tiny : (PRESETS as Record<string, AlbertConfig>)[model];
+    if (!c) continue;
+    const n = paramsOf(c);
+    const ms = all.filter((m) => m.model === model && !m.error);
+    memory.push({
+      model,
+      params: n,
+      paramBytes: 4 * n,
+      optimizerBytes: 8 * n,
+      peakRss: Object.fromEntries(ms.map((m) => [m.id, m.peakRssBytes])),
+      tfBytes: Object.fromEntries(ms.filter((m) => m.system !== 'pytorch').map((m) => [m.id, m.tfBytes])),
+    });
+  }
+
+  const prof = (id: string): KernelProfile | null => baseRes.profiles[id] ?? null;
+  const profile: ProfileResult = {
+    model: 'albert-base',
+    batch: 8,
+    seq: 128,
+    lamina: prof('train:albert-base:lamina'),
+    handwritten: prof('train:albert-base:handwritten'),
+    note: "One like-for-like training step (MLM logits at all positions, AdamW) under `tf.profile`: each kernel is timed by the native backend as it runs (NaN checks off), grouped by kernel name; composite records (`*__op`, `forward` of a custom gradient) are left out so nothing counts twice. Profiling adds per-kernel overhead, so read the shares and call counts, not the absolute sum.",
+  };
+
+  const dslVsHand = ratio(lam, get(train, 'albert-base', 'handwritten'));
+  const trainVsPt = ratio(lam, get(train, 'albert-base', 'pytorch'));
+  const inferVsPt = ratio(get(infer, 'albert-base', 'lamina'), get(infer, 'albert-base', 'pytorch'));
+  const tried: Tried[] = [
+    {
+      change: 'Baseline: the compiler as committed (no bench-driven changes applied yet)',
+      measurement: 'albert-base 8 × 128 training tokens/s, ratio of medians (this run)',
+      effect: `lamina ÷ hand-written ${dslVsHand === null ? '—' : dslVsHand.toFixed(3)}; lamina ÷ PyTorch ${trainVsPt === null ? '—' : trainVsPt.toFixed(3)}`,
+    },
+  ];
+
+  const environment: Environment = {
+    backend: be.name,
+    native: be.native,
+    tensorflowVersion: be.tensorflowVersion ?? null,
+    tfjsVersion: be.tfjsVersion,
+    threads: be.threads,
+    node: process.version,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cpus: os.cpus().length,
+    loadAverage: [load0, os.loadavg()[0] as number],
+    pytorch: torchInfo,
+  };
+  const date = new Date().toISOString();
+  const results: Results = {
+    schema: 1,
+    date,
+    command: `pnpm bench${quick ? ' --quick' : ''}${a.python ? '' : ' --no-python'}`,
+    quick,
+    durationSeconds: (performance.now() - t0) / 1000,
+    environment,
+    schedules: sched,
+    table1: { rows, hfNote, xxlargeNote: (await import('./table1.js')).xxlargeNote(rows) },
+    matmul: { n: matmulN, seconds: mm, gflops: matmulGflops, pytorchGflops },
+    train,
+    infer,
+    large,
+    utilisation,
+    speedClaim,
+    memory,
+    scaling,
+    profile,
+    dataPipeline,
+    tried,
+    notes,
+    ratios: { train_vs_pytorch: trainVsPt, infer_vs_pytorch: inferVsPt, dsl_vs_handwritten: dslVsHand, utilisation: utilisation?.utilisation ?? null },
+  };
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${date.slice(0, 10)}${quick ? '-quick' : ''}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${path.relative(REPO_ROOT, file)}`);
+  writeReport(results, file);
+  log(`ratios: ${JSON.stringify(results.ratios)}`);
+  return E.right(results);
+};
