@@ -177,6 +177,15 @@ function* graphemeClusters(text: string): Generator<string> {
   }
 }
 
+const utf8Length = (s: string): number => {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? (i++, 4) : 3;
+  }
+  return n;
+};
+
 /** Per-charsmap memo of cluster → replacement (`null`: none), bounded in size. */
 const memo = new WeakMap<Charsmap, Map<string, string | null>>();
 
@@ -202,7 +211,7 @@ export const normalizeHuggingFace = (cm: Charsmap, text: string): string => {
   const parts: string[] = [];
   for (const segment of graphemeClusters(text)) {
     // UTF-8 length < 6 ⇔ at most 5 bytes; each UTF-16 unit is ≥ 1 byte, so long clusters skip the lookup
-    if (segment.length < 6 && encoder.encode(segment).length < 6) {
+    if (segment.length < 6 && utf8Length(segment) < 6) {
       const rep = transformCached(cm, cache, segment);
       if (rep !== null) {
         parts.push(rep);
