@@ -80,8 +80,7 @@ export const finetune: Command = {
   ],
   async run(v) {
     const cfg = finetuneConfigFromFlags(v);
-    await useBackend(v);
-    const r = await runFinetune(cfg, { progressMode: progressModeOf(v) });
+    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v) });
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;
   },
@@ -105,8 +104,7 @@ export const evalTask: Command = {
     const data = str(v, 'data', 'eval-task');
     const maxExamples = num(v, 'max-examples', 0, { min: 0, integer: true });
     const batchSize = num(v, 'batch-size', 64, { min: 1, integer: true });
-    await useBackend(v);
-    const r = await evaluateTask(dir, data, { maxExamples, batchSize });
+    const r = await evaluateTask(dir, data, { maxExamples, batchSize, beforeCompute: () => useBackend(v) });
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     const e = r.right;
     if (v.json === true) console.log(JSON.stringify({ ...e.metrics, task: e.task, labels: e.labels, data: e.data, checkpoint: e.checkpoint, step: e.step }));

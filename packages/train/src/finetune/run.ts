@@ -115,6 +115,11 @@ export interface FinetuneIO {
   readonly progressMode: ProgressMode;
   /** Plain mode: a line every this many steps (default: about 20 lines per run). */
   readonly logEvery?: number;
+  /**
+   * Called once the checkpoint and data have been read and checked, before the first tensor is
+   * made (the CLI selects the backend here, so bad input fails fast without loading TensorFlow).
+   */
+  readonly beforeCompute?: () => Promise<void>;
 }
 
 /** A run that could not start or had to stop; `code` 2 for the user's input, 1 otherwise. */
@@ -300,6 +305,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   const warmup = cfg.warmup ?? Math.round(total / 10);
   const schedule = validateSchedule({ peak: cfg.lr, warmup, total });
   if (E.isLeft(schedule)) return E.left(ftError(`${schedule.left.message} (${total} steps = ${cfg.epochs} epochs × ${stepsPerEpoch} batches)`));
+  await io.beforeCompute?.();
   const model: AlbertConfig = { ...m.config, hiddenDropoutProb: cfg.dropout, attentionProbsDropoutProb: cfg.dropout };
   const trainer = createTaskTrainer({
     config: model,
@@ -425,6 +431,8 @@ export interface EvaluateTaskOptions {
   readonly maxExamples?: number;
   /** Examples per forward pass (default 64). */
   readonly batchSize?: number;
+  /** Called after the inputs are checked, before the first tensor is made (see {@link FinetuneIO.beforeCompute}). */
+  readonly beforeCompute?: () => Promise<void>;
 }
 
 /** What {@link evaluateTask} returns. */
@@ -466,6 +474,7 @@ export const evaluateTask = async (checkpointDir: string, dataFile: string, opts
   if (E.isLeft(raw)) return E.left(ftError(raw.left));
   const ex = resolveExamples(raw.right.raw, s.task, s.labels, raw.right.name);
   if (E.isLeft(ex)) return E.left(ftError(ex.left));
+  await opts.beforeCompute?.();
   const trainer = createTaskTrainer({ config: s.model, kind: s.task, numLabels: s.numLabels, optimizer: 'adamw', seed: 0, initialParams: ck.right.weights, exact: true });
   if (E.isLeft(trainer)) return E.left(ftError(`${latest.dir}: ${trainer.left}`, 1));
   try {
