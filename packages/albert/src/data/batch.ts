@@ -8,7 +8,12 @@ import { dataError, type DataError } from './errors.js';
 import type { Instance } from './instances.js';
 import { rng, shuffleInPlace } from './prng.js';
 
-/** A padded batch: row-major `[B, S]` / `[B, P]` / `[B]` int32 arrays with their shapes. */
+/**
+ * A padded batch: row-major `[B, S]` / `[B, P]` / `[B]` int32 arrays with their shapes.
+ * @example
+ * const b: Batch = collate(instances, { seqLength: 128, maxPredictions: 20, padId: 0 });
+ * b.inputIds.length === b.batchSize * b.seqLength; // true
+ */
 export interface Batch {
   readonly batchSize: number;
   readonly seqLength: number;
@@ -34,7 +39,11 @@ export interface Batch {
   };
 }
 
-/** Sizes a batch is padded to. */
+/**
+ * Sizes a batch is padded to.
+ * @example
+ * const shape: BatchShape = { seqLength: 128, maxPredictions: 20, padId: tokenizer.special.pad };
+ */
 export interface BatchShape {
   readonly seqLength: number;
   readonly maxPredictions: number;
@@ -90,7 +99,11 @@ export const collate = (xs: readonly Instance[], s: BatchShape): Batch => {
   };
 };
 
-/** Random access to a fixed set of instances (an array, or a cached dataset on disk). */
+/**
+ * Random access to a fixed set of instances (an array, or a cached dataset on disk).
+ * @example
+ * const src: InstanceSource = arraySource(instances); // or an opened dataset cache
+ */
 export interface InstanceSource {
   readonly size: number;
   readonly get: (i: number) => Instance;
@@ -99,13 +112,19 @@ export interface InstanceSource {
 /**
  * Where a {@link BatchIterator} is: `cursor` instances consumed so far in the seed's order. Saving
  * it with a checkpoint and passing it back resumes exactly.
+ * @example
+ * const saved: BatchCursor = it.state(); // e.g. { seed: 1, cursor: 4096 }, stored with the checkpoint
  */
 export interface BatchCursor {
   readonly seed: number;
   readonly cursor: number;
 }
 
-/** An endless iterator of batches over epochs. */
+/**
+ * An endless iterator of batches over epochs.
+ * @example
+ * const b = it.next().value; it.epoch(); it.state();
+ */
 export interface BatchIterator extends Iterator<Batch> {
   /** The next batch (never done). */
   readonly next: () => IteratorResult<Batch, never> & { value: Batch };
@@ -115,7 +134,11 @@ export interface BatchIterator extends Iterator<Batch> {
   readonly epoch: () => number;
 }
 
-/** Wraps an array as an {@link InstanceSource}. */
+/**
+ * Wraps an array as an {@link InstanceSource}.
+ * @example
+ * arraySource([a, b]).get(1) === b; // true
+ */
 export const arraySource = (xs: readonly Instance[]): InstanceSource => ({ size: xs.length, get: (i) => xs[i] as Instance });
 
 /**

@@ -20,7 +20,11 @@ const MAGIC = 'LAMINAPT';
 const VERSION = 1;
 const FIXED = 8 + 4 * 5;
 
-/** The header of a cached dataset. */
+/**
+ * The header of a cached dataset.
+ * @example
+ * const h: CacheHeader = { key: datasetKey(corpus, tok, o), seqLength: 128, maxPredictions: 20, meta: { corpus: corpus.name } };
+ */
 export interface CacheHeader {
   /** Identifies what built the cache (corpus fingerprint, tokenizer, options); compared on open. */
   readonly key: string;
@@ -30,7 +34,11 @@ export interface CacheHeader {
   readonly meta: Record<string, unknown>;
 }
 
-/** An opened cache: random access to its instances. Call `close` when done. */
+/**
+ * An opened cache: random access to its instances. Call `close` when done.
+ * @example
+ * const ds = E.getOrElseW(fail)(openDatasetCache(file)); ds.get(0); ds.close();
+ */
 export interface CachedDataset extends InstanceSource {
   readonly header: CacheHeader;
   readonly file: string;

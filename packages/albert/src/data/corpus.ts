@@ -18,13 +18,21 @@ import { dataError, type DataError } from './errors.js';
 import { hashString } from './prng.js';
 import { detokenize, splitSentences } from './sentences.js';
 
-/** One document: an id unique within its corpus and its sentences in order. */
+/**
+ * One document: an id unique within its corpus and its sentences in order.
+ * @example
+ * const d: Document = { id: 'moby-dick/chapter_1', sentences: ['Call me Ishmael.', 'Some years ago…'] };
+ */
 export interface Document {
   readonly id: string;
   readonly sentences: readonly string[];
 }
 
-/** A corpus: a name, a fingerprint that changes when its text does, and a re-iterable stream of documents. */
+/**
+ * A corpus: a name, a fingerprint that changes when its text does, and a re-iterable stream of documents.
+ * @example
+ * for (const d of corpus.documents()) console.log(d.id); // streams; call again to restart
+ */
 export interface Corpus {
   readonly name: string;
   /** Identifies the corpus content (sources, versions, sizes and mtimes): part of dataset cache keys. */
@@ -33,9 +41,17 @@ export interface Corpus {
   readonly documents: () => Iterable<Document>;
 }
 
-/** The parts of the bundled corpus. */
+/**
+ * The parts of the bundled corpus.
+ * @example
+ * bundledCorpus(['brown']); // only the Brown corpus
+ */
 export type BundledSource = 'sotu' | 'moby-dick' | 'brown';
-/** All bundled sources, in the order they are streamed. */
+/**
+ * All bundled sources, in the order they are streamed.
+ * @example
+ * bundledCorpus(BUNDLED_SOURCES); // same as bundledCorpus()
+ */
 export const BUNDLED_SOURCES: readonly BundledSource[] = ['sotu', 'moby-dick', 'brown'];
 
 const require = createRequire(import.meta.url);
@@ -84,7 +100,11 @@ function* mobyDocs(dir: string): Generator<Document> {
   }
 }
 
-/** Strips Brown's `/tag` suffixes from one tagged line and joins the words back into text. */
+/**
+ * Strips Brown's `/tag` suffixes from one tagged line and joins the words back into text.
+ * @example
+ * brownLineToText('The/at jury/nn said/vbd ./.'); // 'The jury said.'
+ */
 export const brownLineToText = (line: string): string =>
   detokenize(
     line
@@ -229,7 +249,12 @@ export const corpusFromPath = (p: string): E.Either<DataError, Corpus> => {
   });
 };
 
-/** Which split a document belongs to. */
+/**
+ * Which split a document belongs to.
+ * @example
+ * const part: Split = 'eval';
+ * splitCorpus(corpus)[part];
+ */
 export type Split = 'train' | 'eval';
 
 /**

@@ -3,7 +3,11 @@
  * @module
  */
 
-/** What went wrong while loading a corpus, a vocabulary or a cached dataset. */
+/**
+ * What went wrong while loading a corpus, a vocabulary or a cached dataset.
+ * @example
+ * if (e.kind === 'binary-file') console.error(e.message);
+ */
 export type DataErrorKind =
   | 'not-found'
   | 'empty-corpus'
@@ -13,7 +17,11 @@ export type DataErrorKind =
   | 'bad-options'
   | 'bad-cache';
 
-/** A data-pipeline failure as a value (never thrown inside the library). */
+/**
+ * A data-pipeline failure as a value (never thrown inside the library).
+ * @example
+ * corpusFromPath('empty.txt'); // E.left({ kind: 'empty-corpus', message: 'corpus file empty.txt contains no text' })
+ */
 export interface DataError {
   readonly kind: DataErrorKind;
   readonly message: string;

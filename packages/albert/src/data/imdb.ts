@@ -12,13 +12,21 @@ import path from 'node:path';
 import { dataError, type DataError } from './errors.js';
 import { rng, shuffleInPlace } from './prng.js';
 
-/** One labelled review: 1 positive, 0 negative. */
+/**
+ * One labelled review: 1 positive, 0 negative.
+ * @example
+ * const x: LabelledText = { text: 'A wonderful film.', label: 1 };
+ */
 export interface LabelledText {
   readonly text: string;
   readonly label: 0 | 1;
 }
 
-/** The three splits of a classification task. */
+/**
+ * The three splits of a classification task.
+ * @example
+ * const { train, dev, test, labels } = E.getOrElseW(fail)(imdbTask()); labels[1]; // 'positive'
+ */
 export interface TextClassificationTask {
   readonly name: string;
   readonly labels: readonly string[];

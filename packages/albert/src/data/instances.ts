@@ -22,13 +22,22 @@ import { dataError, type DataError } from './errors.js';
 import { maskSequence, type MaskingVocab } from './masking.js';
 import { rng, shuffleInPlace, type Rng } from './prng.js';
 
-/** A document as token ids, one array per sentence. */
+/**
+ * A document as token ids, one array per sentence.
+ * @example
+ * const d: TokenizedDocument = { id: 'd0', sentences: [Int32Array.from(tok.tokenize('Call me Ishmael.'))] };
+ */
 export interface TokenizedDocument {
   readonly id: string;
   readonly sentences: readonly Int32Array[];
 }
 
-/** One pretraining example (unpadded; lengths ≤ `maxSeqLength` and ≤ `maxPredictionsPerSeq`). */
+/**
+ * One pretraining example (unpadded; lengths ≤ `maxSeqLength` and ≤ `maxPredictionsPerSeq`).
+ * @example
+ * const x: Instance = pretrainingInstances(docs, tok, options).next().value;
+ * x.inputIds[0] === tok.special.cls; // true
+ */
 export interface Instance {
   readonly inputIds: Int32Array;
   readonly tokenTypeIds: Int32Array;
@@ -38,7 +47,11 @@ export interface Instance {
   readonly sentenceOrderLabel: 0 | 1;
 }
 
-/** Options of instance creation (defaults: ALBERT's). */
+/**
+ * Options of instance creation (defaults: ALBERT's).
+ * @example
+ * const o = pretrainingOptions({ maxSeqLength: 512, maxPredictionsPerSeq: 20, task: 'sop' });
+ */
 export interface PretrainingOptions {
   readonly maxSeqLength: number;
   readonly maxPredictionsPerSeq: number;
@@ -54,7 +67,11 @@ export interface PretrainingOptions {
   readonly seed: number;
 }
 
-/** ALBERT's defaults with a 128-token sequence. */
+/**
+ * ALBERT's defaults with a 128-token sequence.
+ * @example
+ * const o: PretrainingOptions = { ...DEFAULT_PRETRAINING_OPTIONS, seed: 7 };
+ */
 export const DEFAULT_PRETRAINING_OPTIONS: PretrainingOptions = {
   maxSeqLength: 128,
   maxPredictionsPerSeq: 20,
@@ -67,7 +84,11 @@ export const DEFAULT_PRETRAINING_OPTIONS: PretrainingOptions = {
   seed: 12345,
 };
 
-/** What instance creation needs from a vocabulary (a {@link Tokenizer} satisfies it). */
+/**
+ * What instance creation needs from a vocabulary (a {@link Tokenizer} satisfies it).
+ * @example
+ * const v: InstanceVocab = tokenizer; // any Tokenizer is one
+ */
 export interface InstanceVocab extends MaskingVocab {
   readonly special: { readonly cls: number; readonly sep: number; readonly mask: number };
 }
@@ -217,7 +238,11 @@ export function* pretrainingInstances(
   if (shard.length > 0) yield* flush();
 }
 
-/** Something that turns text into piece ids (a {@link Tokenizer} is one). */
+/**
+ * Something that turns text into piece ids (a {@link Tokenizer} is one).
+ * @example
+ * const t: TextTokenizer = { tokenize: (s) => [...s].map((c) => c.charCodeAt(0)) }; // a toy character tokenizer
+ */
 export interface TextTokenizer {
   readonly tokenize: (text: string) => number[];
 }

@@ -14,7 +14,11 @@
  */
 import type { Rng } from './prng.js';
 
-/** What masking needs to know about a vocabulary (a {@link Tokenizer} satisfies it). */
+/**
+ * What masking needs to know about a vocabulary (a {@link Tokenizer} satisfies it).
+ * @example
+ * maskSequence(ids, tokenizer, options, rng(1)); // a Tokenizer is a MaskingVocab
+ */
 export interface MaskingVocab {
   readonly special: { readonly mask: number };
   readonly isSpecial: (id: number) => boolean;
@@ -23,7 +27,11 @@ export interface MaskingVocab {
   readonly normalIds: Int32Array;
 }
 
-/** Masking parameters. */
+/**
+ * Masking parameters.
+ * @example
+ * const o: MaskingOptions = { maskedLmProb: 0.15, maxPredictionsPerSeq: 20, maxNgram: 3 };
+ */
 export interface MaskingOptions {
   readonly maskedLmProb: number;
   readonly maxPredictionsPerSeq: number;
@@ -31,7 +39,11 @@ export interface MaskingOptions {
   readonly maxNgram: number;
 }
 
-/** The masked sequence and its prediction targets (positions ascending). */
+/**
+ * The masked sequence and its prediction targets (positions ascending).
+ * @example
+ * const { inputIds, positions, labels } = maskSequence(ids, tokenizer, o, rng(1));
+ */
 export interface Masked {
   readonly inputIds: Int32Array;
   readonly positions: Int32Array;

@@ -4,7 +4,11 @@
  * @module
  */
 
-/** A seeded random source; `state()`/`fromState` let a consumer stop and resume the stream exactly. */
+/**
+ * A seeded random source; `state()`/`fromState` let a consumer stop and resume the stream exactly.
+ * @example
+ * const r: Rng = rng(42); r.next(); r.int(0, 9);
+ */
 export interface Rng {
   /** Uniform float in [0, 1) with 32 bits of randomness. */
   readonly next: () => number;

@@ -13,7 +13,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 
-/** A parsed precompiled charsmap. */
+/**
+ * A parsed precompiled charsmap.
+ * @example
+ * const cm = parseCharsmap(blob); // E.right({ units, normalized })
+ */
 export interface Charsmap {
   readonly units: Uint32Array;
   readonly normalized: Uint8Array;
@@ -105,6 +109,8 @@ class Bytes {
 /**
  * One step of sentencepiece's `NormalizePrefix` on UTF-8 bytes: returns the replacement bytes (or
  * `undefined` to copy the next character unchanged) and how many input bytes it consumed.
+ * @example
+ * charsmapPrefix(cm, new TextEncoder().encode('①x'), 0); // { out: bytes of '1', consumed: 3 }
  */
 export const charsmapPrefix = (cm: Charsmap, bytes: Uint8Array, at: number): { out: Uint8Array | undefined; consumed: number } => {
   let bestLen = 0;

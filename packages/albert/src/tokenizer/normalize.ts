@@ -46,7 +46,11 @@ export const albertPreprocess = (text: string): string => {
   return out.toLowerCase();
 };
 
-/** The parts of a sentencepiece `NormalizerSpec` that {@link spmNormalize} uses. */
+/**
+ * The parts of a sentencepiece `NormalizerSpec` that {@link spmNormalize} uses.
+ * @example
+ * const spec: SpmNormalizerSpec = { charsmap: undefined, addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true, userSymbols: ['('] };
+ */
 export interface SpmNormalizerSpec {
   readonly charsmap: Charsmap | undefined;
   readonly addDummyPrefix: boolean;
@@ -128,7 +132,11 @@ export const spmNormalize = (spec: SpmNormalizerSpec, text: string): string => {
   return dec.decode(new Uint8Array(out));
 };
 
-/** A compiled text → text step. */
+/**
+ * A compiled text → text step.
+ * @example
+ * const lower: TextStep = (t) => t.toLowerCase();
+ */
 export type TextStep = (text: string) => string;
 
 const lowercaseChars = (t: string): string => {

@@ -8,7 +8,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import pb from 'protobufjs/minimal.js';
 import { PieceType } from './unigram.js';
 
-/** The decoded parts of a `spiece.model`. */
+/**
+ * The decoded parts of a `spiece.model`.
+ * @example
+ * const m: SentencePieceModel = E.getOrElseW(fail)(decodeSentencePieceModel(bytes)); m.unkId; // 1 for ALBERT
+ */
 export interface SentencePieceModel {
   readonly pieces: readonly string[];
   readonly scores: readonly number[];

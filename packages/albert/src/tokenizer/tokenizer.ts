@@ -20,7 +20,11 @@ import { albertPreprocess, hfNormalizer, spmNormalize, type SpmNormalizerSpec, t
 import { decodeSentencePieceModel } from './spiece.js';
 import { PieceType, unigramModel, type UnigramModel } from './unigram.js';
 
-/** Why a tokenizer could not be loaded. */
+/**
+ * Why a tokenizer could not be loaded.
+ * @example
+ * loadTokenizer('missing/'); // E.left({ kind: 'not-found', message: 'tokenizer missing/ does not exist' })
+ */
 export interface TokenizerError {
   readonly kind: 'not-found' | 'io' | 'corrupt' | 'unsupported' | 'bad-vocab';
   readonly message: string;
@@ -28,13 +32,21 @@ export interface TokenizerError {
 
 const tokErr = (kind: TokenizerError['kind'], message: string): TokenizerError => ({ kind, message });
 
-/** Model inputs for one sequence or a pair: `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]`. */
+/**
+ * Model inputs for one sequence or a pair: `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]`.
+ * @example
+ * const e: Encoding = { input_ids: [2, 4195, 3], token_type_ids: [0, 0, 0] }; // [CLS] ▁hello [SEP]
+ */
 export interface Encoding {
   readonly input_ids: number[];
   readonly token_type_ids: number[];
 }
 
-/** Ids of the special pieces every ALBERT vocabulary has. */
+/**
+ * Ids of the special pieces every ALBERT vocabulary has.
+ * @example
+ * tokenizer.special; // { pad: 0, unk: 1, cls: 2, sep: 3, mask: 4 } for ALBERT vocabularies
+ */
 export interface SpecialIds {
   readonly pad: number;
   readonly unk: number;
@@ -43,7 +55,12 @@ export interface SpecialIds {
   readonly mask: number;
 }
 
-/** A loaded tokenizer: pure functions over text, no I/O. */
+/**
+ * A loaded tokenizer: pure functions over text, no I/O.
+ * @example
+ * const t: Tokenizer = E.getOrElseW(fail)(defaultTokenizer());
+ * t.encode('Call me Ishmael.', 'Some years ago.').token_type_ids; // [0, …, 0, 1, …, 1]
+ */
 export interface Tokenizer {
   /** Which reference this tokenizer reproduces. */
   readonly format: 'tokenizer.json' | 'spiece.model';
@@ -57,7 +74,7 @@ export interface Tokenizer {
   readonly encode: (text: string, pair?: string) => Encoding;
   readonly idToPiece: (id: number) => string | undefined;
   readonly pieceToId: (piece: string) => number | undefined;
-  /** True for pad, unk-free control/special ids (`<pad>`, `[CLS]`, `[SEP]`, `[MASK]`). */
+  /** True for `<pad>`, `[CLS]`, `[SEP]` and `[MASK]`: never masked, never a prediction target. */
   readonly isSpecial: (id: number) => boolean;
   /** True when the piece starts a word (begins with `▁`), for whole-word masking. */
   readonly isWordStart: (id: number) => boolean;
@@ -395,7 +412,11 @@ export const loadTokenizer = (p: string): E.Either<TokenizerError, Tokenizer> =>
   return tokenizerFromSentencePiece(bytes, file);
 };
 
-/** Directory of the vocabulary committed with lamina (10,000 pieces trained on the bundled corpus). */
+/**
+ * Directory of the vocabulary committed with lamina (10,000 pieces trained on the bundled corpus).
+ * @example
+ * loadTokenizer(path.join(DEFAULT_VOCAB_DIR, 'spiece.model')); // the sentencepiece form of the same vocabulary
+ */
 export const DEFAULT_VOCAB_DIR = fileURLToPath(new URL('../../assets/vocab', import.meta.url));
 
 let cachedDefault: E.Either<TokenizerError, Tokenizer> | undefined;

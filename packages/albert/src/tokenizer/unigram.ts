@@ -13,7 +13,11 @@
  * @module
  */
 
-/** SentencePiece piece types (`ModelProto.SentencePiece.Type`). */
+/**
+ * SentencePiece piece types (`ModelProto.SentencePiece.Type`).
+ * @example
+ * sentencePieceModel.types[4] === PieceType.control; // [MASK]
+ */
 export const PieceType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
 /** One of the {@link PieceType} values. */
 export type PieceType = (typeof PieceType)[keyof typeof PieceType];
@@ -26,10 +30,16 @@ export type PieceType = (typeof PieceType)[keyof typeof PieceType];
  * - `huggingface`: every vocabulary entry is matchable with its score; float64 sums; the unknown
  *   penalty is `min(all scores) - 10`.
  * Both fuse runs of unknown characters into one unknown token.
+ * @example
+ * unigramModel(vocab, 'sentencepiece'); // or 'huggingface'
  */
 export type UnigramSemantics = 'sentencepiece' | 'huggingface';
 
-/** A unigram vocabulary: pieces in id order with their scores and types. */
+/**
+ * A unigram vocabulary: pieces in id order with their scores and types.
+ * @example
+ * const v: UnigramVocab = { pieces: ['<unk>', '▁a'], scores: [0, -1], types: [PieceType.unknown, PieceType.normal], unkId: 0 };
+ */
 export interface UnigramVocab {
   readonly pieces: readonly string[];
   readonly scores: readonly number[];
@@ -42,7 +52,11 @@ interface Node {
   id: number;
 }
 
-/** A compiled unigram model: `encode` maps normalised text (with `▁` for spaces) to ids. */
+/**
+ * A compiled unigram model: `encode` maps normalised text (with `▁` for spaces) to ids.
+ * @example
+ * unigramModel(v, 'huggingface').encode('▁a'); // [1]
+ */
 export interface UnigramModel {
   readonly vocab: UnigramVocab;
   readonly semantics: UnigramSemantics;

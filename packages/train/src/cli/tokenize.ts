@@ -22,6 +22,12 @@ import { type Command, EXIT, failure, num, optStr, str, usageError } from './com
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const TRAIN_SCRIPT = path.join(REPO, 'scripts/python/train_vocab.py');
 
+/**
+ * `lamina tokenize`: stdin lines → `{"input_ids": […], "token_type_ids": […]}` per line.
+ * @example
+ * // echo "Call me Ishmael." | lamina tokenize
+ * // {"input_ids":[2,…,3],"token_type_ids":[0,…,0]}
+ */
 export const tokenize: Command = {
   name: 'tokenize',
   summary: 'tokenize stdin lines into ALBERT input ids (one JSON object per line)',
@@ -75,6 +81,11 @@ const findPython = (): string | undefined => {
   return undefined;
 };
 
+/**
+ * `lamina tokenizer train`: SentencePiece's trainer (through Python) on the bundled or a user corpus.
+ * @example
+ * // lamina tokenizer train --corpus bundled --vocab-size 10000 --out runs/vocab --hf-json
+ */
 export const tokenizerTrain: Command = {
   name: 'tokenizer train',
   summary: 'train an ALBERT-style SentencePiece unigram vocabulary on a corpus',
