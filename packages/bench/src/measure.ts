@@ -55,13 +55,15 @@ export interface Measurement {
   readonly seq: number;
   readonly optimizer: 'lamb' | 'adamw';
   readonly tokensPerStep: number;
+  /** The configuration measured. */
+  readonly config: AlbertConfig;
   /** Per-step wall seconds, every timed step of every repeat. */
   readonly seconds: readonly number[];
   readonly stepSeconds: Summary;
   readonly tokensPerSecond: Summary;
   /** Highest resident set size seen while this system ran (its own process for PyTorch). */
   readonly peakRssBytes: number | null;
-  /** Bytes held by tfjs tensors after this system's last step (tfjs systems). */
+  /** Bytes of tfjs tensors this system owns after its warm-up (parameters, optimizer state, caches); tfjs systems only. */
   readonly tfBytes: number | null;
   /** Why the system could not be measured (then `seconds` is empty). */
   readonly error?: string;
@@ -197,8 +199,8 @@ export interface Schedule {
 }
 
 /**
- * Builds every system, then runs repeat r of each (rotating the order) before repeat r+1 of any;
- * the warm-up steps run in the first repeat only. Systems are disposed at the end. A system that
+ * Builds and warms up every system (one at a time), then runs repeat r of each (rotating the
+ * order) before repeat r+1 of any. Systems are disposed at the end. A system that
  * fails to build or run is reported with its error, the others go on.
  */
 export const measureInterleaved = async (
@@ -208,23 +210,36 @@ export const measureInterleaved = async (
   log: (m: string) => void,
   profileIds: readonly string[] = [],
 ): Promise<{ measurements: Measurement[]; profiles: Record<string, KernelProfile> }> => {
+  // build and warm up one system at a time, so the tfjs bytes each one owns (parameters, optimizer
+  // state, anything it caches) can be read off tf.memory(); the timed repeats are interleaved
   const built: { spec: SystemSpec; sys: E.Either<string, System> }[] = [];
-  for (const spec of specs) built.push({ spec, sys: await makeSystem(spec, ctx) });
   const acc = new Map<string, { seconds: number[]; peak: number | null; tfBytes: number | null; error?: string }>();
-  for (const { spec, sys } of built) acc.set(spec.id, { seconds: [], peak: null, tfBytes: null, ...(E.isLeft(sys) ? { error: sys.left } : {}) });
+  for (const spec of specs) {
+    const before = tf.memory().numBytes;
+    let sys = await makeSystem(spec, ctx);
+    let tfBytes: number | null = null;
+    if (E.isRight(sys) && sch.warmup > 0) {
+      const w = await sys.right.run(0, sch.warmup);
+      if (E.isLeft(w)) {
+        await sys.right.dispose();
+        sys = w;
+      } else if (spec.system !== 'pytorch') tfBytes = tf.memory().numBytes - before;
+    }
+    built.push({ spec, sys });
+    acc.set(spec.id, { seconds: [], peak: null, tfBytes, ...(E.isLeft(sys) ? { error: sys.left } : {}) });
+  }
   for (let r = 0; r < sch.repeats; r++) {
     const order = built.map((_, i) => built[(i + r) % built.length] as (typeof built)[number]);
     for (const { spec, sys } of order) {
       const a = acc.get(spec.id) as { seconds: number[]; peak: number | null; tfBytes: number | null; error?: string };
       if (E.isLeft(sys) || a.error) continue;
-      const res = await sys.right.run(sch.steps, r === 0 ? sch.warmup : 0);
+      const res = await sys.right.run(sch.steps, 0);
       if (E.isLeft(res)) {
         a.error = res.left;
         continue;
       }
       a.seconds.push(...res.right.seconds);
       a.peak = Math.max(a.peak ?? 0, res.right.peakRssBytes ?? 0) || null;
-      a.tfBytes = res.right.tfBytes;
       const med = summarize(res.right.seconds).median;
       log(`  ${spec.id} repeat ${r + 1}/${sch.repeats}: ${med.toFixed(2)} s/step (${Math.round((spec.batch * spec.seq) / med)} tokens/s)`);
     }
@@ -253,6 +268,7 @@ export const measureInterleaved = async (
       seq: spec.seq,
       optimizer: spec.optimizer,
       tokensPerStep: tokens,
+      config: spec.config,
       seconds: a.seconds,
       stepSeconds: summarize(a.seconds),
       tokensPerSecond: summarize(rates(a.seconds, tokens)),

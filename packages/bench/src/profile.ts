@@ -31,11 +31,11 @@ export interface KernelProfile {
 }
 
 /**
- * Records that wrap other kernels (a `tf.customGrad` op is recorded as `forward`, a composite op
- * as `<name>__op`) and would count their children twice.
+ * Records that wrap other kernels (a `tf.customGrad` op is recorded as `forward` or `unnamed scope`,
+ * a composite op as `<name>__op`) and would count their children twice.
  * @example isComposite('fusedMatMul__op') // true
  */
-export const isComposite = (name: string): boolean => name.endsWith('__op') || name === 'forward';
+export const isComposite = (name: string): boolean => name.endsWith('__op') || name === 'forward' || name === 'unnamed scope';
 
 /**
  * Groups kernel records (composites skipped, see {@link isComposite}) by name (pure; exported for tests).

@@ -117,16 +117,17 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
   L.push(`| load average (1 min) at start / end | ${fmtNum(e.loadAverage[0], 3)} / ${fmtNum(e.loadAverage[1], 3)} (other processes share the cores: absolute figures are pessimistic) |`);
   L.push(`| Node | ${e.node} |`);
   L.push(`| PyTorch | ${pt} |`);
-  L.push(`| mode | ${r.quick ? '`--quick`' : 'full'}, ${fmtNum(r.durationSeconds, 3)} s |`, '');
+  L.push(`| run | \`${r.command}\`, ${fmtNum(r.durationSeconds, 3)} s |`, '');
 
-  L.push('## Summary (albert-base, batch 8 × 128)', '');
+  const useq = r.utilisation?.seq ?? 128;
+  L.push(`## Summary (albert-base, batch 8 × ${useq})`, '');
   L.push('| ratio | value | target | meaning |', '| --- | --- | --- | --- |');
   const rr = r.ratios;
   L.push(`| \`train_vs_pytorch\` | ${fmtNum(rr.train_vs_pytorch, 3)} | ≥ 1.0 | lamina training tokens/s ÷ Hugging Face PyTorch (MLM logits at all positions in both) |`);
   L.push(`| \`infer_vs_pytorch\` | ${fmtNum(rr.infer_vs_pytorch, 3)} | ≥ 1.0 | lamina inference tokens/s ÷ PyTorch (eval mode, forward only) |`);
   L.push(`| \`dsl_vs_handwritten\` | ${fmtNum(rr.dsl_vs_handwritten, 3)} | ≥ 0.97 | lamina training tokens/s ÷ the hand-written tfjs step |`);
   L.push(`| \`utilisation\` | ${fmtNum(rr.utilisation, 3)} | ≥ 0.5 | achieved FLOP/s of lamina's step ÷ the native matmul rate |`, '');
-  L.push(envLine(r, 8, 128), '');
+  L.push(envLine(r, 8, useq), '');
 
   L.push('## 1. Parameters (paper Table 1, and Table 4 for the other sharing strategies)', '');
   L.push(
@@ -183,10 +184,10 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
 
   L.push('## 6. Memory', '');
   L.push(
-    'Parameters and optimizer state are exact (float32; two moment slots per parameter for LAMB/AdamW). Peak RSS: the highest resident set size seen while that system ran — the tfjs systems share the bench process (so a later system\'s figure includes what earlier ones left to the allocator), PyTorch is its own process (`ru_maxrss`). tfjs bytes: tensors alive after the system\'s last step (parameters + optimizer state + anything cached).',
+    'Parameters and optimizer state are exact (float32; two moment slots per parameter for LAMB/AdamW). Peak RSS: the highest resident set size seen while that system ran — the tfjs systems share the bench process (so a later system\'s figure includes what earlier ones left to the allocator), PyTorch is its own process (`ru_maxrss`). tfjs bytes owned: what `tf.memory()` grew by while the system was built and warmed up (parameters, optimizer state, caches).',
     '',
   );
-  L.push('| model | parameters | parameter bytes | optimizer state | system | peak RSS | tfjs tensor bytes |', '| --- | --- | --- | --- | --- | --- | --- |');
+  L.push('| model | parameters | parameter bytes | optimizer state | system | peak RSS | tfjs bytes owned |', '| --- | --- | --- | --- | --- | --- | --- |');
   for (const m of r.memory) {
     const ids = Object.keys(m.peakRss);
     if (ids.length === 0) L.push(`| ${m.model} | ${fmtInt(m.params)} | ${fmtBytes(m.paramBytes)} | ${fmtBytes(m.optimizerBytes)} | — | — | — |`);

@@ -37,6 +37,10 @@ export const RESULTS_DIR = path.join(REPO_ROOT, 'packages', 'bench', 'results');
 /** Parsed command line. */
 export interface BenchArgs {
   readonly quick: boolean;
+  /** Tiny stand-ins for every model, one step each: checks the whole pipeline in seconds (tests). */
+  readonly smoke?: boolean;
+  /** Where results, plots and the report go (default: packages/bench/results and the repo root). */
+  readonly out?: string;
   readonly python: boolean;
   readonly report: string | undefined;
 }
@@ -49,17 +53,24 @@ export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> 
   let quick = false;
   let python = true;
   let report: string | undefined;
+  let smoke = false;
+  let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
     else if (a === '--no-python') python = false;
+    else if (a === '--smoke') smoke = true;
+    else if (a === '--out') {
+      out = argv[++i];
+      if (!out) return E.left('--out needs a directory');
+    }
     else if (a === '--report') {
       report = argv[++i];
       if (!report) return E.left('--report needs a results file');
     } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --report <results.json>');
     else return E.left(`unknown argument "${a}" (usage: pnpm bench [--quick] [--no-python] [--report <results.json>])`);
   }
-  return E.right({ quick, python, report });
+  return E.right({ quick, python, report, ...(smoke ? { smoke } : {}), ...(out ? { out } : {}) });
 };
 
 /** The small config of the scaling curves (vocabulary kept small so the encoder dominates). */
@@ -92,15 +103,17 @@ const paramsOf = (c: AlbertConfig): number => {
   return E.isRight(n) ? n.right : NaN;
 };
 
-const writeReport = (results: Results, resultsFile: string): void => {
-  const rel = path.relative(REPO_ROOT, resultsFile);
-  const plotDir = path.relative(REPO_ROOT, RESULTS_DIR);
+const writeReport = (results: Results, resultsFile: string, out?: string): void => {
+  const plotsAt = out ?? RESULTS_DIR;
+  const reportAt = out ?? REPO_ROOT;
+  const rel = path.relative(reportAt, resultsFile);
+  const plotDir = path.relative(reportAt, plotsAt) || '.';
   for (const [name, svg] of Object.entries(renderPlots(results))) {
-    const w = writeSvgAtomic(path.join(RESULTS_DIR, name), svg);
+    const w = writeSvgAtomic(path.join(plotsAt, name), svg);
     if (E.isLeft(w)) log(`could not write ${name}: ${w.left.message}`);
   }
-  fs.writeFileSync(path.join(REPO_ROOT, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir }));
-  log(`wrote ${path.relative(REPO_ROOT, path.join(REPO_ROOT, 'BENCHMARKS.md'))} and plots in ${plotDir}`);
+  fs.writeFileSync(path.join(reportAt, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir }));
+  log(`wrote ${path.join(reportAt, 'BENCHMARKS.md')} and plots in ${plotsAt}`);
 };
 
 /** Runs the benchmarks (or re-renders a report); resolves with the exit code. */
@@ -124,7 +137,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       process.stderr.write(`${r.left}\n`);
       return 1;
     }
-    writeReport(r.right, file);
+    writeReport(r.right, file, args.right.out);
     return 0;
   }
   const r = await runBench(args.right);
@@ -205,13 +218,17 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     tiny: { warmup: 2, steps: 5, repeats: 3 },
   };
   const tiny = tinyBenchConfig();
-  const base = PRESETS['albert-base'];
-  const bertBase = PRESETS['bert-base'];
+  const smoke = a.smoke === true;
+  if (smoke) notes.push('Smoke run: tiny stand-in configs under every model name, one step each — the figures mean nothing.');
+  const base = smoke ? tinyConfig() : PRESETS['albert-base'];
+  const bertBase = smoke ? tinyConfig({ factorized: false, sharing: 'none', embeddingSize: 32, hiddenAct: 'gelu', hiddenDropoutProb: 0.1 }) : PRESETS['bert-base'];
+  const S = smoke ? 32 : 128;
+  if (smoke) for (const k of Object.keys(sched)) sched[k] = { warmup: 1, steps: 1, repeats: 1 };
   log('training throughput: tiny');
   const tinyRes = await measureInterleaved(LIKE_FOR_LIKE.map((s) => spec('train', 'tiny', tiny, s)), ctx, sched.tiny as Schedule, log);
   const baseSystems: SystemSpec[] = [
-    ...LIKE_FOR_LIKE.map((s) => spec('train', 'albert-base', base, s)),
-    ...(quick ? (['lamina', 'pytorch', 'lamina-masked'] as const) : LIKE_FOR_LIKE).map((s) => spec('train', 'bert-base', bertBase, s)),
+    ...LIKE_FOR_LIKE.map((s) => spec('train', 'albert-base', base, s, 8, S)),
+    ...(quick ? (['lamina', 'pytorch', 'lamina-masked'] as const) : LIKE_FOR_LIKE).map((s) => spec('train', 'bert-base', bertBase, s, 8, S)),
   ];
   log(`training throughput: albert-base and bert-base (${baseSystems.length} systems, interleaved)`);
   const profileIds = ['train:albert-base:lamina', 'train:albert-base:handwritten'];
@@ -223,28 +240,31 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
   log('inference throughput');
   const inferSpecs = (['lamina', 'handwritten', 'pytorch'] as const).flatMap((s) => [
     spec('infer', 'tiny', tiny, s),
-    spec('infer', 'albert-base', base, s),
-    ...(quick ? [] : [spec('infer', 'bert-base', bertBase, s)]),
+    spec('infer', 'albert-base', base, s, 8, S),
+    ...(quick ? [] : [spec('infer', 'bert-base', bertBase, s, 8, S)]),
   ]);
   const infer = (await measureInterleaved(inferSpecs, ctx, sched.infer as Schedule, log)).measurements;
 
   // 5. large (full run only)
   let large: Measurement[] = [];
-  if (!quick) {
+  if (!quick || smoke) {
     log('ALBERT-large vs BERT-large');
-    const largeSpecs = [spec('train', 'albert-large', PRESETS['albert-large'], 'lamina-masked'), spec('train', 'bert-large', PRESETS['bert-large'], 'lamina-masked')];
+    const largeSpecs = [
+      spec('train', 'albert-large', smoke ? tinyConfig({ numHiddenLayers: 3 }) : PRESETS['albert-large'], 'lamina-masked', 8, S),
+      spec('train', 'bert-large', smoke ? tinyConfig({ numHiddenLayers: 3, factorized: false, sharing: 'none', embeddingSize: 32 }) : PRESETS['bert-large'], 'lamina-masked', 8, S),
+    ];
     large = (await measureInterleaved(largeSpecs, ctx, sched.large as Schedule, log)).measurements;
   }
 
   // 7. scaling
   log('scaling');
   const scalingSpecs: { variable: 'layers' | 'seq'; value: number; sharing: string; config: AlbertConfig; spec: SystemSpec }[] = [];
-  for (const n of quick ? [1, 2, 4, 8] : [1, 2, 4, 8, 12])
+  for (const n of smoke ? [1, 2] : quick ? [1, 2, 4, 8] : [1, 2, 4, 8, 12])
     for (const sharing of ['all', 'none'] as const) {
       const c = scalingConfig({ numHiddenLayers: n, sharing });
       scalingSpecs.push({ variable: 'layers', value: n, sharing, config: c, spec: { ...spec('train', `small L=${n} ${sharing}`, c, 'lamina-masked'), id: `scale:layers:${n}:${sharing}` } });
     }
-  for (const s of quick ? [32, 64, 128, 256] : [32, 64, 128, 256, 512]) {
+  for (const s of smoke ? [16, 32] : quick ? [32, 64, 128, 256] : [32, 64, 128, 256, 512]) {
     const c = scalingConfig();
     scalingSpecs.push({ variable: 'seq', value: s, sharing: 'all', config: c, spec: { ...spec('train', `small S=${s}`, c, 'lamina-masked', 8, s), id: `scale:seq:${s}` } });
   }
@@ -275,14 +295,14 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
   const matmulGflops = summarize(mm.map((s) => (2 * matmulN ** 3) / s / 1e9));
   const lam = get(train, 'albert-base', 'lamina');
   let utilisation: Results['utilisation'] = null;
-  const fwd = flops(albertForPretraining(base, { mlmPositions: 'all' }), tensorSig([8, 128], 'int32'), {
-    attention_mask: tensorSig([8, 128], 'int32'),
-    token_type_ids: tensorSig([8, 128], 'int32'),
+  const fwd = flops(albertForPretraining(base, { mlmPositions: 'all' }), tensorSig([8, S], 'int32'), {
+    attention_mask: tensorSig([8, S], 'int32'),
+    token_type_ids: tensorSig([8, S], 'int32'),
   });
   if (lam && E.isRight(fwd)) {
     const stepFlops = 3 * fwd.right;
     const achieved = summarize(lam.seconds.map((s) => stepFlops / s / 1e9));
-    utilisation = { model: 'albert-base', batch: 8, seq: 128, forwardFlops: fwd.right, stepFlops, achievedGflops: achieved, matmulGflops: matmulGflops.median, utilisation: achieved.median / matmulGflops.median };
+    utilisation = { model: 'albert-base', batch: 8, seq: S, forwardFlops: fwd.right, stepFlops, achievedGflops: achieved, matmulGflops: matmulGflops.median, utilisation: achieved.median / matmulGflops.median };
   } else if (E.isLeft(fwd)) notes.push(`FLOPs of albert-base could not be computed: ${fwd.left.message}`);
 
   const speedClaim: SpeedClaim[] = [];
@@ -293,9 +313,11 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
   const lr = ratio(get(large, 'albert-large', 'lamina-masked'), get(large, 'bert-large', 'lamina-masked'));
   if (lr !== null) speedClaim.push({ size: 'large', albert: 'albert-large', bert: 'bert-large', system: SYSTEM_LABELS['lamina-masked'], ratio: lr, paper: 1.7 });
 
+  const configOf: Record<string, AlbertConfig> = Object.fromEntries([...train, ...infer, ...large].map((m) => [m.model, m.config]));
+  const ms0 = (model: string): AlbertConfig | undefined => configOf[model];
   const memory: MemoryRow[] = [];
   for (const model of [...new Set(all.map((m) => m.model))]) {
-    const c = model === 'tiny' ? tiny : (PRESETS as Record<string, AlbertConfig>)[model];
+    const c = ms0(model);
     if (!c) continue;
     const n = paramsOf(c);
     const ms = all.filter((m) => m.model === model && !m.error);
@@ -313,7 +335,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
   const profile: ProfileResult = {
     model: 'albert-base',
     batch: 8,
-    seq: 128,
+    seq: S,
     lamina: prof('train:albert-base:lamina'),
     handwritten: prof('train:albert-base:handwritten'),
     note: "One like-for-like training step (MLM logits at all positions, AdamW) under `tf.profile`: each kernel is timed by the native backend as it runs (NaN checks off), grouped by kernel name; composite records (`*__op`, `forward` of a custom gradient) are left out so nothing counts twice. Profiling adds per-kernel overhead, so read the shares and call counts, not the absolute sum.",
@@ -366,11 +388,12 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     notes,
     ratios: { train_vs_pytorch: trainVsPt, infer_vs_pytorch: inferVsPt, dsl_vs_handwritten: dslVsHand, utilisation: utilisation?.utilisation ?? null },
   };
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = path.join(RESULTS_DIR, `${date.slice(0, 10)}${quick ? '-quick' : ''}.json`);
+  const dir = a.out ?? RESULTS_DIR;
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${date.slice(0, 10)}${quick ? '-quick' : ''}${smoke ? '-smoke' : ''}.json`);
   fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   log(`wrote ${path.relative(REPO_ROOT, file)}`);
-  writeReport(results, file);
+  writeReport(results, file, a.out);
   log(`ratios: ${JSON.stringify(results.ratios)}`);
   return E.right(results);
 };
