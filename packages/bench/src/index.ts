@@ -18,6 +18,7 @@ export * from './lamina.js';
 export * from './python.js';
 export * from './machine.js';
 export * from './profile.js';
+export * from './micro.js';
 export * from './measure.js';
 export * from './results.js';
 export * from './report.js';

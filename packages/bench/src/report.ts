@@ -231,6 +231,23 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
     L.push(`| **total** | ${tot(pr.lamina)} | ${tot(pr.handwritten)} |`, '');
   } else L.push('Not profiled in this run.', '');
 
+  L.push('## 9. Candidate compiler changes, priced in isolation', '');
+  if (r.micro.length) {
+    L.push(
+      'Forward + backward of one op at albert-base\'s shapes, the variants interleaved; the first variant is what `packages/dsl/src/compile.ts` emits today. Each variant is checked against it first (max |Δ| of output and input gradient). Not applied: these price a change for the compiler\'s owner.',
+      '',
+    );
+    L.push(envLine(r, undefined, undefined, undefined, 'cells are min / **median** / max ms over the repeats'), '');
+    L.push('| op | shape | variant | ms (min / **median** / max) | speed-up (median) | max abs Δ |', '| --- | --- | --- | --- | --- | --- |');
+    for (const m of r.micro) {
+      const ref = m.variants[0]?.ms.median ?? NaN;
+      m.variants.forEach((v, i) =>
+        L.push(`| ${i === 0 ? m.name : ''} | ${i === 0 ? m.shape.join('×') : ''} | ${v.name} | ${fmtSummary(v.ms, 3)} | ${(ref / v.ms.median).toFixed(2)}× | ${v.maxAbsDiff.toExponential(1)} |`),
+      );
+    }
+    L.push('');
+  } else L.push('Not measured in this run.', '');
+
   L.push('## Data pipeline', '');
   const d = r.dataPipeline;
   L.push(

@@ -11,6 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { MicroResult } from './micro.js';
 import type { KernelProfile } from './profile.js';
 import type { Measurement, Schedule } from './measure.js';
 import type { Summary } from './stats.js';
@@ -134,13 +135,15 @@ export interface Results {
   readonly memory: readonly MemoryRow[];
   readonly scaling: readonly ScalingPoint[];
   readonly profile: ProfileResult | null;
+  /** Candidate compiler changes priced in isolation (forward + backward of one op). */
+  readonly micro: readonly MicroResult[];
   readonly dataPipeline: { readonly tokensPerSecond: number; readonly instances: number; readonly seconds: number } | { readonly skipped: string };
   readonly tried: readonly Tried[];
   readonly notes: readonly string[];
   readonly ratios: Ratios;
 }
 
-const REQUIRED: readonly (keyof Results)[] = ['schema', 'date', 'environment', 'table1', 'matmul', 'train', 'infer', 'large', 'speedClaim', 'memory', 'scaling', 'tried', 'notes', 'ratios'];
+const REQUIRED: readonly (keyof Results)[] = ['schema', 'date', 'environment', 'table1', 'matmul', 'train', 'infer', 'large', 'speedClaim', 'memory', 'scaling', 'micro', 'tried', 'notes', 'ratios'];
 
 /**
  * Checks that a parsed JSON value is a results file of this schema (shallowly: the required keys

@@ -20,6 +20,7 @@ import { countParams, flops, selectBackend, tensorSig } from '@lamina/dsl';
 import { writeSvgAtomic } from '@lamina/train';
 import { loadPretrainer, type CreatePretrainer } from './lamina.js';
 import { matmulRate } from './machine.js';
+import { microBenchmarks } from './micro.js';
 import { measureInterleaved, SYSTEM_LABELS, type Measurement, type Schedule, type SystemContext, type SystemKind, type SystemSpec } from './measure.js';
 import type { KernelProfile } from './profile.js';
 import { findPython, runParamCounts, startTorchWorker, type TorchWorker } from './python.js';
@@ -271,6 +272,10 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
   const scaleRes = (await measureInterleaved(scalingSpecs.map((x) => x.spec), ctx, sched.scaling as Schedule, log)).measurements;
   const scaling: ScalingPoint[] = scalingSpecs.map((x, i) => ({ variable: x.variable, value: x.value, sharing: x.sharing, params: paramsOf(x.config), measurement: scaleRes[i] as Measurement }));
 
+  // candidate compiler changes, priced in isolation
+  log('micro-benchmarks of candidate compiler changes');
+  const micro = await microBenchmarks({ repeats: smoke ? 1 : quick ? 3 : 5, rows: smoke ? 64 : 8 * S });
+
   // PyTorch matmul, for context
   let pytorchGflops = null;
   if (E.isRight(torch)) {
@@ -383,6 +388,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     memory,
     scaling,
     profile,
+    micro,
     dataPipeline,
     tried,
     notes,
