@@ -13,7 +13,10 @@ import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
 
 const D = FINETUNE_DEFAULTS;
 
-/** Builds a fine-tuning config from `lamina finetune` flags (bad values are usage errors). */
+/**
+ * Builds a fine-tuning config from `lamina finetune` flags (bad values are usage errors).
+ * @example finetuneConfigFromFlags({ checkpoint: 'p', train: 't.jsonl', eval: 'e.jsonl', out: 'o', lr: '3e-4' }).lr // 3e-4
+ */
 export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneConfig => {
   const task = optStr(v, 'task') ?? D.task;
   if (!(TASK_KINDS as readonly string[]).includes(task)) throw usageError(`--task must be one of ${TASK_KINDS.join(', ')}, got "${task}"`);
@@ -44,7 +47,10 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
   });
 };
 
-/** The options of `lamina finetune`. */
+/**
+ * The options of `lamina finetune`.
+ * @example helpText({ ...finetune, options: FINETUNE_OPTIONS })
+ */
 export const FINETUNE_OPTIONS = {
   checkpoint: { type: 'string', arg: 'dir', help: 'a lamina pretraining run directory or a Hugging Face ALBERT directory' },
   task: { type: 'string', arg: TASK_KINDS.join('|'), help: 'classify (cross-entropy over the training labels) or regress (one number, MSE)', default: D.task },
@@ -69,6 +75,10 @@ export const FINETUNE_OPTIONS = {
   ...OUTPUT_OPTIONS,
 } as const;
 
+/**
+ * `lamina finetune`: fine-tunes a checkpoint on a classification or regression data set.
+ * @example await main(['finetune', '--checkpoint', 'runs/p', '--train', 'imdb', '--eval', 'imdb', '--out', 'runs/ft', '--max-train', '1000'])
+ */
 export const finetune: Command = {
   name: 'finetune',
   summary: 'fine-tune a pretrained model on a classification or regression task',
@@ -86,6 +96,10 @@ export const finetune: Command = {
   },
 };
 
+/**
+ * `lamina eval-task`: scores a labelled data file with the output directory of `lamina finetune`.
+ * @example await main(['eval-task', '--checkpoint', 'runs/ft', '--data', 'dev.jsonl', '--json'])
+ */
 export const evalTask: Command = {
   name: 'eval-task',
   summary: 'score a labelled data file with a fine-tuned model (accuracy/F1 or Pearson/Spearman)',

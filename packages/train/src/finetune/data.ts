@@ -26,12 +26,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { imdbTask, type TextClassificationTask } from '@lamina/albert';
 
-/** What a fine-tuned model predicts: a class (cross-entropy) or a number (mean squared error). */
+/**
+ * What a fine-tuned model predicts: a class (cross-entropy) or a number (mean squared error).
+ * @example const kind: TaskKind = 'regress';
+ */
 export type TaskKind = 'classify' | 'regress';
-/** The task kinds, for flag validation. */
+/**
+ * The task kinds, for flag validation.
+ * @example TASK_KINDS.includes(flag as TaskKind)
+ */
 export const TASK_KINDS: readonly TaskKind[] = ['classify', 'regress'];
 
-/** The file name that selects the bundled IMDB task instead of a file. */
+/**
+ * The file name that selects the bundled IMDB task instead of a file (a file of that name wins).
+ * @example readExamples(IMDB, 'dev', 500)
+ */
 export const IMDB = 'imdb';
 
 /**
@@ -133,7 +142,10 @@ export const parseTaskText = (text: string, name: string): E.Either<string, RawE
   return r;
 };
 
-/** Reads and parses a task file (see {@link parseTaskText}). */
+/**
+ * Reads and parses a task file (see {@link parseTaskText}).
+ * @example readTaskFile('missing.tsv') // left('data file missing.tsv does not exist')
+ */
 export const readTaskFile = (file: string): E.Either<string, RawExample[]> => {
   let text: string;
   try {
@@ -191,7 +203,10 @@ export const resolveExamples = (raw: readonly RawExample[], kind: TaskKind, labe
 };
 
 let imdbCache: E.Either<string, TextClassificationTask> | undefined;
-/** The bundled IMDB task (loaded once per process; ≈ 64 MB of JSON). */
+/**
+ * The bundled IMDB task (loaded once per process; ≈ 64 MB of JSON).
+ * @example E.map((t: TextClassificationTask) => t.dev.length)(imdb())
+ */
 export const imdb = (): E.Either<string, TextClassificationTask> => (imdbCache ??= E.mapLeft((e: { message: string }) => e.message)(imdbTask()));
 
 /**

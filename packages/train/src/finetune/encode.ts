@@ -81,6 +81,7 @@ export const truncatePair = (a: number, b: number, budget: number): [number, num
  * Tokenizes every example once (longest-first truncation to `seqLength`, special tokens included).
  * Ids at or above `vocabSize` (a tokenizer larger than the model) are mapped to the tokenizer's
  * unknown id.
+ * @example const enc = encodeExamples(tokenizer, examples, 128, config.vocabSize); // enc.inputIds: Int32Array(n·128)
  */
 export const encodeExamples = (tok: Tokenizer, ex: TaskExamples, seqLength: number, vocabSize = Infinity): EncodedExamples => {
   const n = ex.texts.length;

@@ -25,7 +25,10 @@ import { deriveSeed } from '../rng.js';
 import type { TaskKind } from './data.js';
 import type { TaskBatch } from './encode.js';
 
-/** Options of {@link createTaskTrainer}. */
+/**
+ * Options of {@link createTaskTrainer}.
+ * @example { config, kind: 'regress', numLabels: 1, optimizer: 'adamw', hyper: { weightDecay: 0.01 }, clipNorm: 1, seed: 7, initialParams: loaded.params }
+ */
 export interface TaskTrainerOptions {
   readonly config: AlbertConfig;
   readonly kind: TaskKind;
@@ -49,14 +52,20 @@ export interface TaskTrainerOptions {
   readonly exact?: boolean;
 }
 
-/** What was loaded from the checkpoint and what was initialised. */
+/**
+ * What was loaded from the checkpoint and what was initialised.
+ * @example { loaded: ['embeddings.word_embeddings', …], initialised: ['classifier.kernel', 'classifier.bias'], ignored: ['mlm.dense.kernel', …] }
+ */
 export interface LoadReport {
   readonly loaded: readonly string[];
   readonly initialised: readonly string[];
   readonly ignored: readonly string[];
 }
 
-/** A fine-tuning session over one parameter store. */
+/**
+ * A fine-tuning session over one parameter store.
+ * @example const r = t.trainStep(batch, lr, step); const loss = (await r.loss.data())[0]; r.dispose();
+ */
 export interface TaskTrainer {
   readonly params: Record<string, tf.Variable>;
   readonly optimizer: Optimizer;
@@ -92,6 +101,7 @@ const isHead = (p: string): boolean => p.startsWith('classifier.');
 /**
  * Builds the task model, its parameters (checkpoint encoder + pooler, fresh seeded head) and the
  * optimizer. A checkpoint tensor whose shape differs from the model's is an error naming it.
+ * @example const t = createTaskTrainer({ config, kind: 'classify', numLabels: 3, optimizer: 'adamw', seed: 1, initialParams: loaded.params });
  */
 export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, TaskTrainer> => {
   if (opts.kind === 'regress' && opts.numLabels !== 1) return E.left(`regression needs numLabels = 1, got ${opts.numLabels}`);

@@ -43,7 +43,11 @@ import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples } from
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
 import { createTaskTrainer, describeLoad, type LoadReport, type TaskTrainer } from './model.js';
 
-/** Everything that defines a fine-tuning run (written, resolved, to `finetune.json`). */
+/**
+ * Everything that defines a fine-tuning run (written, resolved, to `finetune.json`); build one with
+ * {@link finetuneConfig}.
+ * @example const cfg: FinetuneConfig = finetuneConfig({ checkpoint: 'runs/p', train: 'train.tsv', eval: 'dev.tsv', out: 'runs/ft', task: 'regress' });
+ */
 export interface FinetuneConfig {
   /** A lamina pretraining run directory or a Hugging Face ALBERT directory. */
   readonly checkpoint: string;
@@ -110,7 +114,10 @@ export const FINETUNE_DEFAULTS = {
  */
 export const finetuneConfig = (c: Pick<FinetuneConfig, 'checkpoint' | 'train' | 'eval' | 'out'> & Partial<FinetuneConfig>): FinetuneConfig => ({ ...FINETUNE_DEFAULTS, ...c });
 
-/** How a run reports. */
+/**
+ * How a run reports.
+ * @example runFinetune(cfg, { progressMode: 'quiet' })
+ */
 export interface FinetuneIO {
   readonly progressMode: ProgressMode;
   /** Plain mode: a line every this many steps (default: about 20 lines per run). */
@@ -122,14 +129,20 @@ export interface FinetuneIO {
   readonly beforeCompute?: () => Promise<void>;
 }
 
-/** A run that could not start or had to stop; `code` 2 for the user's input, 1 otherwise. */
+/**
+ * A run that could not start or had to stop; `code` 2 for the user's input, 1 otherwise.
+ * @example { message: 'dev.jsonl:7: label "meh" is not one of the training labels ("neg", "pos")', code: 2 }
+ */
 export interface FinetuneError {
   readonly message: string;
   readonly code: 1 | 2;
 }
 const ftError = (message: string, code: 1 | 2 = 2): FinetuneError => ({ message, code });
 
-/** What a finished fine-tuning run reports. */
+/**
+ * What a finished fine-tuning run reports.
+ * @example if (E.isRight(r)) console.log(formatTaskMetrics(r.right.initialMetrics), '→', formatTaskMetrics(r.right.finalMetrics));
+ */
 export interface FinetuneSummary {
   readonly runDir: string;
   readonly task: TaskKind;
@@ -148,14 +161,26 @@ export interface FinetuneSummary {
   readonly seconds: number;
 }
 
-/** The resolved config file of a fine-tuning run. */
+/**
+ * The resolved config file of a fine-tuning run.
+ * @example path.join(out, FINETUNE_CONFIG_FILE) // out/finetune.json
+ */
 export const FINETUNE_CONFIG_FILE = 'finetune.json';
-/** The final metrics file of a fine-tuning run. */
+/**
+ * The final metrics file of a fine-tuning run (`{ initial, final, labels, step, … }`).
+ * @example JSON.parse(fs.readFileSync(path.join(out, EVAL_FILE), 'utf8')).final.accuracy
+ */
 export const EVAL_FILE = 'eval.json';
-/** The curves plot of a fine-tuning run. */
+/**
+ * The curves plot of a fine-tuning run.
+ * @example path.join(out, FINETUNE_CURVES_FILE) // out/curves.svg
+ */
 export const FINETUNE_CURVES_FILE = 'curves.svg';
 
-/** What `finetune.json` holds. */
+/**
+ * What `finetune.json` holds.
+ * @example { kind: 'lamina-finetune-run', version: 1, task: 'classify', labels: ['negative', 'positive'], numLabels: 2, model: { … }, tokenizer: 'tokenizer.json', … }
+ */
 export interface StoredFinetune {
   readonly kind: 'lamina-finetune-run';
   readonly version: 1;
@@ -175,7 +200,10 @@ export interface StoredFinetune {
 const writeJson = async (file: string, v: unknown): Promise<E.Either<string, void>> =>
   E.mapLeft((e: { message: string }) => e.message)(await writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`)));
 
-/** Reads a fine-tuning directory's `finetune.json`. */
+/**
+ * Reads a fine-tuning directory's `finetune.json`.
+ * @example E.map((s: StoredFinetune) => s.labels)(readFinetuneConfig('runs/ft')) // right(['negative', 'positive'])
+ */
 export const readFinetuneConfig = (dir: string): E.Either<FinetuneError, StoredFinetune> => {
   const file = path.join(dir, FINETUNE_CONFIG_FILE);
   if (!fs.existsSync(dir)) return E.left(ftError(`no such directory: ${dir}`));
@@ -211,7 +239,10 @@ const loadData = (
   return E.right({ train: train.right, eval: held.right, labels });
 };
 
-/** Eval-mode metrics of a trainer on encoded examples. */
+/**
+ * Eval-mode metrics of a trainer on encoded examples (one host read per batch).
+ * @example const m = await evaluateEncoded(trainer, encodeExamples(tok, dev, 128), 'classify', 2, 64);
+ */
 export const evaluateEncoded = async (t: TaskTrainer, enc: EncodedExamples, kind: TaskKind, numLabels: number, batchSize: number): Promise<TaskMetrics> => {
   const logits = new Float32Array(enc.size * numLabels);
   let at = 0;
@@ -222,7 +253,10 @@ export const evaluateEncoded = async (t: TaskTrainer, enc: EncodedExamples, kind
   return kind === 'classify' ? classificationMetrics(logits, enc.targets, numLabels) : regressionMetrics(logits, enc.targets);
 };
 
-/** Regenerates a fine-tuning run's curves from its metrics.jsonl. */
+/**
+ * Regenerates a fine-tuning run's curves from its metrics.jsonl.
+ * @example writeFinetuneCurves('runs/ft', 'classify') // runs/ft/curves.svg
+ */
 export const writeFinetuneCurves = (runDir: string, kind: TaskKind): void => {
   const m = readMetrics(path.join(runDir, METRICS_FILE));
   if (E.isLeft(m)) return;
@@ -270,6 +304,10 @@ const checkConfig = (c: FinetuneConfig): string | undefined => {
  * unreadable checkpoint, malformed data, an unknown held-out label, an existing run in `out`
  * without `overwrite` — is a Left with code 2 before any training; failures during training (a
  * non-finite loss, a write error) are code 1.
+ * @example
+ * ```ts
+ * const r = await runFinetune(finetuneConfig({ checkpoint: 'runs/p', train: 'imdb', eval: 'imdb', out: 'runs/ft', maxTrain: 1000, maxEval: 500 }), { progressMode: 'plain' });
+ * ```
  */
 export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<E.Either<FinetuneError, FinetuneSummary>> => {
   const t0 = Date.now();
@@ -425,7 +463,10 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   }
 };
 
-/** Options of {@link evaluateTask}. */
+/**
+ * Options of {@link evaluateTask}.
+ * @example evaluateTask('runs/ft', 'imdb', { maxExamples: 1000, batchSize: 128 })
+ */
 export interface EvaluateTaskOptions {
   /** Score only the first N examples (0 or undefined: all). */
   readonly maxExamples?: number;
@@ -435,7 +476,10 @@ export interface EvaluateTaskOptions {
   readonly beforeCompute?: () => Promise<void>;
 }
 
-/** What {@link evaluateTask} returns. */
+/**
+ * What {@link evaluateTask} returns.
+ * @example { metrics: { kind: 'classification', accuracy: 0.84, … }, task: 'classify', labels: ['negative', 'positive'], data: 'imdb:dev', checkpoint: 'runs/ft/checkpoints/step-000126', step: 126 }
+ */
 export interface TaskEvaluation {
   readonly metrics: TaskMetrics;
   readonly task: TaskKind;
