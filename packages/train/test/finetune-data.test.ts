@@ -141,6 +141,13 @@ describe('encoding', () => {
     );
   });
 
+  it('tokenizePrefix equals full tokenization on real reviews (bundled IMDB)', () => {
+    const dev = right(readExamples('imdb', 'dev', 25)).raw;
+    expect(dev).toHaveLength(25);
+    expect(new Set(dev.map((r) => r.label))).toEqual(new Set(['negative', 'positive']));
+    for (const r of dev) for (const k of [20, 126, 510]) expect(tokenizePrefix(tok, r.text, k)).toEqual(tok.tokenize(r.text).slice(0, k));
+  });
+
   it('encodes [CLS] A [SEP] (B [SEP]) with type ids, truncated to the sequence length', () => {
     const ex = right(resolveExamples(
       [

@@ -45,14 +45,14 @@ const WS = /\s/g;
 
 /**
  * The first `k` piece ids of `text`, tokenizing only a prefix of it: the text is cut at a
- * whitespace after about 5·k characters (doubling until the prefix yields k pieces). Exact for
+ * whitespace after about 4·k characters (doubling until the prefix yields k pieces). Exact for
  * tokenizers that split on whitespace first (SentencePiece and the ALBERT tokenizer.json do), since
  * a cut at a word boundary does not change the pieces before it.
  * @example tokenizePrefix(tok, longReview, 126) // same as tok.tokenize(longReview).slice(0, 126)
  */
 export const tokenizePrefix = (tok: Pick<Tokenizer, 'tokenize'>, text: string, k: number): number[] => {
   if (k <= 0) return [];
-  let cut = Math.max(64, 5 * k);
+  let cut = Math.max(64, 4 * k);
   for (;;) {
     if (cut >= text.length) return tok.tokenize(text).slice(0, k);
     WS.lastIndex = cut;
