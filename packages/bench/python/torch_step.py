@@ -112,7 +112,8 @@ def time_steps(msg: dict) -> dict:
         t0 = time.perf_counter()
         loss = run_once(e)
         seconds.append(time.perf_counter() - t0)
-    return {"seconds": seconds, "loss": loss, "peak_rss_bytes": peak_rss_bytes()}
+    # JSON has no NaN: a warm-up-only call (steps = 0) has no loss to report
+    return {"seconds": seconds, "loss": loss if loss == loss else None, "peak_rss_bytes": peak_rss_bytes()}
 
 
 def matmul(msg: dict) -> dict:
@@ -162,7 +163,7 @@ def main() -> None:
             reply = handle(msg)
         except Exception as ex:  # reported as a value to the bench, which shows it in the report
             reply = {"ok": False, "error": f"{type(ex).__name__}: {ex}"}
-        print(json.dumps(reply), flush=True)
+        print(json.dumps(reply, allow_nan=False), flush=True)
 
 
 if __name__ == "__main__":
