@@ -443,7 +443,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       seconds,
     });
     if (E.isLeft(ev)) return E.left(ftError(ev.left, 1));
-    progress.finish(`fine-tuned ${step} steps (${cfg.epochs} epochs); ${formatTaskMetrics(finalMetrics)}; was ${formatTaskMetrics(initialMetrics).replace(/ \(\d+ examples\)$/, '')}`, { out });
+    progress.finish(`fine-tuned ${step} steps (${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'}); ${formatTaskMetrics(finalMetrics)}; was ${formatTaskMetrics(initialMetrics).replace(/ \(\d+ examples\)$/, '')}`, { out });
     return E.right({
       runDir: out,
       task: cfg.task,
