@@ -65,8 +65,9 @@ export const parseCommandArgs = (c: Command, argv: string[]) => {
       type: o.type,
       ...(o.short ? { short: o.short } : {}),
       ...(o.multiple ? { multiple: true } : {}),
-      ...(o.default !== undefined ? { default: o.default as string & boolean } : {}),
     };
+    // `default` is documentation only: commands apply their fallbacks when reading values, so an
+    // option the user did not give stays undefined (e.g. `--resume` keeps the stored --steps).
   }
   try {
     return parseArgs({ args: argv, options, allowPositionals: c.positionals ?? false, strict: true });

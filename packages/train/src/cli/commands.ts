@@ -7,6 +7,8 @@ import { doctor } from './doctor.js';
 import { tokenize, tokenizerTrain } from './tokenize.js';
 import { pretrain } from './pretrain.js';
 import { params, summaryCmd } from './params.js';
+import { exportHf, forward } from './forward.js';
+import { evalCmd } from './eval.js';
 import { evalTask, finetune } from './finetune.js';
 
-export const commands: readonly Command[] = [pretrain, finetune, evalTask, params, summaryCmd, doctor, tokenize, tokenizerTrain];
+export const commands: readonly Command[] = [pretrain, finetune, evalCmd, evalTask, forward, params, summaryCmd, exportHf, doctor, tokenize, tokenizerTrain];

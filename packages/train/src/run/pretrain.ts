@@ -14,7 +14,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '@lamina/dsl';
+import { canonicalJson, writeFileAtomic } from '@lamina/dsl';
 import { decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
 import { assignParams, CHECKPOINTS_DIR, latestCheckpoint, loadCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from '../metrics.js';
@@ -87,7 +87,8 @@ export const CURVES_FILE = 'curves.svg';
 /** A stable hash of a run config (what must not change across a resume). */
 export const configHash = (c: RunConfig): string => {
   const { steps: _s, checkpointEvery: _c, evalEvery: _e, keepLast: _k, ...fixed } = c;
-  return crypto.createHash('sha256').update(JSON.stringify(fixed)).digest('hex').slice(0, 16);
+  // canonical: sorted keys, undefined fields dropped — the same before and after a JSON round trip
+  return crypto.createHash('sha256').update(canonicalJson(fixed)).digest('hex').slice(0, 16);
 };
 
 /** Reads a run directory's config.json (written by {@link runPretraining}). */
@@ -103,7 +104,8 @@ export const readRunConfig = (runDir: string): E.Either<RunError, RunConfig> => 
   if (j.kind !== 'lamina-pretraining-run') return E.left(runError(`${file} is not a lamina run config`));
   const model = decodeConfig(j.model);
   if (E.isLeft(model)) return E.left(runError(`${file}: model: ${model.left.message}`));
-  return E.right({ ...(json as RunConfig), model: model.right });
+  const { kind: _kind, ...rest } = json as RunConfig & { kind: string };
+  return E.right({ ...rest, model: model.right });
 };
 
 /** Aggregates evaluation sums. */
@@ -183,65 +185,8 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
   const hash = configHash(cfg);
 
   const progress: Progress = createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20 });
-  const data = buildRunData(cfg.data, path.join(runDir, 'data'), (m) => progress.log(m));
-  if (E.isLeft(data)) return E.left(runError(data.left));
-  if (data.right.tokenizer.vocabSize !== cfg.model.vocabSize)
-    return E.left(runError(`the model's vocabSize (${cfg.model.vocabSize}) differs from the tokenizer's (${data.right.tokenizer.vocabSize})`));
-
-  let startStep = 0;
-  let cursor: BatchCursor | undefined;
-  let initialParams;
-  let optimizerState: Record<string, tf.Tensor> | undefined;
-  if (resume && existing) {
-    const ck = await loadCheckpoint(existing.dir);
-    if (E.isLeft(ck)) return E.left(runError(`cannot resume from ${existing.dir}: ${ck.left.message}`, 1));
-    if (ck.right.state.configHash !== hash)
-      return E.left(runError(`cannot resume: ${cfgFile} no longer matches the checkpoint (config hash ${hash} vs ${ck.right.state.configHash})`));
-    startStep = ck.right.state.step;
-    cursor = ck.right.state.dataCursor as unknown as BatchCursor;
-    initialParams = ck.right.weights;
-    optimizerState = rawToTensors(ck.right.optimizer);
-    progress.log(`resuming from ${path.relative(process.cwd(), existing.dir) || existing.dir} (step ${startStep})`);
-  }
-
-  const trainer = createPretrainer({
-    config: cfg.model,
-    objective: cfg.data.objective,
-    mlmPositions: 'masked',
-    optimizer: cfg.optimizer,
-    hyper: { weightDecay: cfg.weightDecay },
-    clipNorm: cfg.clipNorm,
-    seed: cfg.seed,
-    ...(initialParams ? { initialParams } : {}),
-  });
-  if (E.isLeft(trainer)) return E.left(runError(trainer.left.message));
-  const t = trainer.right;
-  if (optimizerState) {
-    const r = t.optimizer.loadState(optimizerState, t.params);
-    Object.values(optimizerState).forEach((x) => x.dispose());
-    if (E.isLeft(r)) return E.left(runError(`cannot resume the optimizer: ${r.left.message}`, 1));
-  }
-  const batches = trainBatches(data.right, cfg.data, cfg.batchSize, cursor);
-  if (E.isLeft(batches)) return E.left(runError(batches.left));
-  const heldOut = evalBatches(data.right, cfg.data, cfg.batchSize, cfg.evalBatches);
-  const logger = openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) });
-  if (E.isLeft(logger)) return E.left(runError(logger.left.message, 1));
-  const log: MetricsLogger = logger.right;
-
-  let lastCheckpoint = existing?.dir;
-  const save = async (step: number): Promise<void> => {
-    const opt = t.optimizer.state();
-    const r = await saveCheckpoint(
-      runDir,
-      { step, params: t.params, optimizer: opt, rng: { seed: cfg.seed }, dataCursor: batches.right.state() as unknown as Record<string, number>, configHash: hash },
-      { keepLast: cfg.keepLast },
-    );
-    Object.values(opt).forEach((x) => x.dispose());
-    if (E.isLeft(r)) throw new Error(`checkpoint failed: ${r.left.message}`);
-    lastCheckpoint = r.right.dir;
-    progress.log(`checkpoint: ${path.relative(process.cwd(), r.right.dir) || r.right.dir}`);
-  };
-
+  // SIGINT: finish the current step, save a checkpoint, return. Registered before the (possibly
+  // long) data preparation so an early Ctrl-C is handled too.
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(130);
@@ -249,61 +194,133 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     progress.log('interrupt: finishing this step, saving a checkpoint (Ctrl-C again to quit now)');
   };
   process.on('SIGINT', onSigint);
-
-  let initialEval: EvalResult | undefined;
-  let finalEval: EvalResult | undefined;
-  const evaluate = async (step: number): Promise<EvalResult> => {
-    const e = await evaluateOn(t, heldOut);
-    log.log(step, evalValues(e));
-    writeCurves(runDir);
-    progress.log(`eval @ step ${step}: ${fmtEval(e)}`);
-    return e;
-  };
-
   try {
-    if (startStep === 0) initialEval = await evaluate(0);
-    const schedule = { peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps };
-    let step = startStep;
-    while (step < cfg.steps && !interrupted) {
-      const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
-      const lr = lrAt(step, schedule);
-      const r = t.trainStep(micro, lr, step);
-      const [loss, mlm, order, norm] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data()]).then((xs) => xs.map((x) => x[0] as number));
-      r.dispose();
-      step += 1;
-      if (!Number.isFinite(loss as number)) {
-        progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
-        return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
-      }
-      log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr });
-      progress.update({ step, loss: loss as number, tokens: r.tokens, values: { lr } });
-      if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate(step);
-      if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step < cfg.steps) await save(step);
-    }
-    if (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0'))) await save(step);
-    if (!interrupted) finalEval = await evaluate(step);
-    log.close();
-    const summary: RunSummary = {
-      runDir,
-      step,
-      interrupted,
-      initialEval,
-      finalEval,
-      lastCheckpoint,
-      seconds: (Date.now() - t0) / 1000,
-    };
-    progress.finish(
-      interrupted
-        ? `interrupted at step ${step}; checkpoint saved. Continue with --resume.`
-        : `done: ${step} steps in ${summary.seconds.toFixed(0)}s${finalEval ? `; ${fmtEval(finalEval)}` : ''}`,
-      { step, runDir, checkpoint: lastCheckpoint ?? null },
-    );
-    return E.right(summary);
+    return await pretrainLoop();
   } finally {
     process.off('SIGINT', onSigint);
-    t.dispose();
-    data.right.train.close();
-    data.right.eval.close();
+  }
+
+  async function pretrainLoop(): Promise<E.Either<RunError, RunSummary>> {
+    const data = buildRunData(cfg.data, path.join(runDir, 'data'), (m) => progress.log(m));
+    if (E.isLeft(data)) return E.left(runError(data.left));
+    if (data.right.tokenizer.vocabSize !== cfg.model.vocabSize)
+      return E.left(runError(`the model's vocabSize (${cfg.model.vocabSize}) differs from the tokenizer's (${data.right.tokenizer.vocabSize})`));
+
+    let startStep = 0;
+    let cursor: BatchCursor | undefined;
+    let initialParams;
+    let optimizerState: Record<string, tf.Tensor> | undefined;
+    if (resume && existing) {
+      const ck = await loadCheckpoint(existing.dir);
+      if (E.isLeft(ck)) return E.left(runError(`cannot resume from ${existing.dir}: ${ck.left.message}`, 1));
+      if (ck.right.state.configHash !== hash)
+        return E.left(runError(`cannot resume: ${cfgFile} no longer matches the checkpoint (config hash ${hash} vs ${ck.right.state.configHash})`));
+      startStep = ck.right.state.step;
+      cursor = ck.right.state.dataCursor as unknown as BatchCursor;
+      initialParams = ck.right.weights;
+      optimizerState = rawToTensors(ck.right.optimizer);
+      progress.log(`resuming from ${path.relative(process.cwd(), existing.dir) || existing.dir} (step ${startStep})`);
+    }
+
+    const trainer = createPretrainer({
+      config: cfg.model,
+      objective: cfg.data.objective,
+      mlmPositions: 'masked',
+      optimizer: cfg.optimizer,
+      hyper: { weightDecay: cfg.weightDecay },
+      clipNorm: cfg.clipNorm,
+      seed: cfg.seed,
+      ...(initialParams ? { initialParams } : {}),
+    });
+    if (E.isLeft(trainer)) return E.left(runError(trainer.left.message));
+    const t = trainer.right;
+    if (optimizerState) {
+      const r = t.optimizer.loadState(optimizerState, t.params);
+      Object.values(optimizerState).forEach((x) => x.dispose());
+      if (E.isLeft(r)) return E.left(runError(`cannot resume the optimizer: ${r.left.message}`, 1));
+    }
+    const batches = trainBatches(data.right, cfg.data, cfg.batchSize, cursor);
+    if (E.isLeft(batches)) return E.left(runError(batches.left));
+    const heldOut = evalBatches(data.right, cfg.data, cfg.batchSize, cfg.evalBatches);
+    const logger = openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) });
+    if (E.isLeft(logger)) return E.left(runError(logger.left.message, 1));
+    const log: MetricsLogger = logger.right;
+
+    let lastCheckpoint = existing?.dir;
+    const save = async (step: number): Promise<void> => {
+      const opt = t.optimizer.state();
+      const r = await saveCheckpoint(
+        runDir,
+        { step, params: t.params, optimizer: opt, rng: { seed: cfg.seed }, dataCursor: batches.right.state() as unknown as Record<string, number>, configHash: hash },
+        { keepLast: cfg.keepLast },
+      );
+      Object.values(opt).forEach((x) => x.dispose());
+      if (E.isLeft(r)) throw new Error(`checkpoint failed: ${r.left.message}`);
+      lastCheckpoint = r.right.dir;
+      progress.log(`checkpoint: ${path.relative(process.cwd(), r.right.dir) || r.right.dir}`);
+    };
+
+
+    let initialEval: EvalResult | undefined;
+    let finalEval: EvalResult | undefined;
+    const evaluate = async (step: number): Promise<EvalResult> => {
+      const e = await evaluateOn(t, heldOut);
+      log.log(step, evalValues(e));
+      writeCurves(runDir);
+      progress.log(`eval @ step ${step}: ${fmtEval(e)}`);
+      return e;
+    };
+
+    try {
+      if (startStep === 0) initialEval = await evaluate(0);
+      const schedule = { peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps };
+      let step = startStep;
+      while (step < cfg.steps && !interrupted) {
+        const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
+        const lr = lrAt(step, schedule);
+        const r = t.trainStep(micro, lr, step);
+        const [loss, mlm, order, norm] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data()]).then((xs) => xs.map((x) => x[0] as number));
+        r.dispose();
+        step += 1;
+        if (step === startStep + 1) {
+          // TensorFlow installs its own SIGINT disposition while it initialises (after our listener
+          // was registered); re-arming the listener puts Node's handler back in front.
+          process.off('SIGINT', onSigint);
+          process.on('SIGINT', onSigint);
+        }
+        if (!Number.isFinite(loss as number)) {
+          progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
+          return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
+        }
+        log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr });
+        progress.update({ step, loss: loss as number, tokens: r.tokens, values: { lr } });
+        if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate(step);
+        if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step < cfg.steps) await save(step);
+      }
+      if (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0'))) await save(step);
+      if (!interrupted) finalEval = await evaluate(step);
+      log.close();
+      const summary: RunSummary = {
+        runDir,
+        step,
+        interrupted,
+        initialEval,
+        finalEval,
+        lastCheckpoint,
+        seconds: (Date.now() - t0) / 1000,
+      };
+      progress.finish(
+        interrupted
+          ? `interrupted at step ${step}; checkpoint saved. Continue with --resume.`
+          : `done: ${step} steps in ${summary.seconds.toFixed(0)}s${finalEval ? `; ${fmtEval(finalEval)}` : ''}`,
+        { step, runDir, checkpoint: lastCheckpoint ?? null },
+      );
+      return E.right(summary);
+    } finally {
+      t.dispose();
+      data.right.train.close();
+      data.right.eval.close();
+    }
   }
 };
 

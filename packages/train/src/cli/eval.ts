@@ -1,0 +1,78 @@
+/**
+ * `lamina eval`: held-out MLM accuracy/perplexity and sentence-order accuracy of a pretrained
+ * model (a lamina run or a Hugging Face ALBERT directory).
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import os from 'node:os';
+import path from 'node:path';
+import { buildPretrainingDataset, pretrainingOptions, splitCorpus } from '@lamina/albert';
+import { createPretrainer } from '../pretrainer.js';
+import { evalBatches, runCorpus, type DataOptions } from '../run/data.js';
+import { loadModelDir } from '../run/load.js';
+import { evaluateOn, readRunConfig } from '../run/pretrain.js';
+import { type Command, EXIT, failure, num, optStr, str, usageError } from './command.js';
+import { useBackend } from './pretrain.js';
+
+export const evalCmd: Command = {
+  name: 'eval',
+  summary: 'MLM accuracy/perplexity and sentence-order accuracy on held-out text',
+  usage: 'lamina eval --checkpoint <run-dir|hf-dir> [--corpus <file|dir>] [--batch-size B] [--batches N] [--json]',
+  options: {
+    checkpoint: { type: 'string', arg: 'dir', help: 'a lamina run directory or a Hugging Face ALBERT directory' },
+    corpus: { type: 'string', arg: 'file|dir', help: "evaluate on this whole corpus (default: the run's held-out documents)" },
+    'batch-size': { type: 'string', arg: 'B', help: 'sequences per batch', default: '32' },
+    batches: { type: 'string', arg: 'N', help: 'batches to evaluate', default: '16' },
+    'seq-len': { type: 'string', arg: 'S', help: 'sequence length (default: the run’s, else 128)' },
+    seed: { type: 'string', arg: 'N', help: 'seed of masking and pairing', default: '12345' },
+    json: { type: 'boolean', help: 'print one JSON object' },
+    backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
+  },
+  examples: ['lamina eval --checkpoint runs/demo/pretrain', 'lamina eval --checkpoint runs/demo/pretrain --corpus my-notes.txt --json'],
+  async run(v) {
+    const dir = str(v, 'checkpoint', 'eval');
+    await useBackend(v);
+    const m = await loadModelDir(dir);
+    if (E.isLeft(m)) throw usageError(m.left);
+    const run = m.right.kind === 'lamina-run' ? readRunConfig(dir) : undefined;
+    const runData = run && E.isRight(run) ? run.right.data : undefined;
+    const seqLength = num(v, 'seq-len', runData?.seqLength ?? 128, { min: 8, max: m.right.config.maxPositionEmbeddings, integer: true });
+    const seed = num(v, 'seed', runData?.seed ?? 12345, { min: 0, integer: true });
+    const corpusPath = optStr(v, 'corpus');
+    if (!corpusPath && !runData) throw usageError('--corpus is needed for a Hugging Face directory (it has no held-out split of its own)');
+    const data: DataOptions = {
+      corpus: corpusPath ?? runData?.corpus,
+      tokenizer: undefined,
+      maxDocuments: corpusPath ? 0 : (runData?.maxDocuments ?? 0),
+      seqLength,
+      maxPredictions: corpusPath || !runData ? Math.max(1, Math.ceil(0.15 * seqLength)) : runData.maxPredictions,
+      objective: m.right.objective,
+      dupeFactor: 1,
+      evalFraction: runData?.evalFraction ?? 0.05,
+      seed,
+    };
+    const corpus = runCorpus(data.corpus, data.maxDocuments);
+    if (E.isLeft(corpus)) throw usageError(corpus.left);
+    const opts = pretrainingOptions({ maxSeqLength: seqLength, maxPredictionsPerSeq: data.maxPredictions, task: data.objective === 'nsp' ? 'nsp' : 'sop', seed });
+    if (E.isLeft(opts)) throw usageError(opts.left.message);
+    const evalCorpus = corpusPath ? corpus.right : splitCorpus(corpus.right, { evalFraction: data.evalFraction, seed }).eval;
+    const cacheDir = m.right.kind === 'lamina-run' ? path.join(dir, 'data') : path.join(os.tmpdir(), 'lamina-eval-cache');
+    const ds = buildPretrainingDataset({ corpus: evalCorpus, tokenizer: m.right.tokenizer, options: opts.right, cacheDir });
+    if (E.isLeft(ds)) throw usageError(ds.left.message);
+    if (ds.right.size === 0) throw usageError('the evaluation corpus gives no instances (too short?)');
+    const batches = evalBatches({ tokenizer: m.right.tokenizer, train: ds.right, eval: ds.right, corpusName: evalCorpus.name }, data, num(v, 'batch-size', 32, { min: 1, integer: true }), num(v, 'batches', 16, { min: 1, integer: true }));
+    const t = createPretrainer({ config: m.right.config, objective: m.right.objective, mlmPositions: 'masked', optimizer: 'adamw', seed, initialParams: m.right.params });
+    if (E.isLeft(t)) throw failure(t.left.message);
+    const r = await evaluateOn(t.right, batches);
+    t.right.dispose();
+    ds.right.close();
+    const sequences = batches.reduce((a, b) => a + b.batchSize, 0);
+    if (v.json === true) console.log(JSON.stringify({ checkpoint: dir, step: m.right.step ?? null, corpus: evalCorpus.name, sequences, ...r }));
+    else
+      console.log(
+        `${evalCorpus.name}, ${sequences} sequences: MLM accuracy ${(100 * r.mlmAccuracy).toFixed(2)}%, perplexity ${r.perplexity.toFixed(2)}` +
+          (r.orderAccuracy === undefined ? '' : `, ${m.right.objective.toUpperCase()} accuracy ${(100 * r.orderAccuracy).toFixed(2)}%`),
+      );
+    return EXIT.ok;
+  },
+};
