@@ -11,3 +11,4 @@ export * from './plot.js';
 export * from './checkpoint.js';
 export * from './progress.js';
 export * from './finetune/index.js';
+export * from './pretrainer.js';

@@ -282,12 +282,9 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
         const [loss, mlm, order, norm] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data()]).then((xs) => xs.map((x) => x[0] as number));
         r.dispose();
         step += 1;
-        if (step === startStep + 1) {
-          // TensorFlow installs its own SIGINT disposition while it initialises (after our listener
-          // was registered); re-arming the listener puts Node's handler back in front.
-          process.off('SIGINT', onSigint);
-          process.on('SIGINT', onSigint);
-        }
+        // tfjs-node's data() resolves without a trip through the event loop, so a loop of awaits
+        // would never let a signal in: yield once per step (microseconds) so SIGINT is seen.
+        await new Promise((resolve) => setImmediate(resolve));
         if (!Number.isFinite(loss as number)) {
           progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
           return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
