@@ -69,6 +69,45 @@ const param = (rt: Runtime, path: string): tf.Tensor => {
 };
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const GELU_C = 0.044715;
+
+type Unary = (x: tf.Tensor) => tf.Tensor;
+const unaryWithGrad = (f: (x: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor }): Unary =>
+  tf.customGrad(f as never) as unknown as Unary;
+
+/**
+ * Tanh-approximate GELU with a hand-written gradient that keeps only x and tanh(u): autodiff of
+ * the formula (with `pow`) cost ~10% of an ALBERT-base step (see BENCHMARKS.md).
+ */
+export const geluTanhOp: Unary = unaryWithGrad((x, save) => {
+  const t = tf.tanh(tf.mul(tf.mul(x, tf.add(1, tf.mul(tf.square(x), GELU_C))), SQRT_2_OVER_PI));
+  save([x, t]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(1, t)),
+    gradFunc: (dy, [xs, ts]) => {
+      const x0 = xs as tf.Tensor;
+      const t0 = ts as tf.Tensor;
+      const du = tf.mul(tf.add(1, tf.mul(tf.square(x0), 3 * GELU_C)), SQRT_2_OVER_PI);
+      const d = tf.add(tf.mul(tf.add(1, t0), 0.5), tf.mul(tf.mul(tf.mul(x0, 0.5), tf.sub(1, tf.square(t0))), du));
+      return tf.mul(dy, d);
+    },
+  };
+});
+
+/** Exact GELU `x·Φ(x)` with the gradient `Φ(x) + x·φ(x)` written out. */
+export const geluOp: Unary = unaryWithGrad((x, save) => {
+  const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))), 0.5);
+  save([x, cdf]);
+  return {
+    value: tf.mul(x, cdf),
+    gradFunc: (dy, [xs, cs]) => {
+      const x0 = xs as tf.Tensor;
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(x0), -0.5)), INV_SQRT_2PI);
+      return tf.mul(dy, tf.add(cs as tf.Tensor, tf.mul(x0, pdf)));
+    },
+  };
+});
 
 /** Applies an activation function. */
 export const applyActivation = (fn: Activation, x: tf.Tensor): tf.Tensor => {
@@ -82,11 +121,9 @@ export const applyActivation = (fn: Activation, x: tf.Tensor): tf.Tensor => {
     case 'softmax':
       return tf.softmax(x);
     case 'gelu':
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-    case 'gelu_new': {
-      const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
-    }
+      return geluOp(x);
+    case 'gelu_new':
+      return geluTanhOp(x);
   }
 };
 
@@ -127,10 +164,31 @@ const dropoutSeed = (rt: Runtime): number => {
 const applyDropout = (x: tf.Tensor, rate: number, rt: Runtime): tf.Tensor =>
   rt.training && rate > 0 ? tf.dropout(x, rate, undefined, dropoutSeed(rt)) : x;
 
-const layerNormOp = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor => {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
-};
+/**
+ * LayerNorm over the last axis with a hand-written gradient for x, γ and β:
+ * `dx = r·(g − mean(g) − x̂·mean(g·x̂))` with `g = dy·γ`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
+ */
+export const layerNormOp = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor =>
+  (
+    tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      const { mean, variance } = tf.moments(xi, -1, true);
+      const r = tf.rsqrt(tf.add(variance, eps));
+      const xhat = tf.mul(tf.sub(xi, mean), r);
+      save([xhat, r, g]);
+      return {
+        value: tf.add(tf.mul(xhat, g), b),
+        gradFunc: (dy: tf.Tensor, [xh, rr, gg]: tf.Tensor[]) => {
+          const xhat0 = xh as tf.Tensor;
+          const gy = tf.mul(dy, gg as tf.Tensor);
+          const m1 = tf.mean(gy, -1, true);
+          const m2 = tf.mean(tf.mul(gy, xhat0), -1, true);
+          const dx = tf.mul(tf.sub(tf.sub(gy, m1), tf.mul(xhat0, m2)), rr as tf.Tensor);
+          const lead = Array.from({ length: dy.rank - 1 }, (_, i) => i);
+          return [dx, tf.sum(tf.mul(dy, xhat0), lead), tf.sum(dy, lead)];
+        },
+      };
+    }) as never) as unknown as (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor
+  )(x, gamma, beta);
 
 interface Env {
   readonly model: Node;
@@ -205,10 +263,11 @@ const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
         const [b, s] = xt.shape as [number, number, number];
         const x2 = tf.reshape(xt, [b * s, dim]);
         const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, s, heads, headSize]), [0, 2, 1, 3]);
-        const q = split(linear(x2, param(rt, qk), param(rt, qb)));
+        // scale q ([B·S, h·d]) rather than the scores ([B, h, S, S]): fewer elements when S > d
+        const q = split(tf.mul(linear(x2, param(rt, qk), param(rt, qb)), scale));
         const k = split(linear(x2, param(rt, kk), param(rt, kb)));
         const v = split(linear(x2, param(rt, vk), param(rt, vb)));
-        let scores = tf.mul(tf.matMul(q, k, false, true), scale);
+        let scores = tf.matMul(q, k, false, true);
         const mask = maskInput === null ? undefined : additiveMask(rt, maskInput);
         if (mask) scores = tf.add(scores, mask);
         const probs = applyDropout(tf.softmax(scores), attnDrop, rt);
