@@ -9,6 +9,7 @@ import { pretrain } from './pretrain.js';
 import { params, summaryCmd } from './params.js';
 import { exportHf, forward } from './forward.js';
 import { evalCmd } from './eval.js';
+import { demo } from './demo.js';
 import { evalTask, finetune } from './finetune.js';
 
-export const commands: readonly Command[] = [pretrain, finetune, evalCmd, evalTask, forward, params, summaryCmd, exportHf, doctor, tokenize, tokenizerTrain];
+export const commands: readonly Command[] = [demo, pretrain, finetune, evalCmd, evalTask, forward, params, summaryCmd, exportHf, doctor, tokenize, tokenizerTrain];
