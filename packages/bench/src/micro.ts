@@ -7,12 +7,12 @@
  * @example
  * ```ts
  * const rows = await microBenchmarks({ repeats: 5 });
- * rows[0]; // { name: 'GELU (tanh) fwd+bwd [1024×3072]', variants: [{ name: 'compile.ts today', ms: {…} }, …] }
+ * rows[0]; // { name: 'GELU (tanh) fwd+bwd [1024×3072]', variants: [{ name: 'autodiff … (before)', ms: {…} }, …] }
  * ```
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyActivation } from '@lamina/dsl';
+import { applyActivation, layerNormOp } from '@lamina/dsl';
 import { summarize, type Summary } from './stats.js';
 
 /** One variant's timings and its agreement with the first (reference) variant. */
@@ -32,52 +32,23 @@ export interface MicroResult {
 
 const C = Math.sqrt(2 / Math.PI);
 
+/** GELU (tanh approximation) as `compile.ts` wrote it before 748a9e7: `pow`, autodiff. */
+const geluPow = (x: tf.Tensor): tf.Tensor => {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), C);
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+};
+
 /** GELU (tanh approximation) with x·x·x instead of `pow` (same autodiff). */
 const geluCube = (x: tf.Tensor): tf.Tensor => {
   const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), C);
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
 };
 
-/** GELU (tanh) with an analytic gradient: saves x and tanh(u) only. */
-const geluCustom = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const x2 = tf.mul(x, x);
-  const t = tf.tanh(tf.mul(tf.mul(x, tf.add(1, tf.mul(x2, 0.044715))), C));
-  save([x, t]);
-  return {
-    value: tf.mul(tf.mul(x, 0.5), tf.add(1, t)),
-    gradFunc: (dy: tf.Tensor, [xs, ts]: tf.Tensor[]) => {
-      const xx = xs as tf.Tensor;
-      const tt = ts as tf.Tensor;
-      const du = tf.mul(tf.add(1, tf.mul(tf.mul(xx, xx), 3 * 0.044715)), C);
-      const d = tf.add(tf.mul(tf.add(1, tt), 0.5), tf.mul(tf.mul(tf.mul(xx, 0.5), tf.sub(1, tf.mul(tt, tt))), du));
-      return tf.mul(dy, d);
-    },
-  };
-}) as never) as unknown as (x: tf.Tensor) => tf.Tensor;
-
-/** LayerNorm exactly as `compile.ts` writes it. */
+/** LayerNorm as `compile.ts` wrote it before 748a9e7 (moments, autodiff). */
 const lnCompiled = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor => {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
 };
-
-/** LayerNorm with an analytic gradient w.r.t. x (γ, β held fixed here: their gradients are two row sums). */
-const lnCustom = (g: tf.Tensor, b: tf.Tensor, eps: number) =>
-  tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const r = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(tf.sub(x, mean), r);
-    save([xhat, r]);
-    return {
-      value: tf.add(tf.mul(xhat, g), b),
-      gradFunc: (dy: tf.Tensor, [xh, rr]: tf.Tensor[]) => {
-        const gy = tf.mul(dy, g);
-        const m1 = tf.mean(gy, -1, true);
-        const m2 = tf.mean(tf.mul(gy, xh as tf.Tensor), -1, true);
-        return tf.mul(tf.sub(tf.sub(gy, m1), tf.mul(xh as tf.Tensor, m2)), rr as tf.Tensor);
-      },
-    };
-  }) as never) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number);
 
@@ -121,9 +92,9 @@ export const microBenchmarks = async (o: { repeats: number; rows?: number }): Pr
       `GELU (tanh approximation, gelu_new) forward + backward`,
       xg,
       [
-        { name: 'compile.ts today (tf.pow(x, 3), autodiff)', f: (x) => applyActivation('gelu_new', x) },
+        { name: 'autodiff of the formula with tf.pow (compile.ts before 748a9e7)', f: geluPow },
         { name: 'x·x·x instead of pow (autodiff)', f: geluCube },
-        { name: 'custom gradient (analytic, saves x and tanh)', f: geluCustom },
+        { name: 'analytic gradient, saves x and tanh (compile.ts since 748a9e7)', f: (x) => applyActivation('gelu_new', x) },
       ],
       o.repeats,
     ),
@@ -137,8 +108,8 @@ export const microBenchmarks = async (o: { repeats: number; rows?: number }): Pr
       'LayerNorm forward + backward (gradient w.r.t. x)',
       xl,
       [
-        { name: 'compile.ts today (moments, autodiff)', f: (x) => lnCompiled(x, g, b, 1e-12) },
-        { name: 'custom gradient (analytic)', f: lnCustom(g, b, 1e-12) },
+        { name: 'moments + autodiff (compile.ts before 748a9e7)', f: (x) => lnCompiled(x, g, b, 1e-12) },
+        { name: 'analytic gradient (compile.ts since 748a9e7)', f: (x) => layerNormOp(x, g, b, 1e-12) },
       ],
       o.repeats,
     ),

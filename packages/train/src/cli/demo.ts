@@ -100,7 +100,7 @@ export const demo: Command = {
       say('');
       say(`2/3 fine-tuning on IMDB sentiment (${n} training reviews, 1000 held-out, 128 tokens each)`);
       const ft = await runFinetune(
-        finetuneConfig({ checkpoint: pretrainDir, train: 'imdb', eval: 'imdb', out: ftDir, maxTrain: n, maxEval: 1000, epochs: 1, lr: 1e-3, dropout: 0, seqLength: 128, evalEvery: 0, seed }),
+        finetuneConfig({ checkpoint: pretrainDir, train: 'imdb', eval: 'imdb', out: ftDir, maxTrain: n, maxEval: 1000, epochs: 2, lr: 1e-4, dropout: 0, seqLength: 128, evalEvery: 0, seed }),
         { progressMode: mode, logEvery: 20 },
       );
       if (E.isLeft(ft)) throw new CliError(ft.left.message, ft.left.code);
