@@ -54,7 +54,8 @@ function probeBinding(pkgDir) {
     }
   }
   const err = (r.stderr || r.stdout || String(r.error ?? 'unknown failure')).trim().split('\n');
-  return { ok: false, reason: err.find((l) => /Error|error|cannot|not found/.test(l)) ?? err[0] };
+  const line = err.find((l) => /^\w*Error: /.test(l.trim())) ?? err.find((l) => /cannot|not found/i.test(l)) ?? err[0];
+  return { ok: false, reason: line?.trim() };
 }
 
 function nodeDir() {

@@ -47,6 +47,7 @@ export type Node =
   | NamedNode
   | FanoutNode;
 
+/** The value of {@link dense}. */
 export interface DenseNode {
   readonly kind: 'dense';
   readonly inDim: number;
@@ -55,18 +56,21 @@ export interface DenseNode {
   readonly activation: Activation;
   readonly initStd: number;
 }
+/** The value of {@link embedding}. */
 export interface EmbeddingNode {
   readonly kind: 'embedding';
   readonly vocab: number;
   readonly dim: number;
   readonly initStd: number;
 }
+/** The value of {@link positionalEmbedding}. */
 export interface PositionalEmbeddingNode {
   readonly kind: 'positionalEmbedding';
   readonly maxLen: number;
   readonly dim: number;
   readonly initStd: number;
 }
+/** The value of {@link tokenTypeEmbedding}. */
 export interface TokenTypeEmbeddingNode {
   readonly kind: 'tokenTypeEmbedding';
   readonly types: number;
@@ -75,19 +79,23 @@ export interface TokenTypeEmbeddingNode {
   readonly input: string;
   readonly initStd: number;
 }
+/** The value of {@link layerNorm}. */
 export interface LayerNormNode {
   readonly kind: 'layerNorm';
   readonly dim: number;
   readonly epsilon: number;
 }
+/** The value of {@link dropout}. */
 export interface DropoutNode {
   readonly kind: 'dropout';
   readonly rate: number;
 }
+/** The value of {@link activation}. */
 export interface ActivationNode {
   readonly kind: 'activation';
   readonly fn: Activation;
 }
+/** The value of {@link multiHeadAttention}. */
 export interface AttentionNode {
   readonly kind: 'attention';
   readonly dim: number;
@@ -99,14 +107,17 @@ export interface AttentionNode {
   readonly dropout: number;
   readonly initStd: number;
 }
+/** The value of {@link firstToken}. */
 export interface FirstTokenNode {
   readonly kind: 'firstToken';
 }
+/** The value of {@link gatherPositions}. */
 export interface GatherNode {
   readonly kind: 'gather';
   /** Side input holding positions (`[batch, k]` int32) to pick along the sequence axis. */
   readonly input: string;
 }
+/** The value of {@link tiedUnembed}. */
 export interface UnembedNode {
   readonly kind: 'unembed';
   /** Name of the shared embedding whose transposed table is the projection. */
@@ -115,34 +126,41 @@ export interface UnembedNode {
   readonly dim: number;
   readonly bias: boolean;
 }
+/** The value of {@link identity}. */
 export interface IdentityNode {
   readonly kind: 'identity';
 }
+/** The value of {@link seq}. */
 export interface SeqNode {
   readonly kind: 'seq';
   readonly layers: readonly Node[];
 }
+/** The value of {@link branch} (and of {@link residual}). */
 export interface BranchNode {
   readonly kind: 'branch';
   readonly branches: readonly Node[];
   readonly merge: Merge;
 }
+/** The value of {@link repeat}. */
 export interface RepeatNode {
   readonly kind: 'repeat';
   readonly layer: Node;
   readonly times: number;
 }
+/** The value of {@link shared}. */
 export interface SharedNode {
   readonly kind: 'shared';
   /** The one parameter scope every occurrence resolves to. */
   readonly name: string;
   readonly layer: Node;
 }
+/** The value of {@link named}. */
 export interface NamedNode {
   readonly kind: 'named';
   readonly name: string;
   readonly layer: Node;
 }
+/** The value of {@link fanout}. */
 export interface FanoutNode {
   readonly kind: 'fanout';
   readonly outputs: Readonly<Record<string, Node>>;

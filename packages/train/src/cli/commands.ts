@@ -12,4 +12,5 @@ import { evalCmd } from './eval.js';
 import { demo } from './demo.js';
 import { evalTask, finetune } from './finetune.js';
 
+/** Every `lamina` subcommand, in the order `lamina --help` lists them. */
 export const commands: readonly Command[] = [demo, pretrain, finetune, evalCmd, evalTask, forward, params, summaryCmd, exportHf, doctor, tokenize, tokenizerTrain];

@@ -31,6 +31,7 @@ const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toF
 const evalLine = (e: EvalResult | undefined) =>
   e ? `MLM accuracy ${pct(e.mlmAccuracy)} (perplexity ${e.perplexity.toFixed(0)}), sentence-order accuracy ${pct(e.orderAccuracy)}` : '-';
 
+/** `lamina demo`. */
 export const demo: Command = {
   name: 'demo',
   summary: 'the main job on embedded defaults: pretrain a small ALBERT, evaluate, fine-tune on IMDB',

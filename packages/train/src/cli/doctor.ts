@@ -7,6 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import os from 'node:os';
 import { type Command, EXIT, usageError } from './command.js';
 
+/** `lamina doctor`: exit 0 when native TensorFlow runs, 1 otherwise. */
 export const doctor: Command = {
   name: 'doctor',
   summary: 'report the backend in use and whether native TensorFlow works',

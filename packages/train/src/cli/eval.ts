@@ -14,6 +14,7 @@ import { evaluateOn, readRunConfig } from '../run/pretrain.js';
 import { type Command, EXIT, failure, num, optStr, str, usageError } from './command.js';
 import { useBackend } from './pretrain.js';
 
+/** `lamina eval`. */
 export const evalCmd: Command = {
   name: 'eval',
   summary: 'MLM accuracy/perplexity and sentence-order accuracy on held-out text',

@@ -48,6 +48,7 @@ export const readForwardInputs = (file: string, vocab: number, maxLen: number, t
   return out;
 };
 
+/** `lamina forward`. */
 export const forward: Command = {
   name: 'forward',
   summary: 'eval-mode forward pass of the pretraining model (hidden states, pooled output, MLM and SOP logits)',
@@ -93,6 +94,7 @@ export const forward: Command = {
   },
 };
 
+/** `lamina export-hf`. */
 export const exportHf: Command = {
   name: 'export-hf',
   summary: "write a run's latest checkpoint as a Hugging Face ALBERT directory (config.json + model.safetensors)",

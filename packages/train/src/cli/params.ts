@@ -9,6 +9,7 @@ import { albertForPretraining, albertModel } from '@lamina/albert';
 import { type Command, EXIT, failure, num } from './command.js';
 import { MODEL_OPTIONS, resolveModel } from './model-arg.js';
 
+/** `lamina params`. */
 export const params: Command = {
   name: 'params',
   summary: 'count the parameters of a model (AlbertModel: embeddings, encoder, pooler)',
@@ -48,6 +49,7 @@ export const params: Command = {
   },
 };
 
+/** `lamina summary`. */
 export const summaryCmd: Command = {
   name: 'summary',
   summary: 'print the layer table of a model, with stored vs applied parameters per shared block',

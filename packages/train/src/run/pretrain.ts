@@ -16,14 +16,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, writeFileAtomic } from '@lamina/dsl';
 import { decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
-import { assignParams, CHECKPOINTS_DIR, latestCheckpoint, loadCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
+import { CHECKPOINTS_DIR, latestCheckpoint, loadCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from '../metrics.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
 import { createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
 import type { OptimizerKind } from '../optim/optimizer.js';
-import { buildRunData, evalBatches, trainBatches, type DataOptions, type RunData } from './data.js';
+import { buildRunData, evalBatches, trainBatches, type DataOptions } from './data.js';
 
 /** Everything that defines a pretraining run (written to `config.json`). */
 export interface RunConfig {
@@ -309,7 +309,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       progress.finish(
         interrupted
           ? `interrupted at step ${step}; checkpoint saved. Continue with --resume.`
-          : `done: ${step} steps in ${summary.seconds.toFixed(0)}s${finalEval ? `; ${fmtEval(finalEval)}` : ''}`,
+          : `done: ${step} steps${finalEval ? `; ${fmtEval(finalEval)}` : ''}`,
         { step, runDir, checkpoint: lastCheckpoint ?? null },
       );
       return E.right(summary);
@@ -324,5 +324,3 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
 /** The checkpoints directory of a run. */
 export const checkpointsDir = (runDir: string): string => path.join(runDir, CHECKPOINTS_DIR);
 
-export { assignParams };
-export type { RunData };
