@@ -242,26 +242,30 @@ export const createOptimizer = (kind: OptimizerKind, hyper: OptimizerHyper = {})
       const c1 = h.biasCorrection ? 1 - h.beta1 ** tNext : 1;
       const c2 = h.biasCorrection ? 1 - h.beta2 ** tNext : 1;
       for (const path of Object.keys(grads)) {
-        const w = params[path] as tf.Variable;
-        const g = grads[path] as tf.Tensor;
-        const { m, v } = slotsFor(path, w);
-        const nextM = tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1));
-        const nextV = tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
-        const mHat = h.biasCorrection ? tf.div(nextM, c1) : nextM;
-        const vHat = h.biasCorrection ? tf.div(nextV, c2) : nextV;
-        let update: tf.Tensor = tf.div(mHat, tf.add(tf.sqrt(vHat), h.epsilon));
-        if (h.weightDecay > 0 && !h.excludeFromDecay(path)) update = tf.add(update, tf.mul(w, h.weightDecay));
-        let scaled: tf.Tensor = tf.mul(update, lrT);
-        if (kind === 'lamb' && !h.excludeFromAdaptation(path)) {
-          const wNorm = tf.norm(w);
-          const uNorm = tf.norm(update);
-          const one = tf.onesLike(wNorm);
-          const ratio = tf.where(tf.greater(wNorm, 0), tf.where(tf.greater(uNorm, 0), tf.div(wNorm, uNorm), one), one);
-          scaled = tf.mul(scaled, ratio);
-        }
-        w.assign(tf.sub(w, scaled));
-        m.assign(nextM);
-        v.assign(nextV);
+        // one tidy per parameter: the temporaries of a large model's update (several times its
+        // size) are freed as each parameter is done, not all held to the end of the step
+        tf.tidy(() => {
+          const w = params[path] as tf.Variable;
+          const g = grads[path] as tf.Tensor;
+          const { m, v } = slotsFor(path, w);
+          const nextM = tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1));
+          const nextV = tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
+          const mHat = h.biasCorrection ? tf.div(nextM, c1) : nextM;
+          const vHat = h.biasCorrection ? tf.div(nextV, c2) : nextV;
+          let update: tf.Tensor = tf.div(mHat, tf.add(tf.sqrt(vHat), h.epsilon));
+          if (h.weightDecay > 0 && !h.excludeFromDecay(path)) update = tf.add(update, tf.mul(w, h.weightDecay));
+          let scaled: tf.Tensor = tf.mul(update, lrT);
+          if (kind === 'lamb' && !h.excludeFromAdaptation(path)) {
+            const wNorm = tf.norm(w);
+            const uNorm = tf.norm(update);
+            const one = tf.onesLike(wNorm);
+            const ratio = tf.where(tf.greater(wNorm, 0), tf.where(tf.greater(uNorm, 0), tf.div(wNorm, uNorm), one), one);
+            scaled = tf.mul(scaled, ratio);
+          }
+          w.assign(tf.sub(w, scaled));
+          m.assign(nextM);
+          v.assign(nextV);
+        });
       }
     });
     t = tNext;
