@@ -203,8 +203,6 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
 
   const loaded = await loadPretrainer();
   if (E.isLeft(loaded)) notes.push(`lamina's training step not measured: ${loaded.left}.`);
-  else if (loaded.right.via === 'module')
-    notes.push("lamina's step is `createPretrainer` loaded from `packages/train/src/pretrainer.ts`: `@lamina/train` does not export it yet.");
   const createPretrainer = E.map((l: { create: CreatePretrainer }) => l.create)(loaded);
   const ctx: SystemContext = { createPretrainer, torch, lr: 1e-4, seed: 1 };
 
