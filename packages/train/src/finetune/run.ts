@@ -51,6 +51,11 @@ import { createTaskTrainer, describeLoad, type LoadReport, type TaskTrainer } fr
 export interface FinetuneConfig {
   /** A lamina pretraining run directory or a Hugging Face ALBERT directory. */
   readonly checkpoint: string;
+  /**
+   * Take only the model config and tokenizer from `checkpoint` and initialise every weight fresh
+   * (seeded by `seed`): the same classifier without pretraining, for comparison.
+   */
+  readonly fromScratch: boolean;
   readonly task: TaskKind;
   /** Training data: a JSONL/TSV file, or `imdb` (the bundled task's train split). */
   readonly train: string;
@@ -112,6 +117,7 @@ export const FINETUNE_DEFAULTS = {
   dropout: 0.1,
   evalEvery: 100,
   overwrite: false,
+  fromScratch: false,
 } as const satisfies Omit<FinetuneConfig, 'checkpoint' | 'train' | 'eval' | 'out'>;
 
 /**
@@ -359,12 +365,12 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection },
     clipNorm: cfg.clipNorm,
     seed: cfg.seed,
-    initialParams: m.params,
+    ...(cfg.fromScratch ? {} : { initialParams: m.params }),
   });
   if (E.isLeft(trainer)) return E.left(ftError(`--checkpoint ${cfg.checkpoint}: ${trainer.left}`));
   const t = trainer.right;
   try {
-    progress0.log(describeLoad(t.report, cfg.checkpoint));
+    progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
     try {
       fs.mkdirSync(out, { recursive: true });
     } catch (e) {
