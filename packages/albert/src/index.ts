@@ -7,3 +7,4 @@ export * from './hf/index.js';
 export * from './tokenizer/index.js';
 export * from './model.js';
 export * from './data/index.js';
+export * from './gpt2/index.js';

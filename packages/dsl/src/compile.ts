@@ -144,15 +144,44 @@ const linear = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, act: Activ
   return x.rank === 2 ? y : tf.reshape(y, [...lead, outDim]);
 };
 
+/** Additive score mask from a 0/1 side input: `[b, s]` → `[b, 1, 1, s]`, `[b, s, s]` → `[b, 1, s, s]`. */
 const additiveMask = (rt: Runtime, name: string): tf.Tensor | undefined => {
   const cached = rt.masks.get(name);
   if (cached) return cached;
   const m = rt.side[name];
   if (!m) return undefined;
-  const [b, s] = m.shape as [number, number];
-  const add = tf.reshape(tf.mul(tf.sub(1, tf.cast(m, 'float32')), -1e9), [b, 1, 1, s]);
-  rt.masks.set(name, add);
+  const add = tf.mul(tf.sub(1, tf.cast(m, 'float32')), -1e9);
+  const shaped = m.rank === 3 ? tf.expandDims(add, 1) : tf.reshape(add, [m.shape[0] as number, 1, 1, m.shape[1] as number]);
+  rt.masks.set(name, shaped);
+  return shaped;
+};
+
+/** Added to the scores of future keys: far below the padding mask's -1e9, so padding never lets the future in. */
+const CAUSAL_NEG = -1e30;
+
+/** The causal additive mask `[1, 1, s, s]` (0 on and below the diagonal, -1e30 above), once per call and length. */
+const causalMask = (rt: Runtime, s: number): tf.Tensor => {
+  const key = `\u0000causal:${s}`;
+  const cached = rt.masks.get(key);
+  if (cached) return cached;
+  const lower = tf.linalg.bandPart(tf.ones([s, s]), -1, 0);
+  const add = tf.reshape(tf.mul(tf.sub(1, lower), CAUSAL_NEG), [1, 1, s, s]);
+  rt.masks.set(key, add);
   return add;
+};
+
+/** The mask added to one attention layer's scores: padding, causal, both (summed once per call) or none. */
+const scoreMask = (rt: Runtime, maskInput: string | null, causal: boolean, s: number): tf.Tensor | undefined => {
+  const pad = maskInput === null ? undefined : additiveMask(rt, maskInput);
+  if (!causal) return pad;
+  const c = causalMask(rt, s);
+  if (!pad) return c;
+  const key = `\u0000causal:${s}+${maskInput}`;
+  const cached = rt.masks.get(key);
+  if (cached) return cached;
+  const both = tf.add(pad, c);
+  rt.masks.set(key, both);
+  return both;
 };
 
 const dropoutSeed = (rt: Runtime): number => {
@@ -257,6 +286,7 @@ const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
         string,
       ];
       const { heads, headSize, dim, maskInput, dropout: attnDrop } = n;
+      const causal = n.causal === true;
       const scale = 1 / Math.sqrt(headSize);
       return (x, rt) => {
         const xt = asTensor(x);
@@ -268,7 +298,7 @@ const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
         const k = split(linear(x2, param(rt, kk), param(rt, kb)));
         const v = split(linear(x2, param(rt, vk), param(rt, vb)));
         let scores = tf.matMul(q, k, false, true);
-        const mask = maskInput === null ? undefined : additiveMask(rt, maskInput);
+        const mask = scoreMask(rt, maskInput, causal, s);
         if (mask) scores = tf.add(scores, mask);
         const probs = applyDropout(tf.softmax(scores), attnDrop, rt);
         const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [b * s, heads * headSize]);

@@ -139,11 +139,12 @@ const sideInput = (
   name: string,
   x: TensorSig,
   required: boolean,
-  rank = 2,
+  rank: number | readonly number[] = 2,
 ): E.Either<ModelError, TensorSig | undefined> => {
   const s = env.side[name];
   if (!s) return required ? E.left(modelError(where, `needs the side input "${name}", which is not given`)) : E.right(undefined);
-  if (s.shape.length !== rank) return E.left(modelError(where, `side input "${name}" must have rank ${rank}, got ${showShape(s.shape)}`));
+  const ranks = typeof rank === 'number' ? [rank] : rank;
+  if (!ranks.includes(s.shape.length)) return E.left(modelError(where, `side input "${name}" must have rank ${ranks.join(' or ')}, got ${showShape(s.shape)}`));
   if (!dimsMatch(s.shape[0] ?? null, x.shape[0] ?? null))
     return E.left(modelError(where, `side input "${name}" has batch ${s.shape[0]}, the stream has ${x.shape[0]}`));
   return E.right(s);
@@ -181,9 +182,16 @@ const infer = (n: Node, input: Signature, where: string, env: Env): R => {
       return tensor((x) => (x.dtype === 'float32' ? E.right(x) : E.left(modelError(here, 'expected float32 features, got int32 ids'))));
     case 'attention':
       return tensor((x) =>
-        E.chain((t: TensorSig) => E.map(() => t as Signature)(n.maskInput === null ? E.right(undefined) : sideInput(here, env, n.maskInput, t, false)))(
-          expectRank3(here, x, n.dim),
-        ),
+        E.chain((t: TensorSig) =>
+          E.chain((m: TensorSig | undefined): R => {
+            if (!m) return E.right(t);
+            const [, s] = t.shape;
+            const ok = m.shape.slice(1).every((d) => dimsMatch(d ?? null, s ?? null));
+            return ok
+              ? E.right(t)
+              : E.left(modelError(here, `side input "${n.maskInput}" ${showShape(m.shape)} does not fit the sequence length ${s ?? '*'} of the stream ${showShape(t.shape)}`));
+          })(n.maskInput === null ? E.right(undefined) : sideInput(here, env, n.maskInput, t, false, [2, 3])),
+        )(expectRank3(here, x, n.dim)),
       );
     case 'firstToken':
       return tensor((x) =>

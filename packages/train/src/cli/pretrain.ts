@@ -4,13 +4,14 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { selectBackend } from '@lamina/dsl';
-import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { chooseMode } from '../progress.js';
 import { readRunConfig, runPretraining, type RunConfig, type RunSummary } from '../run/pretrain.js';
 import { runTokenizer } from '../run/data.js';
 import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
 import { MODEL_OPTIONS, resolveModel } from './model-arg.js';
 import { CLUSTER_OPTIONS, clusterRun } from './cluster-args.js';
+import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 
 /** Flags shared by `pretrain` and `demo` for progress output. */
 export const OUTPUT_OPTIONS = {
@@ -63,6 +64,7 @@ export const runConfigFromFlags = (v: Record<string, unknown>, defaults: { model
     lr: num(v, 'lr', 1e-3, { min: 0 }),
     warmup: num(v, 'warmup', Math.round(steps / 10), { min: 0, integer: true }),
     optimizer: optimizer as OptimizerKind,
+    biasCorrection: biasCorrectionFlag(v, BIAS_CORRECTION_DEFAULTS.pretrain),
     weightDecay: num(v, 'weight-decay', 0.01, { min: 0 }),
     clipNorm: num(v, 'clip-norm', 1, { min: 0 }),
     seed: num(v, 'seed', 12345, { min: 0, integer: true }),
@@ -87,6 +89,7 @@ export const PRETRAIN_OPTIONS = {
   lr: { type: 'string', arg: 'x', help: 'peak learning rate', default: '0.001' },
   warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps (default 10% of --steps), then linear decay to 0' },
   optimizer: { type: 'string', arg: 'lamb|adamw', help: 'optimizer', default: 'lamb' },
+  'bias-correction': biasCorrectionOption(BIAS_CORRECTION_DEFAULTS.pretrain),
   'weight-decay': { type: 'string', arg: 'x', help: 'decoupled weight decay (LayerNorm and biases excluded)', default: '0.01' },
   'clip-norm': { type: 'string', arg: 'x', help: 'global-norm gradient clip (0: off)', default: '1' },
   objective: { type: 'string', arg: 'sop|nsp|none', help: 'sentence-level objective besides MLM', default: 'sop' },

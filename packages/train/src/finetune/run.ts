@@ -31,7 +31,7 @@ import { writeFileAtomic } from '@lamina/dsl';
 import { decodeConfig, type AlbertConfig, type Tokenizer } from '@lamina/albert';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
-import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type ProgressMode } from '../progress.js';
 import { createRng, deriveSeed } from '../rng.js';
@@ -73,6 +73,11 @@ export interface FinetuneConfig {
   readonly maxEval: number;
   readonly seed: number;
   readonly optimizer: OptimizerKind;
+  /**
+   * Bias-correct Adam's moments (`torch.optim.AdamW`, Hugging Face); false is ALBERT's reference
+   * update. Absent in runs written before the option (they used false).
+   */
+  readonly biasCorrection: boolean;
   readonly weightDecay: number;
   readonly clipNorm: number;
   /** Dropout on hidden states and attention probabilities while fine-tuning. */
@@ -101,6 +106,7 @@ export const FINETUNE_DEFAULTS = {
   maxEval: 0,
   seed: 12345,
   optimizer: 'adamw',
+  biasCorrection: BIAS_CORRECTION_DEFAULTS.finetune,
   weightDecay: 0.01,
   clipNorm: 1,
   dropout: 0.1,
@@ -350,7 +356,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     kind: cfg.task,
     numLabels,
     optimizer: cfg.optimizer,
-    hyper: { weightDecay: cfg.weightDecay },
+    hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection },
     clipNorm: cfg.clipNorm,
     seed: cfg.seed,
     initialParams: m.params,

@@ -22,7 +22,7 @@ import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
 import { createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
-import type { OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
 import { buildRunData, evalBatches, trainBatches, type DataOptions } from './data.js';
 import type { DataParallelGroup } from '../distributed/group.js';
 import { globalTotals, shareOf } from '../distributed/shard.js';
@@ -39,6 +39,8 @@ export interface RunConfig {
   readonly lr: number;
   readonly warmup: number;
   readonly optimizer: OptimizerKind;
+  /** Bias-correct Adam's moments; absent (runs written before the option) means false, ALBERT's reference. */
+  readonly biasCorrection?: boolean;
   readonly weightDecay: number;
   readonly clipNorm: number;
   readonly seed: number;
@@ -247,7 +249,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       objective: cfg.data.objective,
       mlmPositions: 'masked',
       optimizer: cfg.optimizer,
-      hyper: { weightDecay: cfg.weightDecay },
+      hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection ?? BIAS_CORRECTION_DEFAULTS.pretrain },
       clipNorm: cfg.clipNorm,
       seed: cfg.seed,
       ...(initialParams ? { initialParams } : {}),
