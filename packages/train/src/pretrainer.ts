@@ -406,12 +406,13 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
         }
         fn = r.right;
         traced.set(key, fn);
-        outs = fn.outputs;
-      } else {
-        const called = callFunction(fn.name, args, fn.numOutputs, { xla: opts.xla ?? false });
-        if (E.isLeft(called)) throw new Error(`graph step failed: ${called.left.message}`);
-        outs = called.right;
+        // the tracing run's results are eager ones: this step too takes the graph's, so every
+        // graph step (and a resumed run's first) computes exactly the same way
+        tf.dispose(fn.outputs);
       }
+      const called = callFunction(fn.name, args, fn.numOutputs, { xla: opts.xla ?? false });
+      if (E.isLeft(called)) throw new Error(`graph step failed: ${called.left.message}`);
+      outs = called.right;
     } finally {
       tf.dispose(owned);
     }

@@ -99,6 +99,8 @@ export const PRETRAIN_OPTIONS = {
   'max-documents': { type: 'string', arg: 'N', help: 'use only the first N documents of the corpus (0: all)', default: '0' },
   'dupe-factor': { type: 'string', arg: 'N', help: 'passes over the corpus with different masks', default: '1' },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+  eager: { type: 'boolean', help: 'run each training step op by op (default: one TensorFlow graph per step on the native backend)' },
+  xla: { type: 'boolean', help: 'compile the graph step with XLA' },
   ...OUTPUT_OPTIONS,
 } as const;
 
@@ -130,7 +132,7 @@ export const pretrain: Command = {
       cfg = stepsFlag ? { ...stored.right, steps: num(v, 'steps', stored.right.steps, { min: 1, integer: true }) } : stored.right;
     } else cfg = runConfigFromFlags(v);
     // an interrupted run saved its checkpoint: that is a success too (exit 0)
-    finishRun(await runPretraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v) }));
+    finishRun(await runPretraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), engine: v.eager === true ? 'eager' : 'graph', xla: v.xla === true }));
     return EXIT.ok;
   },
 };
