@@ -23,4 +23,5 @@ export * from './measure.js';
 export * from './results.js';
 export * from './report.js';
 export { main, runBench, parseArgs, scalingConfig, tinyBenchConfig, REPO_ROOT, RESULTS_DIR, type BenchArgs } from './run.js';
+export * from './graph.js';
 export * from './ablations/index.js';
