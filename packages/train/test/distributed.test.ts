@@ -132,6 +132,27 @@ describe('data-parallel pretraining over loopback', { timeout: 600_000 }, () => 
     fs.rmSync(w.dir, { recursive: true, force: true });
   });
 
+  it('Ctrl-C on one worker stops every worker after the same step, with a checkpoint (exit 0)', async () => {
+    const w = tinyWorkspace();
+    const run = path.join(w.dir, 'run');
+    const [p0, p1] = await freePorts(2);
+    const cluster = `127.0.0.1:${p0},127.0.0.1:${p1}`;
+    const long = args(w, run).map((a, i, xs) => (xs[i - 1] === '--steps' ? '200' : xs[i - 1] === '--checkpoint-every' ? '0' : a));
+    const w0 = startWorker([...long, '--cluster', cluster, '--task-index', '0']);
+    const w1 = startWorker([...long, '--cluster', cluster, '--task-index', '1']);
+    const metrics = path.join(run, 'metrics.jsonl');
+    expect(await waitFor(() => fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 4, 300_000)).toBe(true);
+    w1.child.kill('SIGINT');
+    const [e0, e1] = await Promise.all([w0.exit, w1.exit]);
+    expect(e0.code, e0.stderr).toBe(0);
+    expect(e1.code, e1.stderr).toBe(0);
+    const saved = fs.readdirSync(path.join(run, 'checkpoints')).filter((d) => /^step-\d+$/.test(d));
+    expect(saved).toHaveLength(1);
+    expect(Number(saved[0]?.slice(5))).toBeLessThan(200);
+    expect(Math.max(...losses(run).keys())).toBe(Number(saved[0]?.slice(5)));
+    fs.rmSync(w.dir, { recursive: true, force: true });
+  });
+
   it('bad cluster flags are one line and exit 2', () => {
     const w = tinyWorkspace();
     const r = cli([...args(w, path.join(w.dir, 'x')), '--cluster', '127.0.0.1:1,127.0.0.1:1', '--task-index', '0']);

@@ -386,6 +386,8 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
         const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
         const lr = lrAt(step, schedule);
         let r: ReturnType<typeof t.trainStep>;
+        const stepStart = performance.now();
+        const commStart = group?.allReduceSeconds() ?? 0;
         try {
           // in a group: this worker's share of each global micro-batch; the stop flag travels with
           // the gradients, so a Ctrl-C on any worker stops all of them after the same step
@@ -406,6 +408,8 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
           xs.map((x) => x[0] as number),
         );
         r.dispose();
+        // wall time of the step (host sync included) and, in a group, the part spent in all-reduces
+        const timing = { step_seconds: (performance.now() - stepStart) / 1000, ...(group ? { allreduce_seconds: group.allReduceSeconds() - commStart } : {}) };
         if (stop !== undefined && stop > 0) {
           if (!interrupted) progress.log('interrupt on another worker: saving a checkpoint');
           interrupted = true;
@@ -419,7 +423,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
           progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
           return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
         }
-        log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr });
+        log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr, ...timing });
         const tokens = group ? micro.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0) : r.tokens;
         progress.update({ step, loss: loss as number, tokens, values: { lr } });
         if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate(step);
