@@ -134,6 +134,9 @@ describe('verdicts', () => {
     expect(paperLike.map((c) => c.verdict)).toEqual(['reproduced', 'reproduced', 'reproduced', 'reproduced', 'reproduced', 'reproduced']);
     const flat = table5Claims(with5({ none: { mlm: 6, nsp: 50, sop: 50 }, nsp: { mlm: 6, nsp: 71, sop: 70 }, sop: { mlm: 6, nsp: 50, sop: 49 } }));
     expect(flat.map((c) => c.verdict)).toEqual(['not reproduced', 'not reproduced', 'within noise', 'reproduced', 'reproduced', 'reproduced']);
+    const flatMd = renderAblations(with5({ none: { mlm: 6, nsp: 50, sop: 50 }, nsp: { mlm: 6, nsp: 71, sop: 70 }, sop: { mlm: 6, nsp: 50, sop: 49 } }), opts);
+    expect(flatMd).toContain('within 2 points of always predicting the most frequent piece (5.9%)');
+    expect(renderAblations(base, opts)).not.toContain('within 2 points of always predicting');
     expect(summarySentence('Table 5', flat)).toMatch(/^At this scale, Table 5 reproduced: NSP-trained model solves NSP.* — did not reproduce: NSP-trained model is at chance on sentence order; SOP-trained model is clearly better/);
   });
 

@@ -142,6 +142,26 @@ export const finetuneArgs = (b: Budget, checkpoint: string, out: string, seed: n
   '--json-logs',
 ];
 
+/**
+ * CPU seconds used by this process's finished (waited-for) children: `cutime + cstime` of
+ * `/proc/self/stat` (Linux; null elsewhere). The difference around a child is that child's CPU time.
+ */
+export const childrenCpuSeconds = (): number | null => {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 16 and 17 of proc(5), counted from after the command name (which is field 2)
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return null;
+  }
+};
+
+const cpuSince = (c0: number | null): number | null => {
+  const c1 = childrenCpuSeconds();
+  return c0 === null || c1 === null ? null : c1 - c0;
+};
+
 const stepOf = (dir: string): number => latestCheckpoint(dir)?.step ?? 0;
 
 /** Progress printer for a child's JSON step events: a line every ~1/6 of the run or 30 s. */
@@ -204,9 +224,13 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     tokens: b.steps * b.batchSize * b.seqLength,
     runDir: path.relative(REPO, dir) || dir,
   };
+  let cpuSeconds: number | null = 0;
+  const addCpu = (c: number | null) => {
+    cpuSeconds = cpuSeconds === null || c === null ? null : cpuSeconds + c;
+  };
   const fail = (error: string, pretrainSeconds = 0): ArmResult => {
     log(`${prefix}: FAILED: ${error}`);
-    return { ...base, pretrainSeconds, evaluation: null, imdb: null, imdbExamples: null, finetuneDir: null, finetuneSeconds: null, error };
+    return { ...base, pretrainSeconds, cpuSeconds, evaluation: null, imdb: null, imdbExamples: null, finetuneDir: null, finetuneSeconds: null, error };
   };
   const t0 = performance.now();
   const cacheKey = `${arm.objective === 'nsp' ? 'nsp' : 'sop'}:${arm.seed}`;
@@ -220,7 +244,9 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     if (!resume) seedDataCache(caches.get(cacheKey), dir);
     log(`${prefix}: ${resume ? 'resuming' : 'pretraining'} (${arm.objective}, E=${arm.config.embeddingSize}, sharing ${arm.config.sharing}, seed ${arm.seed}, ${base.params.toLocaleString('en-US')} params) → ${rel}`);
     const args = resume ? ['pretrain', '--out', dir, '--resume', '--json-logs'] : pretrainArgs(arm, b, modelFile, dir);
+    const c0 = childrenCpuSeconds();
     const r = await lamina(args, progressLines(prefix, b.steps));
+    addCpu(cpuSince(c0));
     if (r.code !== 0) return fail(`lamina pretrain exited with ${r.code}${r.stderr.length ? `: ${r.stderr.at(-1)}` : ''}`, (performance.now() - t0) / 1000);
   }
   caches.set(cacheKey, caches.get(cacheKey) ?? dir);
@@ -247,7 +273,9 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     else {
       if (fs.existsSync(ft)) return fail(`${finetuneDir} exists but holds no finished fine-tuning (eval.json); move it away to fine-tune again`, pretrainSeconds);
       log(`${prefix}: fine-tuning on IMDB → ${finetuneDir}`);
+      const c0 = childrenCpuSeconds();
       const r = await lamina(finetuneArgs(b, dir, ft, arm.seed), progressLines(`${prefix} IMDB`, Math.ceil(b.finetune.maxTrain / 32) * b.finetune.epochs));
+      addCpu(cpuSince(c0));
       if (r.code !== 0) return fail(`lamina finetune exited with ${r.code}${r.stderr.length ? `: ${r.stderr.at(-1)}` : ''}`, pretrainSeconds);
       imdb = readImdb(ft);
       if (!imdb) return fail(`${finetuneDir}/eval.json has no final accuracy`, pretrainSeconds);
@@ -255,7 +283,7 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     finetuneSeconds = (performance.now() - t1) / 1000;
     log(`${prefix}: IMDB accuracy ${imdb.accuracy.toFixed(1)}% (${formatDuration(finetuneSeconds)})`);
   }
-  return { ...base, pretrainSeconds, evaluation: x, imdb: imdb?.accuracy ?? null, imdbExamples: imdb?.examples ?? null, finetuneDir, finetuneSeconds, error: null };
+  return { ...base, pretrainSeconds, cpuSeconds, evaluation: x, imdb: imdb?.accuracy ?? null, imdbExamples: imdb?.examples ?? null, finetuneDir, finetuneSeconds, error: null };
 };
 
 /** The tables from the arms' figures (percent). */
@@ -318,6 +346,8 @@ const writeReport = (r: AblationResults, resultsFile: string, out: string | unde
 /** Runs the study of `args.mode`; the results value, or why it could not run. */
 export const runAblations = async (args: AblationArgs): Promise<E.Either<string, AblationResults>> => {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const children0 = childrenCpuSeconds();
   const loadStart = os.loadavg();
   const plan = ablationPlan(args.mode);
   const b = plan.budget;
@@ -360,6 +390,11 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
     command: `pnpm bench ablations${args.mode === 'full' ? '' : ` --${args.mode}`}`,
     mode: args.mode,
     durationSeconds: (performance.now() - t0) / 1000,
+    cpuSeconds: (() => {
+      const own = process.cpuUsage(cpu0);
+      const kids = cpuSince(children0);
+      return kids === null ? null : (own.user + own.system) / 1e6 + kids;
+    })(),
     environment: {
       backend: backend.right.name,
       native: backend.right.native,
@@ -374,6 +409,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
     model: { hiddenSize: model?.hiddenSize ?? 0, layers: model?.numHiddenLayers ?? 0, heads: model?.numAttentionHeads ?? 0, intermediateSize: model?.intermediateSize ?? 0, vocabSize: tok.right.vocabSize },
     runsDir: path.relative(REPO, runsDir) || runsDir,
     evaluation: {
+      mlmBaseline: Object.fromEntries([...evalData].map(([s, d]) => [String(s), 100 * d.heldOut.mlmMajority])),
       heldOutPairs: Object.fromEntries([...evalData].map(([s, d]) => [String(s), d.heldOut.pairs])),
       heldOutDocuments: Object.fromEntries([...evalData].map(([s, d]) => [String(s), d.heldOut.documents])),
       probeTrainPairs: Object.fromEntries([...evalData].map(([s, d]) => [String(s), d.probeTrain.pairs])),
