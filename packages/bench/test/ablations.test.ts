@@ -76,6 +76,9 @@ describe('the plan', () => {
     expect(parseAblationArgs(['--quick', '--runs', 'r'])).toEqual(E.right({ mode: 'quick', runs: 'r' }));
     expect(parseAblationArgs(['--quick', '--smoke'])).toEqual(E.left(expect.stringMatching(/exclude each other/)));
     expect(parseAblationArgs(['--out'])).toEqual(E.left('--out needs a directory'));
+    expect(parseAblationArgs(['--steps', '2000'])).toEqual(E.right({ mode: 'full', steps: 2000 }));
+    expect(parseAblationArgs(['--steps', '0'])).toEqual(E.left('--steps needs a positive integer, got "0"'));
+    expect(ablationPlan('quick', { steps: 2000 }).budget).toMatchObject({ steps: 2000, warmup: 200 });
     expect(parseAblationArgs(['--fast'])).toEqual(E.left(expect.stringMatching(/^unknown argument "--fast"/)));
   });
 });

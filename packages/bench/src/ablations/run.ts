@@ -42,9 +42,12 @@ export interface AblationArgs {
   readonly runs?: string;
   /** Only re-render the report from this results file. */
   readonly report?: string;
+  /** Pretraining steps per arm instead of the mode's (300 quick, 200 full). */
+  readonly steps?: number;
 }
 
-const USAGE = 'usage: pnpm bench ablations [--quick | --smoke] [--runs <dir>] [--out <dir>] | pnpm bench ablations --report <results.json>';
+const USAGE =
+  'usage: pnpm bench ablations [--quick | --smoke] [--steps N (default: 300 with --quick, 200 otherwise)] [--runs <dir> (default: runs/ablations/<mode>-<date-time>)] [--out <dir> (default: the repository root and packages/bench/results)] | pnpm bench ablations --report <results.json>';
 
 /**
  * Parses the arguments after `ablations`.
@@ -55,9 +58,14 @@ export const parseAblationArgs = (argv: readonly string[]): E.Either<string, Abl
   let out: string | undefined;
   let runs: string | undefined;
   let report: string | undefined;
+  let steps: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--quick' || a === '--smoke') {
+    if (a === '--steps') {
+      const v = argv[++i];
+      steps = Number(v);
+      if (!v || !Number.isInteger(steps) || steps < 1) return E.left(`--steps needs a positive integer, got "${v ?? ''}"`);
+    } else if (a === '--quick' || a === '--smoke') {
       if (mode !== 'full') return E.left(`--quick and --smoke exclude each other (${USAGE})`);
       mode = a === '--quick' ? 'quick' : 'smoke';
     } else if (a === '--out' || a === '--runs' || a === '--report') {
@@ -69,7 +77,7 @@ export const parseAblationArgs = (argv: readonly string[]): E.Either<string, Abl
     } else if (a === '--help' || a === '-h') return E.left(USAGE);
     else return E.left(`unknown argument "${a}" (${USAGE})`);
   }
-  return E.right({ mode, ...(out ? { out } : {}), ...(runs ? { runs } : {}), ...(report ? { report } : {}) });
+  return E.right({ mode, ...(out ? { out } : {}), ...(runs ? { runs } : {}), ...(report ? { report } : {}), ...(steps ? { steps } : {}) });
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -243,7 +251,7 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     if (!fs.existsSync(modelFile)) fs.writeFileSync(modelFile, `${JSON.stringify(arm.config, null, 2)}\n`);
     if (!resume) seedDataCache(caches.get(cacheKey), dir);
     log(`${prefix}: ${resume ? 'resuming' : 'pretraining'} (${arm.objective}, E=${arm.config.embeddingSize}, sharing ${arm.config.sharing}, seed ${arm.seed}, ${base.params.toLocaleString('en-US')} params) → ${rel}`);
-    const args = resume ? ['pretrain', '--out', dir, '--resume', '--json-logs'] : pretrainArgs(arm, b, modelFile, dir);
+    const args = resume ? ['pretrain', '--out', dir, '--resume', '--steps', String(b.steps), '--json-logs'] : pretrainArgs(arm, b, modelFile, dir);
     const c0 = childrenCpuSeconds();
     const r = await lamina(args, progressLines(prefix, b.steps));
     addCpu(cpuSince(c0));
@@ -349,7 +357,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
   const cpu0 = process.cpuUsage();
   const children0 = childrenCpuSeconds();
   const loadStart = os.loadavg();
-  const plan = ablationPlan(args.mode);
+  const plan = ablationPlan(args.mode, args.steps ? { steps: args.steps } : {});
   const b = plan.budget;
   const backend = await selectBackend();
   if (E.isLeft(backend)) return E.left(backend.left.message);
@@ -387,7 +395,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
     schema: 1,
     unit: 'percent',
     date: date.toISOString(),
-    command: `pnpm bench ablations${args.mode === 'full' ? '' : ` --${args.mode}`}`,
+    command: `pnpm bench ablations${args.mode === 'full' ? '' : ` --${args.mode}`}${args.steps ? ` --steps ${args.steps}` : ''}`,
     mode: args.mode,
     durationSeconds: (performance.now() - t0) / 1000,
     cpuSeconds: (() => {
