@@ -86,6 +86,8 @@ export interface AblationEnvironment {
   readonly node: string;
   readonly cpuModel: string;
   readonly cpus: number;
+  /** The git commit the code ran from (`+dirty` with local changes), when known. */
+  readonly commit?: string | null;
   /** 1/5/15-minute load averages at the start and at the end. */
   readonly loadStart: readonly number[];
   readonly loadEnd: readonly number[];

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -351,6 +351,14 @@ const writeReport = (r: AblationResults, resultsFile: string, out: string | unde
   return file;
 };
 
+/** The commit the code ran from (`+dirty` when the work tree had changes), or null outside git. */
+const gitCommit = (): string | null => {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' });
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? '+dirty' : ''}`;
+};
+
 /** Runs the study of `args.mode`; the results value, or why it could not run. */
 export const runAblations = async (args: AblationArgs): Promise<E.Either<string, AblationResults>> => {
   const t0 = performance.now();
@@ -365,6 +373,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
   const tok = loadTokenizer(DEFAULT_VOCAB_DIR);
   if (E.isLeft(tok)) return E.left(tok.left.message);
   const date = new Date();
+  const commit = gitCommit();
   const runsDir = path.resolve(args.runs ?? path.join(REPO, 'runs', 'ablations', `${args.mode}-${stamp(date)}`));
   fs.mkdirSync(runsDir, { recursive: true });
   log(`${plan.arms.length} arms (${args.mode}): ${b.steps} steps × ${b.batchSize} × ${b.seqLength} tokens each; runs in ${path.relative(REPO, runsDir) || runsDir}`);
@@ -410,6 +419,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
       node: process.version,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       cpus: os.cpus().length,
+      commit,
       loadStart,
       loadEnd: os.loadavg(),
     },
