@@ -75,7 +75,7 @@ export const graphVsEager = async (o: GraphVsEagerOptions = {}): Promise<GraphVs
   const S = 64;
   const batch = syntheticBatch(DEMO_BENCH_MODEL, { batch: B, seq: S, predictions: 10, seed: 1 });
   const make = (engine: StepEngine) => {
-    const r = createPretrainer({ config: DEMO_BENCH_MODEL, objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 1, engine, xla: o.xla ?? false, onNotice: (l) => console.error(l) });
+    const r = createPretrainer({ config: DEMO_BENCH_MODEL, objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 1, engine, xla: o.xla ?? false, onNotice: (l) => process.stderr.write(`${l}\n`) });
     if (E.isLeft(r)) throw new Error(r.left.message);
     return r.right;
   };

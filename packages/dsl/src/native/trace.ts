@@ -118,6 +118,8 @@ export const traceToFunction = (
   });
   const constants = new Map<number, TensorValue>();
   const records: OpRecord[] = [];
+  // ids output by recorded ops (their endpoints are assigned when the GraphDef is built)
+  const produced = new Set<number>();
   let problem: string | undefined;
   let hostReads = 0;
 
@@ -127,7 +129,7 @@ export const traceToFunction = (
     tensorDataSync: binding.tensorDataSync,
   };
   const capture = (id: number): void => {
-    if (endpoint.has(id) || constants.has(id) || problem) return;
+    if (endpoint.has(id) || produced.has(id) || constants.has(id) || problem) return;
     // a tensor that existed before the trace and is not an argument: embed its value
     const info = (orig.executeOp.call(binding, 'Identity', [], [id], 1) as NativeTensorInfo[])[0]!;
     binding.deleteTensor(info.id);
@@ -153,6 +155,7 @@ export const traceToFunction = (
     const r = binding.executeOpWithAttrs(op, attrs, inputs, numOutputs);
     const decoded = decodeNameAttrList(r.attrs);
     records.push({ op, inputs: [...inputs], attrs: decoded.attrs, outputs: r.outputs.map((o) => o.id) });
+    for (const o of r.outputs) produced.add(o.id);
     return r.outputs;
   };
   recording.createTensor = (shape: number[], dtype: number, values: ArrayLike<number> | Uint8Array | string[]): number => {
