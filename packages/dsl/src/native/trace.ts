@@ -27,13 +27,19 @@ import { createHash } from 'node:crypto';
 import { nodeBackend, graphToFunctionDef, registerFunctionDef, hasFunction, type GraphBinding, type NativeError, type NativeOpAttr, type NativeTensorInfo } from './binding.js';
 import { decodeNameAttrList, encodeGraphDef, TF_DTYPE, type AttrValue, type NodeDefValue, type TensorValue } from './proto.js';
 
-/** Why a function could not be traced into a graph. */
+/**
+ * Why a function could not be traced into a graph.
+ * @example { _tag: 'TraceError', message: 'the function reads tensor values on the host 1 time(s) …' }
+ */
 export interface TraceError {
   readonly _tag: 'TraceError';
   readonly message: string;
 }
 
-/** A traced and registered function. */
+/**
+ * A traced and registered function.
+ * @example callFunction(t.name, args, t.numOutputs)
+ */
 export interface TracedFunction {
   /** Its name in the eager context (callable with `callFunction`). */
   readonly name: string;
@@ -47,7 +53,10 @@ export interface TracedFunction {
   readonly outputs: tf.Tensor[];
 }
 
-/** Options of {@link traceToFunction}. */
+/**
+ * Options of {@link traceToFunction}.
+ * @example { maxCaptureElements: 1 << 20 }
+ */
 export interface TraceOptions {
   /**
    * Largest tensor (elements) that may enter the function without being an argument: a pre-existing
