@@ -51,7 +51,10 @@ export interface PretrainerOptions {
   readonly onNotice?: (line: string) => void;
 }
 
-/** How a training step runs: one TensorFlow function per step, or op by op. */
+/**
+ * How a training step runs: one TensorFlow function per step, or op by op.
+ * @example createPretrainer({ ...opts, engine: 'graph' })
+ */
 export type StepEngine = 'graph' | 'eager';
 
 /**

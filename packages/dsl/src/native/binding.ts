@@ -19,10 +19,16 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { encodeConfigProto, encodeGraphDef, TF_DTYPE } from './proto.js';
 
-/** Version of the patched entry points this module expects (`binding.LAMINA_GRAPH_API`). */
+/**
+ * Version of the patched entry points this module expects (`binding.LAMINA_GRAPH_API`).
+ * @example nodeBackend() // Left unless binding.LAMINA_GRAPH_API === GRAPH_API_VERSION
+ */
 export const GRAPH_API_VERSION = 1;
 
-/** A failure reported by the native runtime, or the absence of the patched binding. */
+/**
+ * A failure reported by the native runtime, or the absence of the patched binding.
+ * @example { _tag: 'NativeError', message: 'Invalid FunctionDef proto', code: 'TF_INVALID_ARGUMENT' }
+ */
 export interface NativeError {
   readonly _tag: 'NativeError';
   /** TensorFlow's message, or why the binding is unusable. */
@@ -31,21 +37,30 @@ export interface NativeError {
   readonly code?: string;
 }
 
-/** Output metadata of an executed op, as the binding reports it. */
+/**
+ * Output metadata of an executed op, as the binding reports it.
+ * @example { id: 12, shape: [2, 3], dtype: 1 }
+ */
 export interface NativeTensorInfo {
   readonly id: number;
   readonly shape: number[];
   readonly dtype: number;
 }
 
-/** An op attribute as tfjs-node's binding takes it (`type` is a `TF_ATTR_*` value). */
+/**
+ * An op attribute as tfjs-node's binding takes it (`type` is a `TF_ATTR_*` value).
+ * @example { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT }
+ */
 export interface NativeOpAttr {
   readonly name: string;
   readonly type: number;
   readonly value: unknown;
 }
 
-/** The raw patched binding (tfjs-node's own entry points plus lamina's). */
+/**
+ * The raw patched binding (tfjs-node's own entry points plus lamina's).
+ * @example E.map((b: NodeBackendLike) => b.binding.listDevices())(nodeBackend())
+ */
 export interface GraphBinding {
   readonly LAMINA_GRAPH_API: number;
   readonly TF_Version: string;
@@ -83,7 +98,10 @@ export interface GraphBinding {
   getDefaultDevice(): string;
 }
 
-/** tfjs-node's kernel backend, as far as lamina uses it. */
+/**
+ * tfjs-node's kernel backend, as far as lamina uses it.
+ * @example E.map((b: NodeBackendLike) => b.getInputTensorIds([tf.scalar(1)]))(nodeBackend())
+ */
 export interface NodeBackendLike {
   readonly binding: GraphBinding;
   getInputTensorIds(tensors: readonly tf.Tensor[]): number[];
@@ -94,7 +112,10 @@ export interface NodeBackendLike {
 const nativeError = (message: string, code?: string): NativeError =>
   code === undefined ? { _tag: 'NativeError', message } : { _tag: 'NativeError', message, code };
 
-/** Turns whatever the binding threw into a {@link NativeError} with TensorFlow's message. */
+/**
+ * Turns whatever the binding threw into a {@link NativeError} with TensorFlow's message.
+ * @example toNativeError(new Error('boom')) // { _tag: 'NativeError', message: 'boom' }
+ */
 export const toNativeError = (e: unknown): NativeError => {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
@@ -134,7 +155,10 @@ export const nodeBackend = (): E.Either<NativeError, NodeBackendLike> => {
   return E.right(backend as NodeBackendLike);
 };
 
-/** Whether graph functions can be used in this process, and why not. */
+/**
+ * Whether graph functions can be used in this process, and why not.
+ * @example { available: false, reason: 'the active backend is cpu, not native TensorFlow' }
+ */
 export interface GraphFunctionSupport {
   readonly available: boolean;
   readonly reason: string;
@@ -192,7 +216,10 @@ export const graphToFunctionDef = (
     attempt(() => b.binding.graphToFunctionDef(graphDef, name, [...inputs], [...outputs], [...outputNames])),
   );
 
-/** How a registered function is called. */
+/**
+ * How a registered function is called.
+ * @example { xla: true }
+ */
 export interface CallOptions {
   /** Ask XLA to compile the call (`_XlaMustCompile`). Default false. */
   readonly xla?: boolean;

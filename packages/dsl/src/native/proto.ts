@@ -15,10 +15,16 @@
  * @module
  */
 
-/** TensorFlow `DataType` enum values lamina uses. */
+/**
+ * TensorFlow `DataType` enum values lamina uses.
+ * @example TF_DTYPE.float32 // 1
+ */
 export const TF_DTYPE = { float32: 1, int32: 3, uint8: 4, string: 7, int64: 9, bool: 10 } as const;
 
-/** Grows a byte buffer and writes protobuf fields into it. */
+/**
+ * Grows a byte buffer and writes protobuf fields into it.
+ * @example new ProtoWriter().int(1, 300).string(2, "x").finish()
+ */
 export class ProtoWriter {
   private buf = new Uint8Array(256);
   private len = 0;
@@ -105,7 +111,10 @@ export class ProtoWriter {
   }
 }
 
-/** One field read by {@link readFields}. */
+/**
+ * One field read by {@link readFields}.
+ * @example readFields(bytes)[0] // { field: 1, wire: 0, int: 300n }
+ */
 export interface ProtoField {
   readonly field: number;
   readonly wire: number;
@@ -115,7 +124,10 @@ export interface ProtoField {
   readonly bytes?: Uint8Array;
 }
 
-/** Reads the top-level fields of a serialized message. Throws on malformed input. */
+/**
+ * Reads the top-level fields of a serialized message. Throws on malformed input.
+ * @example readFields(new ProtoWriter().int(1, 5).finish()) // [{ field: 1, wire: 0, int: 5n }]
+ */
 export const readFields = (b: Uint8Array): ProtoField[] => {
   const out: ProtoField[] = [];
   let i = 0;
@@ -149,10 +161,16 @@ export const readFields = (b: Uint8Array): ProtoField[] => {
   return out;
 };
 
-/** A tensor shape: dims, or `undefined` for unknown rank; -1 marks an unknown dimension. */
+/**
+ * A tensor shape: dims, or `undefined` for unknown rank; -1 marks an unknown dimension.
+ * @example [2, -1, 3] // or undefined for unknown rank
+ */
 export type ShapeValue = readonly number[] | undefined;
 
-/** An attribute value as lamina writes it. */
+/**
+ * An attribute value as lamina writes it.
+ * @example { kind: 'type', value: TF_DTYPE.float32 }
+ */
 export type AttrValue =
   | { readonly kind: 's'; readonly value: Uint8Array | string }
   | { readonly kind: 'i'; readonly value: number }
@@ -169,7 +187,10 @@ export type AttrValue =
   /** Already serialized AttrValue bytes (e.g. read back from the runtime). */
   | { readonly kind: 'raw'; readonly value: Uint8Array };
 
-/** A constant tensor: dtype, shape and little-endian raw content. */
+/**
+ * A constant tensor: dtype, shape and little-endian raw content.
+ * @example { dtype: TF_DTYPE.int32, shape: [2], content: new Uint8Array(Int32Array.of(1, 2).buffer) }
+ */
 export interface TensorValue {
   readonly dtype: number;
   readonly shape: readonly number[];
@@ -235,7 +256,10 @@ export const encodeAttrValue = (a: AttrValue): Uint8Array => {
   return w.finish();
 };
 
-/** A graph node: `inputs` are `"node"`, `"node:index"` or `"^node"` (control) references. */
+/**
+ * A graph node: `inputs` are `"node"`, `"node:index"` or `"^node"` (control) references.
+ * @example { name: 'y', op: 'Mul', inputs: ['x', 'x'], attrs: { T: { kind: 'type', value: 1 } } }
+ */
 export interface NodeDefValue {
   readonly name: string;
   readonly op: string;
@@ -254,7 +278,10 @@ const writeNode = (w: ProtoWriter, n: NodeDefValue): void => {
   for (const [k, v] of attrEntries(n.attrs)) w.message(5, (e) => e.string(1, k).bytes(2, encodeAttrValue(v)));
 };
 
-/** The GraphDef producer version lamina writes (a TF 2.x graph; well above the minimum consumer). */
+/**
+ * The GraphDef producer version lamina writes (a TF 2.x graph; well above the minimum consumer).
+ * @example encodeGraphDef(nodes) // versions { producer: GRAPH_PRODUCER }
+ */
 export const GRAPH_PRODUCER = 1700;
 
 /**
@@ -292,7 +319,10 @@ export const decodeNameAttrList = (b: Uint8Array): { name: string; attrs: Map<st
   return { name, attrs };
 };
 
-/** Options of {@link encodeConfigProto}. */
+/**
+ * Options of {@link encodeConfigProto}.
+ * @example { collectiveGroupLeader: '/job:worker/replica:0/task:0' }
+ */
 export interface ConfigProtoOptions {
   /** `intra_op_parallelism_threads` (0 = TensorFlow's default). */
   readonly intraOpThreads?: number;
@@ -318,7 +348,10 @@ export const encodeConfigProto = (o: ConfigProtoOptions = {}): Uint8Array => {
   return w.finish();
 };
 
-/** What {@link encodeServerDef} needs: the cluster and this process's place in it. */
+/**
+ * What {@link encodeServerDef} needs: the cluster and this process's place in it.
+ * @example { cluster: { worker: ['127.0.0.1:2222'] }, jobName: 'worker', taskIndex: 0 }
+ */
 export interface ServerDefOptions {
   /** Job name to task addresses (`host:port`), e.g. `{ worker: ['127.0.0.1:2222', '127.0.0.1:2223'] }`. */
   readonly cluster: Readonly<Record<string, readonly string[]>>;

@@ -27,13 +27,19 @@ import { createHash } from 'node:crypto';
 import { nodeBackend, graphToFunctionDef, registerFunctionDef, hasFunction, type GraphBinding, type NativeError, type NativeOpAttr, type NativeTensorInfo } from './binding.js';
 import { decodeNameAttrList, encodeGraphDef, TF_DTYPE, type AttrValue, type NodeDefValue, type TensorValue } from './proto.js';
 
-/** Why a function could not be traced into a graph. */
+/**
+ * Why a function could not be traced into a graph.
+ * @example { _tag: 'TraceError', message: 'the function reads tensor values on the host 1 time(s) …' }
+ */
 export interface TraceError {
   readonly _tag: 'TraceError';
   readonly message: string;
 }
 
-/** A traced and registered function. */
+/**
+ * A traced and registered function.
+ * @example callFunction(t.name, args, t.numOutputs)
+ */
 export interface TracedFunction {
   /** Its name in the eager context (callable with `callFunction`). */
   readonly name: string;
@@ -47,7 +53,10 @@ export interface TracedFunction {
   readonly outputs: tf.Tensor[];
 }
 
-/** Options of {@link traceToFunction}. */
+/**
+ * Options of {@link traceToFunction}.
+ * @example { maxCaptureElements: 1 << 20 }
+ */
 export interface TraceOptions {
   /**
    * Largest tensor (elements) that may enter the function without being an argument: a pre-existing
@@ -118,6 +127,8 @@ export const traceToFunction = (
   });
   const constants = new Map<number, TensorValue>();
   const records: OpRecord[] = [];
+  // ids output by recorded ops (their endpoints are assigned when the GraphDef is built)
+  const produced = new Set<number>();
   let problem: string | undefined;
   let hostReads = 0;
 
@@ -127,7 +138,7 @@ export const traceToFunction = (
     tensorDataSync: binding.tensorDataSync,
   };
   const capture = (id: number): void => {
-    if (endpoint.has(id) || constants.has(id) || problem) return;
+    if (endpoint.has(id) || produced.has(id) || constants.has(id) || problem) return;
     // a tensor that existed before the trace and is not an argument: embed its value
     const info = (orig.executeOp.call(binding, 'Identity', [], [id], 1) as NativeTensorInfo[])[0]!;
     binding.deleteTensor(info.id);
@@ -153,6 +164,7 @@ export const traceToFunction = (
     const r = binding.executeOpWithAttrs(op, attrs, inputs, numOutputs);
     const decoded = decodeNameAttrList(r.attrs);
     records.push({ op, inputs: [...inputs], attrs: decoded.attrs, outputs: r.outputs.map((o) => o.id) });
+    for (const o of r.outputs) produced.add(o.id);
     return r.outputs;
   };
   recording.createTensor = (shape: number[], dtype: number, values: ArrayLike<number> | Uint8Array | string[]): number => {

@@ -163,7 +163,10 @@ export interface Optimizer {
   dispose(): void;
 }
 
-/** Bias-correction divisors as scalar tensors (see {@link Optimizer.corrections}). */
+/**
+ * Bias-correction divisors as scalar tensors (see {@link Optimizer.corrections}).
+ * @example { c1: tf.scalar(0.1), c2: tf.scalar(0.001) }
+ */
 export interface BiasCorrections {
   readonly c1: tf.Scalar;
   readonly c2: tf.Scalar;
