@@ -24,3 +24,4 @@ export * from './results.js';
 export * from './report.js';
 export { main, runBench, parseArgs, scalingConfig, tinyBenchConfig, REPO_ROOT, RESULTS_DIR, type BenchArgs } from './run.js';
 export * from './distributed.js';
+export * from './ablations/index.js';

@@ -185,7 +185,8 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
   const model = albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: opts.mlmPositions });
   const orderKey = opts.objective === 'none' ? undefined : `${opts.objective}_logits`;
   const outputs = ['prediction_logits', ...(orderKey ? [orderKey] : [])];
-  const fwd = compile(model, { input: 'input_ids', outputs });
+  // the 'all' model reads no masked_lm_positions, which batchInputs always carries
+  const fwd = compile(model, { input: 'input_ids', outputs, ignoreInputs: ['masked_lm_positions'] });
   if (E.isLeft(fwd)) return E.left(pretrainerError(`${fwd.left.path}: ${fwd.left.message}`));
   const evalFwd = compile(albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: 'masked' }), { input: 'input_ids', outputs });
   if (E.isLeft(evalFwd)) return E.left(pretrainerError(evalFwd.left.message));
