@@ -81,7 +81,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> 
     } else if (a === '--report') {
       report = argv[++i];
       if (!report) return E.left('--report needs a results file');
-    } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --report <results.json> | pnpm bench --distributed | pnpm bench ablations [--quick] (see pnpm bench ablations --help)');
+    } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --distributed | pnpm bench --report <results.json> | pnpm bench ablations [--quick] (see pnpm bench ablations --help)');
     else return E.left(`unknown argument "${a}" (usage: pnpm bench [--quick] [--no-python] [--report <results.json>])`);
   }
   return E.right({ quick, python, report, ...(smoke ? { smoke } : {}), ...(out ? { out } : {}), ...(largeOnly ? { largeOnly } : {}), ...(distributed ? { distributed } : {}) });

@@ -76,6 +76,9 @@ describe('the plan', () => {
     expect(parseAblationArgs(['--quick', '--runs', 'r'])).toEqual(E.right({ mode: 'quick', runs: 'r' }));
     expect(parseAblationArgs(['--quick', '--smoke'])).toEqual(E.left(expect.stringMatching(/exclude each other/)));
     expect(parseAblationArgs(['--out'])).toEqual(E.left('--out needs a directory'));
+    expect(parseAblationArgs(['--steps', '2000'])).toEqual(E.right({ mode: 'full', steps: 2000 }));
+    expect(parseAblationArgs(['--steps', '0'])).toEqual(E.left('--steps needs a positive integer, got "0"'));
+    expect(ablationPlan('quick', { steps: 2000 }).budget).toMatchObject({ steps: 2000, warmup: 200 });
     expect(parseAblationArgs(['--fast'])).toEqual(E.left(expect.stringMatching(/^unknown argument "--fast"/)));
   });
 });
@@ -134,6 +137,9 @@ describe('verdicts', () => {
     expect(paperLike.map((c) => c.verdict)).toEqual(['reproduced', 'reproduced', 'reproduced', 'reproduced', 'reproduced', 'reproduced']);
     const flat = table5Claims(with5({ none: { mlm: 6, nsp: 50, sop: 50 }, nsp: { mlm: 6, nsp: 71, sop: 70 }, sop: { mlm: 6, nsp: 50, sop: 49 } }));
     expect(flat.map((c) => c.verdict)).toEqual(['not reproduced', 'not reproduced', 'within noise', 'reproduced', 'reproduced', 'reproduced']);
+    const flatMd = renderAblations(with5({ none: { mlm: 6, nsp: 50, sop: 50 }, nsp: { mlm: 6, nsp: 71, sop: 70 }, sop: { mlm: 6, nsp: 50, sop: 49 } }), opts);
+    expect(flatMd).toContain('within 2 points of always predicting the most frequent piece (5.9%)');
+    expect(renderAblations(base, opts)).not.toContain('within 2 points of always predicting');
     expect(summarySentence('Table 5', flat)).toMatch(/^At this scale, Table 5 reproduced: NSP-trained model solves NSP.* — did not reproduce: NSP-trained model is at chance on sentence order; SOP-trained model is clearly better/);
   });
 

@@ -32,6 +32,12 @@ export interface RunOptions {
   readonly training?: boolean;
   /** Seed for dropout masks (default 0); the same seed gives the same masks. */
   readonly seed?: number;
+  /**
+   * Seed for dropout as an int32 tensor of shape [2], for TensorFlow's stateless random ops
+   * (`StatelessRandomUniform`, native backend only): masks are a pure function of this tensor, so a
+   * traced graph step takes it as an argument and draws fresh masks every step. Overrides `seed`.
+   */
+  readonly seedTensor?: tf.Tensor;
 }
 
 /** A compiled model: `(params, inputs, options) => outputs`. */
@@ -104,6 +110,7 @@ interface Runtime {
   readonly side: Readonly<Record<string, tf.Tensor>>;
   readonly training: boolean;
   readonly seed: number;
+  readonly seedTensor: tf.Tensor | undefined;
   dropoutCalls: number;
   readonly masks: Map<string, tf.Tensor>;
 }
@@ -244,8 +251,35 @@ const dropoutSeed = (rt: Runtime): number => {
   return ((rt.seed * 1000003) ^ (rt.dropoutCalls * 2654435761)) >>> 0;
 };
 
-const applyDropout = (x: tf.Tensor, rate: number, rt: Runtime): tf.Tensor =>
-  rt.training && rate > 0 ? tf.dropout(x, rate, undefined, dropoutSeed(rt)) : x;
+/**
+ * Dropout with TensorFlow's `StatelessRandomUniform`: the mask is a pure function of the seed
+ * tensor (plus the call's index), as tfjs's `dropout` computes it: `x · ⌊u + keep⌋ / keep`.
+ */
+const statelessDropout = (x: tf.Tensor, rate: number, seed: tf.Tensor, call: number): tf.Tensor => {
+  const backend = tf.backend() as unknown as {
+    binding?: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number };
+    executeSingleOutput?: (name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[]) => tf.Tensor;
+  };
+  const b = backend.binding;
+  if (!b || !backend.executeSingleOutput) throw new Error('dropout with a seed tensor needs the native TensorFlow backend');
+  const callSeed = tf.add(seed, tf.tensor1d([0, call], 'int32'));
+  const u = backend.executeSingleOutput('StatelessRandomUniform', [
+    { name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+    { name: 'Tseed', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+  ], [tf.tensor1d(x.shape, 'int32'), callSeed]);
+  const keep = 1 - rate;
+  return tf.mul(x, tf.div(tf.floor(tf.add(u, keep)), keep));
+};
+
+const applyDropout = (x: tf.Tensor, rate: number, rt: Runtime): tf.Tensor => {
+  if (!(rt.training && rate > 0)) return x;
+  if (rt.seedTensor) {
+    rt.dropoutCalls += 1;
+    return statelessDropout(x, rate, rt.seedTensor, rt.dropoutCalls);
+  }
+  return tf.dropout(x, rate, undefined, dropoutSeed(rt));
+};
 
 /**
  * LayerNorm over the last axis with a hand-written gradient for x, γ and β:
@@ -507,7 +541,7 @@ export const compile = (model: Node, opts: CompileOptions = {}): E.Either<ModelE
       if (fits.size >= 256) fits.clear();
       fits.add(key);
     }
-    const rt: Runtime = { params, side: inputs, training: run.training ?? false, seed: run.seed ?? 0, dropoutCalls: 0, masks: new Map() };
+    const rt: Runtime = { params, side: inputs, training: run.training ?? false, seed: run.seed ?? 0, seedTensor: run.seedTensor, dropoutCalls: 0, masks: new Map() };
     return f(x, rt);
   });
 };

@@ -56,6 +56,8 @@ export interface PairBatches {
   readonly pairs: number;
   /** Documents they come from. */
   readonly documents: number;
+  /** MLM accuracy of always predicting the most frequent masked piece of the SOP pairs (a unigram baseline). */
+  readonly mlmMajority: number;
 }
 
 /** Held-out evaluation pairs and the probe's training pairs (from training documents). */
@@ -106,10 +108,27 @@ const toBatches = (ps: readonly SentencePair[], tok: Tokenizer, b: Pick<Budget, 
   return out;
 };
 
+/**
+ * The share of the most frequent target among the masked positions of batches.
+ * @example majorityShare([batch]) // e.g. 0.057 ("▁the")
+ */
+export const majorityShare = (bs: readonly Batch[]): number => {
+  const counts = new Map<number, number>();
+  let total = 0;
+  for (const b of bs)
+    b.maskedLmIds.forEach((id, k) => {
+      if (!b.maskedLmWeights[k]) return;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      total++;
+    });
+  return total ? Math.max(...counts.values()) / total : NaN;
+};
+
 const pairBatches = (docs: TokenizedDocument[], tok: Tokenizer, b: Budget, seed: number, maxPairs: number): E.Either<string, PairBatches> => {
   const p = evaluationPairs(docs, { maxSeqLength: b.seqLength, seed, maxPairsPerDocument: b.pairsPerDocument, maxPairs });
   if (E.isLeft(p)) return E.left(p.left.message);
-  return E.right({ sop: toBatches(p.right.sop, tok, b, seed), nsp: toBatches(p.right.nsp, tok, b, seed + 1), pairs: p.right.sop.length, documents: new Set(p.right.sop.map((x) => x.docA)).size });
+  const sop = toBatches(p.right.sop, tok, b, seed);
+  return E.right({ sop, nsp: toBatches(p.right.nsp, tok, b, seed + 1), pairs: p.right.sop.length, documents: new Set(p.right.sop.map((x) => x.docA)).size, mlmMajority: majorityShare(sop) });
 };
 
 /**

@@ -123,11 +123,16 @@ export const embeddingFor = (paperE: number, hiddenSize: number): number => {
   return hiddenSize / ([8, 4, 2, 1][i] as number);
 };
 
-/** The budget of a mode. */
-export const budgetOf = (mode: AblationMode): Budget => {
+/**
+ * The budget of a mode. `--quick` (3 arms) affords 300 steps per arm in its 10 minutes; the full
+ * run (17 arms, 12 of them also fine-tuned) 200 steps per arm in its 45. `steps` overrides either
+ * (warm-up stays 10% of it) for a longer study.
+ * @example budgetOf('full').steps // 200
+ */
+export const budgetOf = (mode: AblationMode, over: { readonly steps?: number } = {}): Budget => {
   if (mode === 'smoke')
     return {
-      steps: 3,
+      steps: over.steps ?? 3,
       batchSize: 4,
       seqLength: 32,
       maxPredictions: 5,
@@ -143,7 +148,7 @@ export const budgetOf = (mode: AblationMode): Budget => {
       probeSteps: 20,
       finetune: { ...DEMO_FINETUNE, maxTrain: 16, maxEval: 16, epochs: 1, seqLength: 32 },
     };
-  const steps = 300;
+  const steps = over.steps ?? (mode === 'full' ? 200 : 300);
   return {
     steps,
     batchSize: 32,
@@ -171,9 +176,9 @@ const armId = (objective: Objective, E: number, sharing: Sharing, seed: number):
  * fine-tuning).
  * @example ablationPlan('full').arms.length // 17 distinct pretraining runs
  */
-export const ablationPlan = (mode: AblationMode): AblationPlan => {
+export const ablationPlan = (mode: AblationMode, over: { readonly steps?: number } = {}): AblationPlan => {
   const smoke = mode === 'smoke';
-  const budget = budgetOf(mode);
+  const budget = budgetOf(mode, over);
   const base = 128;
   const arms = new Map<string, ArmSpec>();
   const add = (objective: Objective, paperE: number, sharing: Sharing, seed: number, role: { finetune?: boolean; probe?: boolean }): string => {

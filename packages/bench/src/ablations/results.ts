@@ -28,6 +28,8 @@ export interface ArmResult {
   readonly tokens: number;
   readonly runDir: string;
   readonly pretrainSeconds: number;
+  /** CPU seconds of the arm's child processes (pretraining, fine-tuning); null where not measurable. */
+  readonly cpuSeconds?: number | null;
   readonly evaluation: ArmEvaluation | null;
   /** IMDB fine-tuned held-out accuracy (%), when fine-tuned. */
   readonly imdb: number | null;
@@ -84,6 +86,8 @@ export interface AblationEnvironment {
   readonly node: string;
   readonly cpuModel: string;
   readonly cpus: number;
+  /** The git commit the code ran from (`+dirty` with local changes), when known. */
+  readonly commit?: string | null;
   /** 1/5/15-minute load averages at the start and at the end. */
   readonly loadStart: readonly number[];
   readonly loadEnd: readonly number[];
@@ -98,11 +102,16 @@ export interface AblationResults {
   readonly command: string;
   readonly mode: AblationMode;
   readonly durationSeconds: number;
+  /** CPU seconds of the whole run (this process and its children); null where not measurable. */
+  readonly cpuSeconds?: number | null;
   readonly environment: AblationEnvironment;
   readonly budget: Budget;
   readonly model: { readonly hiddenSize: number; readonly layers: number; readonly heads: number; readonly intermediateSize: number; readonly vocabSize: number };
   readonly runsDir: string;
-  readonly evaluation: { readonly heldOutPairs: Readonly<Record<string, number>>; readonly heldOutDocuments: Readonly<Record<string, number>>; readonly probeTrainPairs: Readonly<Record<string, number>>; readonly probe: string };
+  readonly evaluation: {
+    /** MLM accuracy (%) of always predicting the most frequent masked piece, per seed. */
+    readonly mlmBaseline?: Readonly<Record<string, number>>;
+    readonly heldOutPairs: Readonly<Record<string, number>>; readonly heldOutDocuments: Readonly<Record<string, number>>; readonly probeTrainPairs: Readonly<Record<string, number>>; readonly probe: string };
   readonly arms: readonly ArmResult[];
   readonly table5: Readonly<Partial<Record<Objective, Table5Entry>>>;
   /** Keyed `paperE:sharing`, e.g. `128:attention`. */

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,9 +42,12 @@ export interface AblationArgs {
   readonly runs?: string;
   /** Only re-render the report from this results file. */
   readonly report?: string;
+  /** Pretraining steps per arm instead of the mode's (300 quick, 200 full). */
+  readonly steps?: number;
 }
 
-const USAGE = 'usage: pnpm bench ablations [--quick | --smoke] [--runs <dir>] [--out <dir>] | pnpm bench ablations --report <results.json>';
+const USAGE =
+  'usage: pnpm bench ablations [--quick | --smoke] [--steps N (default: 300 with --quick, 200 otherwise)] [--runs <dir> (default: runs/ablations/<mode>-<date-time>)] [--out <dir> (default: the repository root and packages/bench/results)] | pnpm bench ablations --report <results.json>';
 
 /**
  * Parses the arguments after `ablations`.
@@ -55,9 +58,14 @@ export const parseAblationArgs = (argv: readonly string[]): E.Either<string, Abl
   let out: string | undefined;
   let runs: string | undefined;
   let report: string | undefined;
+  let steps: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--quick' || a === '--smoke') {
+    if (a === '--steps') {
+      const v = argv[++i];
+      steps = Number(v);
+      if (!v || !Number.isInteger(steps) || steps < 1) return E.left(`--steps needs a positive integer, got "${v ?? ''}"`);
+    } else if (a === '--quick' || a === '--smoke') {
       if (mode !== 'full') return E.left(`--quick and --smoke exclude each other (${USAGE})`);
       mode = a === '--quick' ? 'quick' : 'smoke';
     } else if (a === '--out' || a === '--runs' || a === '--report') {
@@ -69,7 +77,7 @@ export const parseAblationArgs = (argv: readonly string[]): E.Either<string, Abl
     } else if (a === '--help' || a === '-h') return E.left(USAGE);
     else return E.left(`unknown argument "${a}" (${USAGE})`);
   }
-  return E.right({ mode, ...(out ? { out } : {}), ...(runs ? { runs } : {}), ...(report ? { report } : {}) });
+  return E.right({ mode, ...(out ? { out } : {}), ...(runs ? { runs } : {}), ...(report ? { report } : {}), ...(steps ? { steps } : {}) });
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -142,6 +150,26 @@ export const finetuneArgs = (b: Budget, checkpoint: string, out: string, seed: n
   '--json-logs',
 ];
 
+/**
+ * CPU seconds used by this process's finished (waited-for) children: `cutime + cstime` of
+ * `/proc/self/stat` (Linux; null elsewhere). The difference around a child is that child's CPU time.
+ */
+export const childrenCpuSeconds = (): number | null => {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 16 and 17 of proc(5), counted from after the command name (which is field 2)
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return null;
+  }
+};
+
+const cpuSince = (c0: number | null): number | null => {
+  const c1 = childrenCpuSeconds();
+  return c0 === null || c1 === null ? null : c1 - c0;
+};
+
 const stepOf = (dir: string): number => latestCheckpoint(dir)?.step ?? 0;
 
 /** Progress printer for a child's JSON step events: a line every ~1/6 of the run or 30 s. */
@@ -204,9 +232,13 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     tokens: b.steps * b.batchSize * b.seqLength,
     runDir: path.relative(REPO, dir) || dir,
   };
+  let cpuSeconds: number | null = 0;
+  const addCpu = (c: number | null) => {
+    cpuSeconds = cpuSeconds === null || c === null ? null : cpuSeconds + c;
+  };
   const fail = (error: string, pretrainSeconds = 0): ArmResult => {
     log(`${prefix}: FAILED: ${error}`);
-    return { ...base, pretrainSeconds, evaluation: null, imdb: null, imdbExamples: null, finetuneDir: null, finetuneSeconds: null, error };
+    return { ...base, pretrainSeconds, cpuSeconds, evaluation: null, imdb: null, imdbExamples: null, finetuneDir: null, finetuneSeconds: null, error };
   };
   const t0 = performance.now();
   const cacheKey = `${arm.objective === 'nsp' ? 'nsp' : 'sop'}:${arm.seed}`;
@@ -219,8 +251,10 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     if (!fs.existsSync(modelFile)) fs.writeFileSync(modelFile, `${JSON.stringify(arm.config, null, 2)}\n`);
     if (!resume) seedDataCache(caches.get(cacheKey), dir);
     log(`${prefix}: ${resume ? 'resuming' : 'pretraining'} (${arm.objective}, E=${arm.config.embeddingSize}, sharing ${arm.config.sharing}, seed ${arm.seed}, ${base.params.toLocaleString('en-US')} params) → ${rel}`);
-    const args = resume ? ['pretrain', '--out', dir, '--resume', '--json-logs'] : pretrainArgs(arm, b, modelFile, dir);
+    const args = resume ? ['pretrain', '--out', dir, '--resume', '--steps', String(b.steps), '--json-logs'] : pretrainArgs(arm, b, modelFile, dir);
+    const c0 = childrenCpuSeconds();
     const r = await lamina(args, progressLines(prefix, b.steps));
+    addCpu(cpuSince(c0));
     if (r.code !== 0) return fail(`lamina pretrain exited with ${r.code}${r.stderr.length ? `: ${r.stderr.at(-1)}` : ''}`, (performance.now() - t0) / 1000);
   }
   caches.set(cacheKey, caches.get(cacheKey) ?? dir);
@@ -247,7 +281,9 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     else {
       if (fs.existsSync(ft)) return fail(`${finetuneDir} exists but holds no finished fine-tuning (eval.json); move it away to fine-tune again`, pretrainSeconds);
       log(`${prefix}: fine-tuning on IMDB → ${finetuneDir}`);
+      const c0 = childrenCpuSeconds();
       const r = await lamina(finetuneArgs(b, dir, ft, arm.seed), progressLines(`${prefix} IMDB`, Math.ceil(b.finetune.maxTrain / 32) * b.finetune.epochs));
+      addCpu(cpuSince(c0));
       if (r.code !== 0) return fail(`lamina finetune exited with ${r.code}${r.stderr.length ? `: ${r.stderr.at(-1)}` : ''}`, pretrainSeconds);
       imdb = readImdb(ft);
       if (!imdb) return fail(`${finetuneDir}/eval.json has no final accuracy`, pretrainSeconds);
@@ -255,7 +291,7 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
     finetuneSeconds = (performance.now() - t1) / 1000;
     log(`${prefix}: IMDB accuracy ${imdb.accuracy.toFixed(1)}% (${formatDuration(finetuneSeconds)})`);
   }
-  return { ...base, pretrainSeconds, evaluation: x, imdb: imdb?.accuracy ?? null, imdbExamples: imdb?.examples ?? null, finetuneDir, finetuneSeconds, error: null };
+  return { ...base, pretrainSeconds, cpuSeconds, evaluation: x, imdb: imdb?.accuracy ?? null, imdbExamples: imdb?.examples ?? null, finetuneDir, finetuneSeconds, error: null };
 };
 
 /** The tables from the arms' figures (percent). */
@@ -315,11 +351,21 @@ const writeReport = (r: AblationResults, resultsFile: string, out: string | unde
   return file;
 };
 
+/** The commit the code ran from (`+dirty` when the work tree had changes), or null outside git. */
+const gitCommit = (): string | null => {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' });
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? '+dirty' : ''}`;
+};
+
 /** Runs the study of `args.mode`; the results value, or why it could not run. */
 export const runAblations = async (args: AblationArgs): Promise<E.Either<string, AblationResults>> => {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const children0 = childrenCpuSeconds();
   const loadStart = os.loadavg();
-  const plan = ablationPlan(args.mode);
+  const plan = ablationPlan(args.mode, args.steps ? { steps: args.steps } : {});
   const b = plan.budget;
   const backend = await selectBackend();
   if (E.isLeft(backend)) return E.left(backend.left.message);
@@ -327,6 +373,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
   const tok = loadTokenizer(DEFAULT_VOCAB_DIR);
   if (E.isLeft(tok)) return E.left(tok.left.message);
   const date = new Date();
+  const commit = gitCommit();
   const runsDir = path.resolve(args.runs ?? path.join(REPO, 'runs', 'ablations', `${args.mode}-${stamp(date)}`));
   fs.mkdirSync(runsDir, { recursive: true });
   log(`${plan.arms.length} arms (${args.mode}): ${b.steps} steps × ${b.batchSize} × ${b.seqLength} tokens each; runs in ${path.relative(REPO, runsDir) || runsDir}`);
@@ -357,9 +404,14 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
     schema: 1,
     unit: 'percent',
     date: date.toISOString(),
-    command: `pnpm bench ablations${args.mode === 'full' ? '' : ` --${args.mode}`}`,
+    command: `pnpm bench ablations${args.mode === 'full' ? '' : ` --${args.mode}`}${args.steps ? ` --steps ${args.steps}` : ''}`,
     mode: args.mode,
     durationSeconds: (performance.now() - t0) / 1000,
+    cpuSeconds: (() => {
+      const own = process.cpuUsage(cpu0);
+      const kids = cpuSince(children0);
+      return kids === null ? null : (own.user + own.system) / 1e6 + kids;
+    })(),
     environment: {
       backend: backend.right.name,
       native: backend.right.native,
@@ -367,6 +419,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
       node: process.version,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       cpus: os.cpus().length,
+      commit,
       loadStart,
       loadEnd: os.loadavg(),
     },
@@ -374,6 +427,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
     model: { hiddenSize: model?.hiddenSize ?? 0, layers: model?.numHiddenLayers ?? 0, heads: model?.numAttentionHeads ?? 0, intermediateSize: model?.intermediateSize ?? 0, vocabSize: tok.right.vocabSize },
     runsDir: path.relative(REPO, runsDir) || runsDir,
     evaluation: {
+      mlmBaseline: Object.fromEntries([...evalData].map(([s, d]) => [String(s), 100 * d.heldOut.mlmMajority])),
       heldOutPairs: Object.fromEntries([...evalData].map(([s, d]) => [String(s), d.heldOut.pairs])),
       heldOutDocuments: Object.fromEntries([...evalData].map(([s, d]) => [String(s), d.heldOut.documents])),
       probeTrainPairs: Object.fromEntries([...evalData].map(([s, d]) => [String(s), d.probeTrain.pairs])),

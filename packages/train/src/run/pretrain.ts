@@ -23,7 +23,7 @@ import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
-import { createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
+import { createPretrainer, type EvalSums, type Pretrainer, type StepEngine } from '../pretrainer.js';
 import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
 import { buildRunData, closeRunData, datasetCacheDir, evalBatches, trainBatches, type DataOptions } from './data.js';
 import type { DataParallelGroup } from '../distributed/group.js';
@@ -52,7 +52,7 @@ export interface RunConfig {
   readonly keepLast: number;
 }
 
-/** How a run reports. */
+/** How a run reports, and how its steps run (neither is part of the run's config). */
 export interface RunIO {
   readonly progressMode: ProgressMode;
   /**
@@ -60,6 +60,10 @@ export interface RunIO {
    * tensor is made (the CLI selects the backend here, so bad input never loads TensorFlow).
    */
   readonly beforeCompute?: () => Promise<void>;
+  /** `graph` (default): one TensorFlow function per step on the native backend; `eager`: op by op. */
+  readonly engine?: StepEngine;
+  /** Compile the graph step with XLA. */
+  readonly xla?: boolean;
   /** Plain mode: a line every this many steps. */
   readonly logEvery?: number;
   /**
@@ -321,9 +325,18 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       clipNorm: cfg.clipNorm,
       seed: cfg.seed,
       ...(initialParams ? { initialParams } : {}),
+      // data-parallel steps reduce gradients through a host callback: they run eager
+      engine: group ? 'eager' : (io.engine ?? 'graph'),
+      xla: io.xla ?? false,
+      onNotice: (line) => progress.log(line),
     });
     if (E.isLeft(trainer)) return E.left(runError(trainer.left.message));
     const t = trainer.right;
+    progress.log(
+      t.engine() === 'graph'
+        ? `step engine: graph (one TensorFlow function per step${io.xla ? ', XLA' : ''}; --eager runs op by op)`
+        : `step engine: eager (tfjs ops one at a time${group ? ': data-parallel steps are not compiled to a graph yet' : ''})`,
+    );
     if (optimizerState) {
       const r = t.optimizer.loadState(optimizerState, t.params);
       Object.values(optimizerState).forEach((x) => x.dispose());
