@@ -1,9 +1,12 @@
 /**
  * `--workers N`: N local worker processes over loopback, each on a free port, started as
  * `lamina <command> … --cluster 127.0.0.1:p0,… --task-index i` and supervised: their output
- * passes through (task 0 reports; the others print only errors), a Ctrl-C or SIGTERM is passed on
- * once, and when one worker fails the others get the collective timeout (plus a grace period) to
- * notice and report it before they are stopped. Nothing is left running.
+ * passes through (task 0 reports; the others print only errors; the CLI bin that runs the launcher
+ * filters TensorFlow's log lines of all of them), signals reach every worker once (a terminal's
+ * Ctrl-C reaches the whole process group itself; otherwise the launcher passes SIGINT/SIGHUP on,
+ * and SIGTERM always), and when one worker fails the others get the collective timeout (plus a
+ * grace period) to notice and report it before they are stopped. Each worker holds an IPC channel
+ * to the launcher and kills itself when it closes, so nothing is left running even after a kill -9.
  *
  * @example
  * ```ts
@@ -13,6 +16,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+
+/** Set by `bin/lamina.js` for its inner process (the one that runs the CLI without re-executing). */
+const CLI_CHILD_ENV = 'LAMINA_CLI_CHILD';
 
 /** The environment variable a launched worker sees: the `--workers` count it was launched with. */
 export const LAUNCHED_ENV = 'LAMINA_LAUNCHED_WORKERS';
@@ -64,19 +70,21 @@ export const launchLocalWorkers = async (o: LaunchOptions): Promise<number> => {
   let killTimer: NodeJS.Timeout | undefined;
   const alive = () => children.filter((c, i) => codes[i] === undefined && c.pid !== undefined);
   const forward = (sig: NodeJS.Signals) => () => alive().forEach((c) => c.kill(sig));
-  const onInt = forward('SIGINT');
+  const interactive = process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY;
+  const onInt = interactive ? () => undefined : forward('SIGINT');
   const onTerm = forward('SIGTERM');
   const onExit = () => alive().forEach((c) => c.kill('SIGKILL'));
   process.on('SIGINT', onInt);
+  process.on('SIGHUP', onInt);
   process.on('SIGTERM', onTerm);
   process.on('exit', onExit);
   try {
     const done = Array.from({ length: o.count }, (_, i) => {
-      const c = spawn(process.execPath, [o.script, ...o.args, '--cluster', cluster, '--task-index', String(i)], {
-        // own process group: a terminal's Ctrl-C reaches the launcher only, which passes it on once
-        detached: true,
-        stdio: 'inherit',
-        env: { ...process.env, [LAUNCHED_ENV]: String(o.count), TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+      // the bin's inner process directly (CLI_CHILD_ENV): the outer bin around this launcher already
+      // filters TensorFlow's lines of the stderr the workers inherit; the IPC channel ties their life to ours
+      const c = spawn(process.execPath, [...process.execArgv, o.script, ...o.args, '--cluster', cluster, '--task-index', String(i)], {
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, [LAUNCHED_ENV]: String(o.count), [CLI_CHILD_ENV]: '1', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '3' },
       });
       children.push(c);
       return new Promise<void>((resolve) => {
@@ -96,6 +104,7 @@ export const launchLocalWorkers = async (o: LaunchOptions): Promise<number> => {
   } finally {
     if (killTimer) clearTimeout(killTimer);
     process.off('SIGINT', onInt);
+    process.off('SIGHUP', onInt);
     process.off('SIGTERM', onTerm);
     process.off('exit', onExit);
   }

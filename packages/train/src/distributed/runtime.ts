@@ -15,10 +15,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { checkCollectivePeer, enableCollectiveOps, nodeBackend, type NativeOpAttr } from '@lamina/dsl';
+import { checkCollectivePeer, enableCollectiveOps, encodeServerDef, nodeBackend, type NativeOpAttr } from '@lamina/dsl';
 import { JOB_NAME, workerTask, type ClusterMember } from './cluster.js';
 import { bytesToFloats, configDiff, floatsToString, groupError, type DataParallelGroup, type GroupError } from './group.js';
-import { encodeServerDef } from './proto.js';
 
 /** Options of {@link joinCluster}. */
 export interface JoinOptions {
@@ -54,7 +53,7 @@ export const joinCluster = (m: ClusterMember, o: JoinOptions): E.Either<GroupErr
   const here = `worker ${me} at ${m.workers[me]}`;
   const be = nodeBackend();
   if (E.isLeft(be)) return E.left(groupError(`distributed training needs the native TensorFlow backend with lamina's patched binding: ${be.left.message}`));
-  const enabled = enableCollectiveOps(encodeServerDef({ jobName: JOB_NAME, taskIndex: me, tasks: m.workers, collectiveGroupLeader: workerTask(0) }));
+  const enabled = enableCollectiveOps(encodeServerDef({ cluster: { [JOB_NAME]: m.workers }, jobName: JOB_NAME, taskIndex: me, config: { collectiveGroupLeader: workerTask(0) } }));
   if (E.isLeft(enabled)) return E.left(groupError(`${here} could not start TensorFlow's collective runtime: ${firstLine(enabled.left)}`));
   const backend = be.right;
   const B = backend.binding;
