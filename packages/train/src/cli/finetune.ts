@@ -10,6 +10,7 @@ import { formatTaskMetrics } from '../finetune/metrics.js';
 import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, quoteInput, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
+import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 
 const D = FINETUNE_DEFAULTS;
 
@@ -30,6 +31,7 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
     out: str(v, 'out', 'finetune'),
     task: task as TaskKind,
     optimizer: optimizer as OptimizerKind,
+    biasCorrection: biasCorrectionFlag(v, D.biasCorrection),
     epochs: numOr(O, v, 'epochs'),
     batchSize: numOr(O, v, 'batch-size'),
     evalBatchSize: numOr(O, v, 'eval-batch-size'),
@@ -66,6 +68,7 @@ export const FINETUNE_OPTIONS = {
   'max-train': intOption('use only the first N training examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxTrain }),
   'max-eval': intOption('use only the first N held-out examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxEval }),
   optimizer: { type: 'string', arg: 'adamw|lamb', help: 'optimizer', default: D.optimizer },
+  'bias-correction': biasCorrectionOption(D.biasCorrection),
   'weight-decay': numberOption('decoupled weight decay (LayerNorm and biases excluded)', { min: 0, max: LIMITS.weightDecay, default: D.weightDecay }),
   'clip-norm': numberOption('global-norm gradient clip (0: off)', { min: 0, max: LIMITS.clipNorm, default: D.clipNorm }),
   dropout: numberOption('dropout on hidden states and attention while fine-tuning', { min: 0, max: 0.9, default: D.dropout, arg: 'p' }),

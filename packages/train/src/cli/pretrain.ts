@@ -4,12 +4,14 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { selectBackend } from '@lamina/dsl';
-import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { chooseMode } from '../progress.js';
 import { readRunConfig, runPretraining, type RunConfig, type RunSummary } from '../run/pretrain.js';
 import { runTokenizer } from '../run/data.js';
 import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, quoteInput, str, usageError } from './command.js';
 import { MODEL_OPTIONS, resolveModel } from './model-arg.js';
+import { CLUSTER_OPTIONS, clusterRun } from './cluster-args.js';
+import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 import { checkOutDir, diffResumeFlags, type FlagValue } from '../run/rundir.js';
 import path from 'node:path';
 
@@ -73,6 +75,7 @@ export const runConfigFromFlags = (v: Record<string, unknown>): RunConfig => {
     lr: numOr(O, v, 'lr'),
     warmup: numOr(O, v, 'warmup', Math.round(steps / 10)),
     optimizer: optimizer as OptimizerKind,
+    biasCorrection: biasCorrectionFlag(v, BIAS_CORRECTION_DEFAULTS.pretrain),
     weightDecay: numOr(O, v, 'weight-decay'),
     clipNorm: numOr(O, v, 'clip-norm'),
     seed,
@@ -129,6 +132,7 @@ export const PRETRAIN_OPTIONS = {
   lr: numberOption('peak learning rate', { min: 0, max: LIMITS.lr, default: 0.001 }),
   warmup: intOption('linear warm-up steps (default 10% of --steps), then linear decay to 0', { min: 0, max: LIMITS.steps }),
   optimizer: { type: 'string', arg: 'lamb|adamw', help: 'optimizer', default: 'lamb' },
+  'bias-correction': biasCorrectionOption(BIAS_CORRECTION_DEFAULTS.pretrain),
   'weight-decay': numberOption('decoupled weight decay (LayerNorm and biases excluded)', { min: 0, max: LIMITS.weightDecay, default: 0.01 }),
   'clip-norm': numberOption('global-norm gradient clip (0: off)', { min: 0, max: LIMITS.clipNorm, default: 1 }),
   objective: { type: 'string', arg: 'sop|nsp|none', help: 'sentence-level objective besides MLM', default: 'sop' },
@@ -142,6 +146,9 @@ export const PRETRAIN_OPTIONS = {
   'max-documents': intOption('use only the first N documents of the corpus (0: all)', { min: 0, max: LIMITS.documents, default: 0 }),
   'dupe-factor': intOption('passes over the corpus with different masks', { min: 1, max: 100, default: 1 }),
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it; other flags must match the run)' },
+  eager: { type: 'boolean', help: 'run each training step op by op (default: one TensorFlow graph per step on the native backend)' },
+  xla: { type: 'boolean', help: 'compile the graph step with XLA' },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
@@ -161,9 +168,12 @@ export const pretrain: Command = {
     'lamina pretrain --model albert-base --out runs/base --steps 10000 --batch-size 16 --grad-accum 8',
     'lamina pretrain --model my-config.json --corpus books/ --out runs/books --objective nsp',
     'lamina pretrain --out runs/base --resume',
+    'lamina pretrain --model albert-base --out runs/base --batch-size 32 --workers 2',
+    'lamina pretrain --out /shared/runs/base --cluster 10.0.0.1:2222,10.0.0.2:2222 --task-index 0   (and --task-index 1 on the second host)',
   ],
   async run(v) {
     const out = str(v, 'out', 'pretrain');
+    const how = clusterRun(v, 'pretrain', PRETRAIN_OPTIONS);
     let cfg: RunConfig;
     if (v.resume === true) {
       const dir = checkOutDir(out, { kind: 'lamina-pretraining-run', resume: true });
@@ -175,8 +185,16 @@ export const pretrain: Command = {
       const steps = optNum(PRETRAIN_OPTIONS, v, 'steps');
       cfg = steps !== undefined ? { ...stored.right, steps } : stored.right;
     } else cfg = runConfigFromFlags(v);
+    // the flags are checked once here, before any worker is launched
+    if (how.kind === 'launch') return how.launch();
+    // a cluster member joins TensorFlow's collective runtime before any tensor exists
+    let group: ReturnType<Extract<typeof how, { kind: 'member' }>['join']> | undefined;
+    if (how.kind === 'member') {
+      await useBackend(v);
+      group = how.join();
+    }
     // an interrupted run saved its checkpoint: that is a success too (exit 0)
-    finishRun(await runPretraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v) }));
+    finishRun(await runPretraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v), engine: v.eager === true ? 'eager' : 'graph', xla: v.xla === true, ...(group ? { group } : {}) }));
     return EXIT.ok;
   },
 };
