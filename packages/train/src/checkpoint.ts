@@ -529,7 +529,7 @@ export const loadLatestIntactCheckpoint = async (runDir: string, note: (message:
     if (E.isRight(r) && r.right.state.step === c.step) {
       if (damaged.length > 0) {
         const [first] = damaged;
-        const more = damaged.length > 1 ? ` and ${damaged.length - 1} newer one${damaged.length > 2 ? 's' : ''}` : '';
+        const more = damaged.length > 1 ? ` (and ${damaged.length - 1} more: ${damaged.slice(1).map((d) => path.basename(d.dir)).join(', ')})` : '';
         note(`warning: checkpoint ${first?.dir} is damaged (${first?.reason})${more}; using ${path.basename(c.dir)} (step ${c.step}) instead`);
       }
       return E.right(r.right);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cli, tinyWorkspace } from './helpers/tiny-run.js';
+import { runCli } from './helpers/in-process.js';
 
 /** stderr lines that are ours (TensorFlow's own start-up chatter is not). */
 const ours = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('lamina'));
@@ -57,13 +58,14 @@ describe('lamina CLI: bad input is exit 2 with one line', () => {
 });
 
 describe('lamina CLI: help and model numbers', () => {
-  it('--help on every command exits 0 and shows usage', () => {
-    const top = cli(['--help']);
+  // in-process (runCli): one spawn per command took minutes on a loaded 2-core machine
+  it('--help on every command exits 0 and shows usage', async () => {
+    const top = await runCli(['--help']);
     expect(top.status).toBe(0);
     const names = [...top.stdout.matchAll(/^ {2}(\S+(?: train)?)\s{2,}/gm)].map((m) => m[1] as string);
     expect(names).toEqual(expect.arrayContaining(['demo', 'pretrain', 'finetune', 'eval', 'forward', 'params', 'summary', 'export-hf', 'doctor', 'tokenize']));
     for (const n of names) {
-      const r = cli([...n.split(' '), '--help']);
+      const r = await runCli([...n.split(' '), '--help']);
       expect(r.status, n).toBe(0);
       expect(r.stdout, n).toMatch(/Usage: lamina /);
     }

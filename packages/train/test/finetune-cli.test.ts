@@ -93,7 +93,8 @@ describe('lamina finetune / eval-task: bad input → exit 2, one line', () => {
     expect(msg({ ...base, task: 'translate' })).toBe('--task must be one of classify, regress, got "translate"');
     expect(msg({ ...base, epochs: 'two' })).toBe('--epochs must be an integer >= 1, got "two"');
     expect(msg({ ...base, optimizer: 'sgd' })).toBe('--optimizer must be one of lamb, adamw, got "sgd"');
-    expect(msg({ ...base, dropout: '1.5' })).toBe('--dropout must be a number >= 0 <= 0.9, got "1.5"');
+    expect(msg({ ...base, dropout: '1.5' })).toBe('--dropout must be a number <= 0.9 (the limit), got 1.5');
+    expect(msg({ ...base, epochs: '-1' })).toBe('--epochs must be an integer >= 1, got -1');
     expect(msg({ ...base, out: undefined })).toBe('missing --out (see `lamina finetune --help`)');
     const c = finetuneConfigFromFlags({ ...base, 'max-train': '100', warmup: '5', lr: '3e-4' });
     expect([c.maxTrain, c.warmup, c.lr, c.task, c.optimizer, c.epochs]).toEqual([100, 5, 3e-4, 'classify', 'adamw', 3]);

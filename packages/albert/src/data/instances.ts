@@ -115,12 +115,22 @@ export const pretrainingOptions = (o: Partial<PretrainingOptions> = {}): E.Eithe
 };
 
 /** Removes tokens from the longer segment (at a random end) until the pair fits. */
-const truncatePair = (a: number[], b: number[], max: number, r: Rng): void => {
-  while (a.length + b.length > max) {
-    const t = a.length > b.length ? a : b;
-    if (r.next() < 0.5) t.shift();
-    else t.pop();
+/**
+ * Google's truncate_seq_pair: drop a token from the front or back (coin flip) of the longer side
+ * until the pair fits. Tracked with indices, so a segment of millions of tokens costs O(n), not
+ * O(n²) (the same coin flips, the same result as shifting the arrays).
+ */
+const truncatePair = (a: number[], b: number[], max: number, r: Rng): [number[], number[]] => {
+  let [a0, a1, b0, b1] = [0, a.length, 0, b.length];
+  while (a1 - a0 + (b1 - b0) > max) {
+    const longerA = a1 - a0 > b1 - b0;
+    if (r.next() < 0.5) {
+      if (longerA) a0++;
+      else b0++;
+    } else if (longerA) a1--;
+    else b1--;
   }
+  return [a0 === 0 && a1 === a.length ? a : a.slice(a0, a1), b0 === 0 && b1 === b.length ? b : b.slice(b0, b1)];
 };
 
 const concat = (xs: readonly Int32Array[]): number[] => {
@@ -191,7 +201,7 @@ export const instancesFromDocument = (
     }
     chunk = [];
     length = 0;
-    truncatePair(a, b, maxTokens, r);
+    [a, b] = truncatePair(a, b, maxTokens, r);
     if (a.length === 0 || b.length === 0) continue;
     const tokens = new Int32Array(a.length + b.length + 3);
     const types = new Int32Array(tokens.length);
@@ -224,7 +234,7 @@ export function* pretrainingInstances(
     for (let d = 0; d < o.dupeFactor; d++) {
       const r = rng(o.seed, shardIndex, d);
       const xs: Instance[] = [];
-      for (let i = 0; i < shard.length; i++) xs.push(...instancesFromDocument(shard, i, vocab, o, r));
+      for (let i = 0; i < shard.length; i++) for (const x of instancesFromDocument(shard, i, vocab, o, r)) xs.push(x);
       yield* shuffleInPlace(xs, r);
     }
     shard = [];

@@ -130,7 +130,8 @@ const albertTemplate =
     const ids = [s.cls, ...a, s.sep];
     const types = ids.map(() => 0);
     if (b !== undefined) {
-      ids.push(...b, s.sep);
+      for (const id of b) ids.push(id);
+      ids.push(s.sep);
       for (let i = 0; i <= b.length; i++) types.push(1);
     }
     return { input_ids: ids, token_type_ids: types };
@@ -218,7 +219,7 @@ export const tokenizerFromJson = (json: unknown, source = '<memory>'): E.Either<
       }
       for (const seg2 of splitOnLiterals(normalize(seg.text), normed)) {
         if ('id' in seg2) out.push(seg2.id);
-        else for (const w of pretok(seg2.text)) out.push(...wordIds(w));
+        else for (const w of pretok(seg2.text)) for (const id of wordIds(w)) out.push(id);
       }
     }
     return out;
@@ -361,7 +362,8 @@ export const tokenizerFromSentencePiece = (bytes: Uint8Array, source = '<memory>
           if ([...first].length === 1) cur = cur.slice(1);
           else cur = [model.pieceToId(first.slice(1)) ?? sp.unkId, ...cur.slice(1)];
         }
-        out.push(...cur, model.pieceToId(',') ?? sp.unkId);
+        for (const id of cur) out.push(id);
+        out.push(model.pieceToId(',') ?? sp.unkId);
       } else out.push(id);
     }
     return out;

@@ -15,9 +15,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type Command, EXIT, failure, num, optStr, str, usageError } from './command.js';
+import { type Command, EXIT, failure, intOption, LIMITS, numOr, optStr, str, usageError } from './command.js';
+import { checkWritable } from '../run/rundir.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const TRAIN_SCRIPT = path.join(REPO, 'scripts/python/train_vocab.py');
@@ -45,14 +45,13 @@ export const tokenize: Command = {
     if (E.isLeft(t)) throw usageError(t.left.message);
     const tok = t.right;
     const pair = v.pair === true;
-    const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
     let n = 0;
     const out: string[] = [];
     const flush = () => {
       if (out.length > 0) process.stdout.write(out.join(''));
       out.length = 0;
     };
-    for await (const line of rl) {
+    const encodeLine = (line: string) => {
       n++;
       let enc;
       if (pair) {
@@ -65,11 +64,61 @@ export const tokenize: Command = {
       } else enc = tok.encode(line);
       out.push(`${JSON.stringify({ input_ids: enc.input_ids, token_type_ids: enc.token_type_ids })}\n`);
       if (out.length >= 256) flush();
-    }
+    };
+    // The same rule as for a corpus: UTF-8 only, an invalid byte is an error naming its line.
+    for await (const line of utf8Lines(process.stdin, () => flush())) encodeLine(line);
     flush();
     return EXIT.ok;
   },
 };
+
+/**
+ * Streams a byte stream as UTF-8 text lines (`\n` or `\r\n`), each as soon as it is complete;
+ * invalid UTF-8 is a usage error naming the line, as `pretrain` refuses such a corpus.
+ * @example for await (const line of utf8Lines(process.stdin)) console.log(line.length);
+ */
+export async function* utf8Lines(input: AsyncIterable<Buffer | string>, beforeError: () => void = () => {}): AsyncGenerator<string> {
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  let rest = '';
+  let n = 0;
+  const split = function* (text: string, last: boolean): Generator<string> {
+    const parts = (rest + text).split('\n');
+    rest = parts.pop() ?? '';
+    for (const p of parts) {
+      n++;
+      yield p.endsWith('\r') ? p.slice(0, -1) : p;
+    }
+    if (last && rest !== '') {
+      n++;
+      yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+      rest = '';
+    }
+  };
+  const decode = (chunk: Buffer | undefined): string => {
+    try {
+      return chunk === undefined ? dec.decode() : dec.decode(chunk, { stream: true });
+    } catch {
+      // the valid prefix of this chunk (binary search) tells which line holds the bad byte
+      let lo = 0;
+      let hi = chunk?.length ?? 0;
+      while (chunk && lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(chunk.subarray(0, mid), { stream: true });
+          lo = mid;
+        } catch {
+          hi = mid - 1;
+        }
+      }
+      const before = chunk ? chunk.subarray(0, lo).toString('utf8') : '';
+      const line = n + 1 + ((rest + before).match(/\n/g)?.length ?? 0);
+      beforeError();
+      throw usageError(`stdin line ${line} is not valid UTF-8 text (like pretrain, tokenize reads UTF-8 only)`);
+    }
+  };
+  for await (const chunk of input) yield* split(decode(typeof chunk === 'string' ? Buffer.from(chunk) : chunk), false);
+  yield* split(decode(undefined), true);
+}
 
 /** The Python interpreter to train with: LAMINA_PYTHON, the repo's .venv, then python3. */
 const findPython = (): string | undefined => {
@@ -92,16 +141,18 @@ export const tokenizerTrain: Command = {
   usage: 'lamina tokenizer train --corpus <bundled|file|dir> --vocab-size <n> --out <dir> [--hf-json] [--seed <n>]',
   options: {
     corpus: { type: 'string', arg: 'bundled|path', help: 'the bundled corpus, a text file (blank-line separated documents) or a directory (one document per file)', default: 'bundled' },
-    'vocab-size': { type: 'string', arg: 'n', help: 'number of pieces, specials included', default: '10000' },
+    'vocab-size': intOption('number of pieces, specials included', { min: 32, max: LIMITS.vocabSize, default: 10000, arg: 'n' }),
     out: { type: 'string', arg: 'dir', help: 'directory for spiece.model (and tokenizer.json with --hf-json)' },
-    seed: { type: 'string', arg: 'n', help: 'trainer random seed', default: '12345' },
+    seed: intOption('trainer random seed', { min: 0, max: 2 ** 31 - 1, default: 12345, arg: 'n' }),
     'hf-json': { type: 'boolean', help: 'also write tokenizer.json (needs Python transformers)' },
   },
   examples: ['lamina tokenizer train --corpus bundled --vocab-size 10000 --out runs/vocab', 'lamina tokenizer train --corpus my-books/ --vocab-size 8000 --out runs/my-vocab --hf-json'],
   async run(v) {
     const out = str(v, 'out', 'tokenizer train');
-    const vocabSize = num(v, 'vocab-size', 10000, { min: 32, max: 1_000_000, integer: true });
-    const seed = num(v, 'seed', 12345, { min: 0, max: 2 ** 31 - 1, integer: true });
+    const vocabSize = numOr(tokenizerTrain.options, v, 'vocab-size');
+    const seed = numOr(tokenizerTrain.options, v, 'seed');
+    const dest = checkWritable(out);
+    if (E.isLeft(dest)) throw usageError(dest.left.message);
     const spec = optStr(v, 'corpus') ?? 'bundled';
     const corpus = spec === 'bundled' ? bundledCorpus() : corpusFromPath(spec);
     if (E.isLeft(corpus)) throw usageError(corpus.left.message);
@@ -110,6 +161,7 @@ export const tokenizerTrain: Command = {
       throw failure("needs Python's sentencepiece module: run `node scripts/python/setup-venv.mjs` (or `pip install sentencepiece`), or set LAMINA_PYTHON to an interpreter that has it");
     }
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lamina-vocab-'));
+    let summaryLine = '';
     try {
       const input = path.join(tmp, 'corpus.txt');
       const fd = fs.openSync(input, 'w');
@@ -119,12 +171,14 @@ export const tokenizerTrain: Command = {
         lines++;
       }
       fs.closeSync(fd);
-      console.error(`lamina tokenizer train: ${lines} lines from ${corpus.right.name}; training ${vocabSize} pieces with ${py} …`);
+      summaryLine = `${lines} lines of ${corpus.right.name}`;
       const args = [TRAIN_SCRIPT, '--input', input, '--vocab-size', String(vocabSize), '--out', out, '--seed', String(seed)];
       if (v['hf-json'] === true) args.push('--hf-json');
       const r = spawnSync(py, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
       if (r.status !== 0) {
         const last = `${r.stderr ?? ''}`.trim().split('\n').filter((l) => !l.includes('PyTorch was not found')).pop() ?? `exit ${r.status}`;
+        // a vocabulary size the corpus cannot give is the user's input (exit 2), not a failure
+        if (/vocab(?:ulary)?[ _]size|required_chars|too (?:high|small|low)/i.test(last)) throw usageError(`--vocab-size ${vocabSize} does not fit ${corpus.right.name}: ${last.replace(/^.*?\] ?/, '')}`);
         throw failure(`SentencePiece training failed: ${last}`);
       }
     } finally {
@@ -132,7 +186,7 @@ export const tokenizerTrain: Command = {
     }
     const check = loadTokenizer(path.join(out, 'spiece.model'));
     if (E.isLeft(check)) throw failure(`trained model does not load: ${check.left.message}`);
-    console.log(`wrote ${path.join(out, 'spiece.model')}${v['hf-json'] === true ? ' and tokenizer.json' : ''} (${check.right.vocabSize} pieces)`);
+    console.log(`wrote ${path.join(out, 'spiece.model')}${v['hf-json'] === true ? ' and tokenizer.json' : ''} (${check.right.vocabSize} pieces, trained on ${summaryLine})`);
     return EXIT.ok;
   },
 };

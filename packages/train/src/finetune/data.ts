@@ -24,6 +24,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsCause } from '../run/rundir.js';
 import { imdbTask, type TextClassificationTask } from '@lamina/albert';
 
 /**
@@ -113,7 +114,7 @@ const parseTsv = (text: string, name: string): E.Either<string, RawExample[]> =>
   const [ti, pi, li] = [col('text'), col('text_pair'), col('label')];
   const missing = [ti < 0 ? 'text' : '', li < 0 ? 'label' : ''].filter((x) => x !== '');
   if (missing.length > 0)
-    return E.left(`${name}:${headerAt + 1}: the header row has no ${missing.map((m) => `"${m}"`).join(' or ')} column (found: ${header.map((h) => `"${h}"`).join(', ')}); TSV files need a header naming text, optional text_pair, and label`);
+    return E.left(`${name}:${headerAt + 1}: the header row has no ${missing.map((m) => `"${m}"`).join(' or ')} column (found: ${header.slice(0, 4).map((h) => JSON.stringify(h.slice(0, 20))).join(', ')}${header.length > 4 ? ', …' : ''}); TSV files need a header naming text, optional text_pair, and label`);
   const out: RawExample[] = [];
   for (let i = headerAt + 1; i < lines.length; i++) {
     const l = lines[i] as string;
@@ -143,17 +144,31 @@ export const parseTaskText = (text: string, name: string): E.Either<string, RawE
 };
 
 /**
+ * A task file larger than this is refused before it is read.
+ * @example MAX_TASK_FILE_BYTES // 268435456
+ */
+export const MAX_TASK_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
  * Reads and parses a task file (see {@link parseTaskText}).
  * @example readTaskFile('missing.tsv') // left('data file missing.tsv does not exist')
  */
 export const readTaskFile = (file: string): E.Either<string, RawExample[]> => {
   let text: string;
   try {
-    if (fs.statSync(file).isDirectory()) return E.left(`${file} is a directory; expected a JSONL or TSV file`);
-    text = fs.readFileSync(file, 'utf8');
+    const st = fs.statSync(file);
+    if (st.isDirectory()) return E.left(`${file} is a directory; expected a JSONL or TSV file`);
+    if (st.size > MAX_TASK_FILE_BYTES) return E.left(`data file ${file} has ${st.size} bytes, more than the limit of ${MAX_TASK_FILE_BYTES}`);
+    const bytes = fs.readFileSync(file);
+    if (bytes.includes(0)) return E.left(`${file} is a binary file, not UTF-8 text (expected JSONL or TSV)`);
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return E.left(`${file} is not valid UTF-8 text (expected JSONL or TSV)`);
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return E.left(code === 'ENOENT' ? `data file ${file} does not exist` : `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    return E.left(code === 'ENOENT' ? `data file ${file} does not exist` : `cannot read ${file}: ${fsCause(e)}`);
   }
   return parseTaskText(text, file);
 };

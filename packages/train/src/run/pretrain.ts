@@ -145,7 +145,7 @@ export const checkRunLimits = (cfg: RunConfig, totalBytes: number = os.totalmem(
   if (E.isLeft(params)) return E.left(formatModelError(params.left));
   const B = cfg.batchSize;
   const S = cfg.data.seqLength;
-  const largest = Math.max(m.vocabSize * Math.max(m.embeddingSize, m.hiddenSize), m.hiddenSize * m.intermediateSize, B * m.numAttentionHeads * S * S, B * S * Math.max(m.intermediateSize, m.vocabSize));
+  const largest = Math.max(m.vocabSize * Math.max(m.embeddingSize, m.hiddenSize), m.embeddingSize * m.hiddenSize, m.hiddenSize * m.hiddenSize, m.hiddenSize * m.intermediateSize, B * m.numAttentionHeads * S * S, B * S * Math.max(m.intermediateSize, m.vocabSize));
   if (largest > MAX_TENSOR_ELEMENTS)
     return E.left(`one tensor of this run would hold ${largest.toExponential(2)} elements, beyond the limit of ${MAX_TENSOR_ELEMENTS} (2^31 - 1): lower --batch-size/--seq-len or the model's sizes`);
   const perLayer = B * S * (12 * m.hiddenSize + 3 * m.intermediateSize) + 3 * B * m.numAttentionHeads * S * S;
