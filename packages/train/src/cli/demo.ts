@@ -42,8 +42,8 @@ export const DEMO_MODEL: AlbertConfig = {
  * @example DEMO_RECIPE.finetune.examples // IMDB training reviews
  */
 export const DEMO_RECIPE = {
-  pretrain: { steps: 1500, lr: 0.005, batchSize: 32, seqLength: 64 },
-  finetune: { examples: 2048, evalExamples: 1000, epochs: 2, lr: 1e-4, batchSize: 32, seqLength: 128 },
+  pretrain: { steps: 600, lr: 0.005, batchSize: 32, seqLength: 64 },
+  finetune: { examples: 6144, evalExamples: 1000, epochs: 1, lr: 1e-3, batchSize: 16, seqLength: 128 },
   seed: 12345,
 } as const;
 
