@@ -1,5 +1,5 @@
 /**
- * `@lamina/albert`: ALBERT and BERT in the lamina DSL.
+ * `@lamina/albert`: the model zoo — ALBERT, BERT and GPT-2 in the lamina DSL.
  * @module
  */
 export * from './config.js';

@@ -2,6 +2,7 @@
  * `pnpm bench [--quick]`: runs every benchmark, writes `packages/bench/results/<date>.json`, the
  * SVG plots beside it, and regenerates `BENCHMARKS.md` at the repository root.
  * `pnpm bench --report <results.json>` only re-renders the report from a results file.
+ * `pnpm bench ablations [--quick]` runs the paper's ablations instead (see `ablations/run.ts`).
  *
  * @example
  * ```ts
@@ -21,6 +22,7 @@ import { countParams, flops, selectBackend, tensorSig } from '@lamina/dsl';
 import { writeSvgAtomic } from '@lamina/train';
 import { loadPretrainer, type CreatePretrainer } from './lamina.js';
 import { matmulRate } from './machine.js';
+import { benchDistributed, renderDistributed } from './distributed.js';
 import { microBenchmarks, type MicroResult } from './micro.js';
 import { measureInterleaved, SYSTEM_LABELS, type Measurement, type Schedule, type SystemContext, type SystemKind, type SystemSpec } from './measure.js';
 import type { KernelProfile } from './profile.js';
@@ -47,6 +49,8 @@ export interface BenchArgs {
   readonly report: string | undefined;
   /** Internal: measure only ALBERT-large vs BERT-large and write the measurements to this file (run in a child process by the full bench). */
   readonly largeOnly?: string;
+  /** Only 1 process vs 2 local data-parallel workers (see `distributed.ts`). */
+  readonly distributed?: boolean;
 }
 
 /**
@@ -60,9 +64,11 @@ export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> 
   let smoke = false;
   let out: string | undefined;
   let largeOnly: string | undefined;
+  let distributed = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
+    else if (a === '--distributed') distributed = true;
     else if (a === '--no-python') python = false;
     else if (a === '--smoke') smoke = true;
     else if (a === '--out') {
@@ -75,10 +81,10 @@ export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> 
     } else if (a === '--report') {
       report = argv[++i];
       if (!report) return E.left('--report needs a results file');
-    } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --report <results.json>');
+    } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --distributed | pnpm bench --report <results.json> | pnpm bench ablations [--quick] (see pnpm bench ablations --help)');
     else return E.left(`unknown argument "${a}" (usage: pnpm bench [--quick] [--no-python] [--report <results.json>])`);
   }
-  return E.right({ quick, python, report, ...(smoke ? { smoke } : {}), ...(out ? { out } : {}), ...(largeOnly ? { largeOnly } : {}) });
+  return E.right({ quick, python, report, ...(smoke ? { smoke } : {}), ...(out ? { out } : {}), ...(largeOnly ? { largeOnly } : {}), ...(distributed ? { distributed } : {}) });
 };
 
 /** The small config of the scaling curves (vocabulary kept small so the encoder dominates). */
@@ -126,10 +132,26 @@ const writeReport = (results: Results, resultsFile: string, out?: string): void 
 
 /** Runs the benchmarks (or re-renders a report); resolves with the exit code. */
 export const main = async (argv: readonly string[]): Promise<number> => {
+  if (argv[0] === 'ablations') return (await import('./ablations/run.js')).ablationsMain(argv.slice(1));
   const args = parseArgs(argv);
   if (E.isLeft(args)) {
     process.stderr.write(`${args.left}\n`);
     return 2;
+  }
+  if (args.right.distributed) {
+    log('1 process vs 2 local workers (lamina pretrain --workers 2)…');
+    const d = benchDistributed(args.right.quick ? { steps: 15, warmup: 3 } : { steps: 40, warmup: 5 });
+    if (E.isLeft(d)) {
+      process.stderr.write(`bench: ${d.left}\n`);
+      return 1;
+    }
+    const dir = args.right.out ?? RESULTS_DIR;
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `distributed-${new Date().toISOString().slice(0, 10)}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(d.right, null, 2)}\n`);
+    process.stdout.write(`${renderDistributed(d.right)}\n`);
+    log(`wrote ${file}`);
+    return 0;
   }
   if (args.right.report) {
     const file = path.resolve(args.right.report);

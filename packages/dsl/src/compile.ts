@@ -18,7 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Activation, Node } from './layer.js';
 import { containsParams, paramSpecs, tiedTablePath } from './params.js';
 import { joinPath, namedScope, primitivePrefix, repeatScopes, rootScope, sharedScope, siblingScope, type Scope } from './paths.js';
-import { modelError, type ModelError } from './shape.js';
+import { candidateInputs, formatModelError, inferShape, modelError, sideInputs, tensorSig, type ModelError, type SideInputSpec, type TensorSig } from './shape.js';
 
 /** A parameter store as the compiled function reads it: path → tensor (variables are tensors). */
 export type Params = Readonly<Record<string, tf.Tensor>>;
@@ -32,6 +32,12 @@ export interface RunOptions {
   readonly training?: boolean;
   /** Seed for dropout masks (default 0); the same seed gives the same masks. */
   readonly seed?: number;
+  /**
+   * Seed for dropout as an int32 tensor of shape [2], for TensorFlow's stateless random ops
+   * (`StatelessRandomUniform`, native backend only): masks are a pure function of this tensor, so a
+   * traced graph step takes it as an argument and draws fresh masks every step. Overrides `seed`.
+   */
+  readonly seedTensor?: tf.Tensor;
 }
 
 /** A compiled model: `(params, inputs, options) => outputs`. */
@@ -43,13 +49,68 @@ export interface CompileOptions {
   readonly input?: string;
   /** For a model ending in a fanout: compute only these outputs (default all). */
   readonly outputs?: readonly string[];
+  /**
+   * The declared input signatures by name: the main input (under `input`) and any side inputs.
+   * Shape inference runs against them before anything is built. Default: the main input is
+   * guessed from the model's first layer (ids `[*, *]` after an embedding, else features
+   * `[*, *, d]` or `[*, d]`), the side inputs are those the model reads, with unknown dims.
+   */
+  readonly inputs?: Readonly<Record<string, TensorSig>>;
+  /**
+   * Names the compiled function accepts without reading them (e.g. a batch field only another
+   * selection of outputs needs). Any other name the model does not read is an error.
+   */
+  readonly ignoreInputs?: readonly string[];
 }
+
+/**
+ * What the compiled function throws when its inputs do not fit the model: an unknown or
+ * misspelled input name, a missing main input, or a shape or rank the model cannot take (found
+ * by shape inference on the first call with each new input shape, before any op runs).
+ */
+export class ModelInputError extends Error {
+  readonly _tag = 'ModelInputError';
+  /** The path of the node that cannot take the input (empty when it is about the names). */
+  readonly path: string;
+  constructor(e: ModelError) {
+    super(formatModelError(e));
+    this.name = 'ModelInputError';
+    this.path = e.path;
+  }
+}
+
+/** Levenshtein distance (short names only: input names). */
+const editDistance = (a: string, b: string): number => {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0] as number;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j] as number;
+      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length] as number;
+};
+
+/** The message for an input name the model does not read, naming the ones it does. */
+const unknownInput = (name: string, main: string, expected: ReadonlyMap<string, SideInputSpec>): ModelError => {
+  const known = [main, ...expected.keys()];
+  const near = known.map((k) => [k, editDistance(name.toLowerCase(), k.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
+  const hint = near && near[1] <= Math.max(2, Math.floor(near[0].length / 3)) ? ` (did you mean "${near[0]}"?)` : '';
+  const sides = [...expected.values()].map((s) => `${s.name} (${s.what}${s.required ? ', required' : ''})`);
+  return modelError('', `unknown input "${name}"${hint}: this model reads ${main} (main input)${sides.length ? ` and ${sides.join(', ')}` : ' and no side inputs'}`);
+};
+
+const sigOf = (t: tf.Tensor): TensorSig => tensorSig(t.shape, t.dtype === 'int32' ? 'int32' : 'float32');
 
 interface Runtime {
   readonly params: Params;
   readonly side: Readonly<Record<string, tf.Tensor>>;
   readonly training: boolean;
   readonly seed: number;
+  readonly seedTensor: tf.Tensor | undefined;
   dropoutCalls: number;
   readonly masks: Map<string, tf.Tensor>;
 }
@@ -190,8 +251,35 @@ const dropoutSeed = (rt: Runtime): number => {
   return ((rt.seed * 1000003) ^ (rt.dropoutCalls * 2654435761)) >>> 0;
 };
 
-const applyDropout = (x: tf.Tensor, rate: number, rt: Runtime): tf.Tensor =>
-  rt.training && rate > 0 ? tf.dropout(x, rate, undefined, dropoutSeed(rt)) : x;
+/**
+ * Dropout with TensorFlow's `StatelessRandomUniform`: the mask is a pure function of the seed
+ * tensor (plus the call's index), as tfjs's `dropout` computes it: `x · ⌊u + keep⌋ / keep`.
+ */
+const statelessDropout = (x: tf.Tensor, rate: number, seed: tf.Tensor, call: number): tf.Tensor => {
+  const backend = tf.backend() as unknown as {
+    binding?: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number };
+    executeSingleOutput?: (name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[]) => tf.Tensor;
+  };
+  const b = backend.binding;
+  if (!b || !backend.executeSingleOutput) throw new Error('dropout with a seed tensor needs the native TensorFlow backend');
+  const callSeed = tf.add(seed, tf.tensor1d([0, call], 'int32'));
+  const u = backend.executeSingleOutput('StatelessRandomUniform', [
+    { name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+    { name: 'Tseed', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+  ], [tf.tensor1d(x.shape, 'int32'), callSeed]);
+  const keep = 1 - rate;
+  return tf.mul(x, tf.div(tf.floor(tf.add(u, keep)), keep));
+};
+
+const applyDropout = (x: tf.Tensor, rate: number, rt: Runtime): tf.Tensor => {
+  if (!(rt.training && rate > 0)) return x;
+  if (rt.seedTensor) {
+    rt.dropoutCalls += 1;
+    return statelessDropout(x, rate, rt.seedTensor, rt.dropoutCalls);
+  }
+  return tf.dropout(x, rate, undefined, dropoutSeed(rt));
+};
 
 /**
  * LayerNorm over the last axis with a hand-written gradient for x, γ and β:
@@ -398,8 +486,14 @@ const selectOutputs = (n: Node, names: readonly string[]): E.Either<ModelError, 
 /**
  * Compiles a model to a plain function `(params, inputs, { training, seed }) => outputs`.
  * `inputs[opts.input ?? 'input']` is the main stream; other entries are side inputs
- * (`attention_mask`, `token_type_ids`, …). Validates the model first (an invalid model is a
- * {@link ModelError}, never a throw). Parameter paths are resolved here, once.
+ * (`attention_mask`, `token_type_ids`, …). Validates the model first, never throws: malformed
+ * nodes, and shape inference against `opts.inputs` (or the likeliest inputs, see
+ * {@link CompileOptions.inputs}), are a {@link ModelError} naming the path. Parameter paths are
+ * resolved here, once.
+ *
+ * The returned function checks its inputs before any op runs and throws a
+ * {@link ModelInputError} for a name the model does not read (naming the ones it does) or for
+ * inputs whose shapes do not fit (shape inference, once per new input shape).
  *
  * Note: the parameters of an output not selected with `opts.outputs` are still resolved by the
  * same paths, so one store serves every selection.
@@ -421,12 +515,67 @@ export const compile = (model: Node, opts: CompileOptions = {}): E.Either<ModelE
     else if (n.kind === 'fanout') Object.values(n.outputs).forEach(collect);
   };
   collect(model);
-  const f = compileNode(selected.right, rootScope(), { model, tables });
   const inputName = opts.input ?? 'input';
+  const expected = sideInputs(model);
+  // a name the model does read is never ignored, whatever the caller listed
+  const ignored = new Set((opts.ignoreInputs ?? []).filter((k) => !expected.has(k)));
+  const allowed = new Set([inputName, ...expected.keys(), ...ignored]);
+  const checked = checkDeclared(selected.right, model, inputName, expected, allowed, opts.inputs);
+  if (E.isLeft(checked)) return checked;
+  const f = compileNode(selected.right, rootScope(), { model, tables });
+  const fits = new Set<string>();
   return E.right((params, inputs, run = {}) => {
     const x = inputs[inputName];
-    if (!x) throw new Error(`missing main input "${inputName}" (got ${Object.keys(inputs).join(', ') || 'nothing'})`);
-    const rt: Runtime = { params, side: inputs, training: run.training ?? false, seed: run.seed ?? 0, dropoutCalls: 0, masks: new Map() };
+    if (!x) throw new ModelInputError(modelError('', `missing main input "${inputName}" (got ${Object.keys(inputs).join(', ') || 'nothing'})`));
+    let key = '';
+    for (const k in inputs) {
+      if (!allowed.has(k)) throw new ModelInputError(unknownInput(k, inputName, expected));
+      const t = inputs[k] as tf.Tensor;
+      key += `${k}:${t.dtype}:${t.shape.join(',')};`;
+    }
+    if (!fits.has(key)) {
+      const side: Record<string, TensorSig> = {};
+      for (const k in inputs) if (k !== inputName && !ignored.has(k)) side[k] = sigOf(inputs[k] as tf.Tensor);
+      const r = inferShape(selected.right, sigOf(x), side, model);
+      if (E.isLeft(r)) throw new ModelInputError(r.left);
+      if (fits.size >= 256) fits.clear();
+      fits.add(key);
+    }
+    const rt: Runtime = { params, side: inputs, training: run.training ?? false, seed: run.seed ?? 0, seedTensor: run.seedTensor, dropoutCalls: 0, masks: new Map() };
     return f(x, rt);
   });
+};
+
+/** The default signature of a side input the model reads: unknown dims at its first allowed rank. */
+const defaultSide = (s: SideInputSpec): TensorSig => tensorSig(Array.from({ length: s.ranks[0] ?? 2 }, () => null), s.dtype === 'float32' ? 'float32' : 'int32');
+
+/**
+ * Shape inference before anything is built: against the declared inputs, or (none declared) the
+ * likeliest main-input signatures with every side input the model reads at unknown dims. With
+ * guesses, the error reported is the one found deepest in the model (a guess of the wrong rank
+ * fails at the first layer; a real mismatch further in).
+ */
+const checkDeclared = (
+  selected: Node,
+  model: Node,
+  inputName: string,
+  expected: ReadonlyMap<string, SideInputSpec>,
+  allowed: ReadonlySet<string>,
+  declared: Readonly<Record<string, TensorSig>> | undefined,
+): E.Either<ModelError, void> => {
+  if (declared) {
+    for (const k of Object.keys(declared)) if (!allowed.has(k)) return E.left(unknownInput(k, inputName, expected));
+    const x = declared[inputName];
+    if (!x) return E.left(modelError('', `the declared inputs have no main input "${inputName}" (declared: ${Object.keys(declared).join(', ') || 'nothing'})`));
+    const side = Object.fromEntries(Object.entries(declared).filter(([k]) => k !== inputName && expected.has(k)));
+    return E.map(() => undefined)(inferShape(selected, x, side, model));
+  }
+  const side = Object.fromEntries([...expected.values()].map((s) => [s.name, defaultSide(s)]));
+  let best: ModelError | undefined;
+  for (const x of candidateInputs(selected)) {
+    const r = inferShape(selected, x, side, model);
+    if (E.isRight(r)) return E.right(undefined);
+    if (!best || r.left.path.length > best.path.length) best = r.left;
+  }
+  return best ? E.left(best) : E.right(undefined);
 };

@@ -15,11 +15,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compile, init, type CompiledModel, type RawTensor } from '@lamina/dsl';
+import { compile, init, traceToFunction, callFunction, type CompiledModel, type RawTensor, type TracedFunction } from '@lamina/dsl';
 import { albertForPretraining, type AlbertConfig, type Batch } from '@lamina/albert';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
 import { accumulate, clipByGlobalNorm } from './optim/grads.js';
 import { deriveSeed } from './rng.js';
+import type { GlobalTotals } from './distributed/shard.js';
 
 /** What the model is trained to do besides MLM. */
 export type Objective = 'sop' | 'nsp' | 'none';
@@ -38,6 +39,42 @@ export interface PretrainerOptions {
   readonly seed: number;
   /** Start from these parameters (by lamina path) instead of a fresh init. */
   readonly initialParams?: Readonly<Record<string, RawTensor>>;
+  /**
+   * `graph`: each step after the first runs as one TensorFlow function (traced once per batch
+   * shape; native backend only; a data-parallel step runs eager); `eager` (default): tfjs ops one
+   * at a time. A graph that cannot be built falls back to eager, saying so once through `onNotice`.
+   */
+  readonly engine?: StepEngine;
+  /** Ask XLA to compile the graph step (`_XlaMustCompile`). Default false. */
+  readonly xla?: boolean;
+  /** Where the one-line notices of the graph engine go (default: stderr). */
+  readonly onNotice?: (line: string) => void;
+}
+
+/** How a training step runs: one TensorFlow function per step, or op by op. */
+export type StepEngine = 'graph' | 'eager';
+
+/**
+ * Data parallelism of one step: the micro-batches given to {@link Pretrainer.trainStep} are this
+ * worker's shares of global micro-batches (see `distributed/shard.ts`). Each share's loss is
+ * normalised by its global batch's totals and scaled by `workers`, the accumulated gradients and
+ * losses travel in one flat vector through `allReduce` (an average over the workers), and the
+ * clip and the update then run on the same averaged gradients on every worker.
+ *
+ * @example
+ * ```ts
+ * t.trainStep([shareOf(global, 2, task)], lr, step, { workers: 2, totals: [globalTotals(global)], allReduce: (v) => group.allReduce(v) });
+ * ```
+ */
+export interface ParallelStep {
+  /** How many workers the average runs over. */
+  readonly workers: number;
+  /** The global totals of each micro-batch, in order. */
+  readonly totals: readonly GlobalTotals[];
+  /** Averages a flat float32 vector over the workers; must return the same value on every worker. */
+  readonly allReduce: (flat: tf.Tensor1D) => tf.Tensor1D;
+  /** Numbers averaged along with the gradients (e.g. a stop flag); see {@link StepResult.extras}. */
+  readonly extras?: readonly number[];
 }
 
 /** Results of one step, as tensors the caller reads and disposes (`dispose()`). */
@@ -48,8 +85,10 @@ export interface StepResult {
   readonly orderLoss: tf.Scalar;
   /** Global gradient norm before clipping. */
   readonly gradNorm: tf.Scalar;
-  /** Tokens processed (batch × sequence, over all micro-batches). */
+  /** Tokens processed (batch × sequence, over all micro-batches) by this process. */
   readonly tokens: number;
+  /** With {@link ParallelStep.extras}: their averages over the workers. */
+  readonly extras?: tf.Tensor1D;
   readonly dispose: () => void;
 }
 
@@ -72,12 +111,27 @@ export interface Pretrainer {
    * k micro-batches of n equal one batch of k·n). `stepIndex` seeds dropout, so a resumed run
    * draws the same masks.
    */
-  trainStep(microBatches: readonly Batch[], lr: number, stepIndex?: number): StepResult;
+  trainStep(microBatches: readonly Batch[], lr: number, stepIndex?: number, parallel?: ParallelStep): StepResult;
+  /** The engine the next step runs on (`graph` may fall back to `eager`, once, with a notice). */
+  engine(): StepEngine;
+  /** Graph functions traced so far (one per batch shape). */
+  tracedFunctions(): number;
   /** Eval-mode metrics on a batch (MLM accuracy/loss at masked positions, order accuracy). */
   evaluate(batch: Batch): Promise<EvalSums>;
   /** Frees the parameters and optimizer state. */
   dispose(): void;
 }
+
+/** The tensors one (micro-)batch gives a step. */
+interface BatchTensors {
+  readonly inputs: Record<string, tf.Tensor>;
+  readonly labels: tf.Tensor1D;
+  readonly weights: tf.Tensor1D;
+  readonly orderLabels: tf.Tensor1D;
+}
+
+/** Thrown inside a trace when the step cannot be one graph (caught: the run falls back to eager). */
+class GraphStepUnsupported extends Error {}
 
 /** A pretraining set-up that cannot be built. */
 export interface PretrainerError {
@@ -121,7 +175,13 @@ const denseLabels = (b: Batch): { ids: Int32Array; weights: Float32Array } => {
  * ALBERT's `get_masked_lm_output`, with a hand-written gradient (softmax − one-hot) so no
  * `[N, V]` one-hot is materialised in the forward pass.
  */
-export const weightedSparseCrossEntropy = (logits2d: tf.Tensor2D, labels: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar => {
+export const weightedSparseCrossEntropy = (
+  logits2d: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  weights: tf.Tensor1D,
+  /** Data parallelism: `scale · Σ w·l / (total + 1e-5)`, with the global batch's weight total. */
+  normaliser?: { readonly total: number; readonly scale: number },
+): tf.Scalar => {
   const V = logits2d.shape[1];
   const perExample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const logits = x as tf.Tensor2D;
@@ -141,6 +201,7 @@ export const weightedSparseCrossEntropy = (logits2d: tf.Tensor2D, labels: tf.Ten
     };
   }) as never) as (x: tf.Tensor) => tf.Tensor1D;
   const losses = perExample(logits2d);
+  if (normaliser) return tf.div(tf.mul(tf.sum(tf.mul(losses, weights)), normaliser.scale), normaliser.total + 1e-5) as tf.Scalar;
   return tf.div(tf.sum(tf.mul(losses, weights)), tf.add(tf.sum(weights), 1e-5)) as tf.Scalar;
 };
 
@@ -152,7 +213,8 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
   const model = albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: opts.mlmPositions });
   const orderKey = opts.objective === 'none' ? undefined : `${opts.objective}_logits`;
   const outputs = ['prediction_logits', ...(orderKey ? [orderKey] : [])];
-  const fwd = compile(model, { input: 'input_ids', outputs });
+  // the 'all' model reads no masked_lm_positions, which batchInputs always carries
+  const fwd = compile(model, { input: 'input_ids', outputs, ignoreInputs: ['masked_lm_positions'] });
   if (E.isLeft(fwd)) return E.left(pretrainerError(`${fwd.left.path}: ${fwd.left.message}`));
   const evalFwd = compile(albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: 'masked' }), { input: 'input_ids', outputs });
   if (E.isLeft(evalFwd)) return E.left(pretrainerError(evalFwd.left.message));
@@ -180,34 +242,47 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
   const clip = opts.clipNorm ?? 1.0;
   const V = opts.config.vocabSize;
 
-  const losses = (forward: CompiledModel, b: Batch, training: boolean, seed: number, ps: Record<string, tf.Tensor>) => {
+  // Dropout on the native backend uses TensorFlow's stateless random op, seeded by a tensor, in
+  // both engines: the masks are a pure function of (seed, step, micro-batch), so a graph step
+  // draws the same masks as the eager one and a resumed run the same as an uninterrupted one.
+  const stateless = tf.getBackend() === 'tensorflow' || tf.getBackend() === 'tensorflow-gpu';
+  const seedTensorOf = (seed: number): tf.Tensor => tf.tensor1d([seed | 0, 0], 'int32');
+
+  /** The tensors a step reads from a batch: model inputs and targets. */
+  const batchTensors = (b: Batch, dense: boolean): BatchTensors => {
     const inputs = batchInputs(b);
-    const out = forward(ps, inputs, { training, seed }) as Record<string, tf.Tensor>;
-    const logits = out.prediction_logits as tf.Tensor;
-    const [B] = b.shapes.inputIds;
     let labels: tf.Tensor1D;
     let weights: tf.Tensor1D;
-    if (opts.mlmPositions === 'all' && forward === fwd.right) {
+    if (dense) {
       const d = denseLabels(b);
       labels = tf.tensor1d(d.ids, 'int32');
       weights = tf.tensor1d(d.weights, 'float32');
     } else {
       labels = tf.tensor1d(b.maskedLmIds, 'int32');
-      weights = tf.cast(tf.tensor1d(b.maskedLmWeights, 'int32'), 'float32') as tf.Tensor1D;
+      weights = tf.tensor1d(Float32Array.from(b.maskedLmWeights), 'float32');
     }
-    const logits2d = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
-    const mlm = weightedSparseCrossEntropy(logits2d, labels, weights);
-    let order: tf.Scalar = tf.scalar(0);
-    const orderLogits = orderKey ? out[orderKey] : undefined;
-    if (orderLogits) {
-      const y = tf.tensor1d(b.sentenceOrderLabel, 'int32');
-      order = weightedSparseCrossEntropy(orderLogits as tf.Tensor2D, y, tf.ones([B]) as tf.Tensor1D);
-    }
-    return { mlm, order, logits2d, labels, weights, orderLogits };
+    return { inputs, labels, weights, orderLabels: tf.tensor1d(b.sentenceOrderLabel, 'int32') };
   };
 
-  const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount()): StepResult => {
+  const lossesOf = (forward: CompiledModel, t: BatchTensors, training: boolean, seed: number | tf.Tensor, ps: Record<string, tf.Tensor>, share?: { totals: GlobalTotals; workers: number }) => {
+    const run = typeof seed === 'number' ? { training, seed } : { training, seedTensor: seed };
+    const out = forward(ps, t.inputs, run) as Record<string, tf.Tensor>;
+    const logits = out.prediction_logits as tf.Tensor;
+    const B = (t.inputs.input_ids as tf.Tensor).shape[0] as number;
+    const logits2d = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
+    const mlm = weightedSparseCrossEntropy(logits2d, t.labels, t.weights, share && { total: share.totals.mlmWeight, scale: share.workers });
+    let order: tf.Scalar = tf.scalar(0);
+    const orderLogits = orderKey ? out[orderKey] : undefined;
+    if (orderLogits)
+      order = weightedSparseCrossEntropy(orderLogits as tf.Tensor2D, t.orderLabels, tf.ones([B]) as tf.Tensor1D, share && { total: share.totals.rows, scale: share.workers });
+    return { mlm, order, logits2d, labels: t.labels, weights: t.weights, orderLogits };
+  };
+  const losses = (forward: CompiledModel, b: Batch, training: boolean, seed: number, ps: Record<string, tf.Tensor>, share?: { totals: GlobalTotals; workers: number }) =>
+    lossesOf(forward, batchTensors(b, opts.mlmPositions === 'all' && forward === fwd.right), training, stateless && training ? seedTensorOf(seed) : seed, ps, share);
+
+  const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount(), parallel?: ParallelStep): StepResult => {
     if (microBatches.length === 0) throw new Error('trainStep needs at least one micro-batch');
+    if (parallel && parallel.totals.length !== microBatches.length) throw new Error(`trainStep: ${parallel.totals.length} global totals for ${microBatches.length} micro-batches`);
     const k = microBatches.length;
     const result = tf.tidy(() => {
       let gradSum: Record<string, tf.Tensor> | undefined;
@@ -219,7 +294,8 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
         let parts: tf.Scalar[] = [];
         const { value, grads } = tf.variableGrads(() => {
           const ps = Object.fromEntries(names.map((n, j) => [n, vars[j] as tf.Tensor]));
-          const l = losses(fwd.right, b, true, seed, ps);
+          const share = parallel && { totals: parallel.totals[i] as GlobalTotals, workers: parallel.workers };
+          const l = losses(fwd.right, b, true, seed, ps, share);
           parts = [tf.keep(l.mlm), tf.keep(l.order)];
           return tf.add(l.mlm, l.order) as tf.Scalar;
         }, vars);
@@ -234,15 +310,199 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
         }
         gradSum = accumulate(gradSum, byPath);
       });
+      let extras: tf.Tensor1D | undefined;
+      if (parallel) {
+        const r = reduceAcross(parallel, gradSum as Record<string, tf.Tensor>, mlmSum, orderSum);
+        gradSum = r.grads;
+        mlmSum = r.mlm;
+        orderSum = r.order;
+        extras = r.extras;
+      }
       const avg = k === 1 ? (gradSum as Record<string, tf.Tensor>) : Object.fromEntries(Object.entries(gradSum as Record<string, tf.Tensor>).map(([n, g]) => [n, tf.div(g, k)]));
       const { grads, norm } = clip > 0 ? clipByGlobalNorm(avg, clip) : { grads: avg, norm: tf.scalar(0) };
       optimizer.right.step(params, grads, lr);
       const mlmLoss = tf.div(mlmSum, k) as tf.Scalar;
       const orderLoss = tf.div(orderSum, k) as tf.Scalar;
-      return { loss: tf.add(mlmLoss, orderLoss) as tf.Scalar, mlmLoss, orderLoss, gradNorm: norm as tf.Scalar };
+      return { loss: tf.add(mlmLoss, orderLoss) as tf.Scalar, mlmLoss, orderLoss, gradNorm: norm as tf.Scalar, ...(extras ? { extras } : {}) };
     });
     const tokens = microBatches.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0);
-    return { ...result, tokens, dispose: () => [result.loss, result.mlmLoss, result.orderLoss, result.gradNorm].forEach((t) => t.dispose()) };
+    return { ...result, tokens, dispose: () => [result.loss, result.mlmLoss, result.orderLoss, result.gradNorm, ...(result.extras ? [result.extras] : [])].forEach((t) => t.dispose()) };
+  };
+
+  /** One flat vector [every gradient in parameter order, mlm, order, extras…] through `allReduce`, then split back. */
+  const reduceAcross = (p: ParallelStep, grads: Record<string, tf.Tensor>, mlm: tf.Scalar, order: tf.Scalar) => {
+    const parts = names.map((n, j) => {
+      const g = grads[n];
+      return g ? tf.reshape(g, [-1]) : tf.zeros([(vars[j] as tf.Variable).size]);
+    });
+    const extra = p.extras ?? [];
+    const flat = tf.concat([...parts, tf.reshape(mlm, [1]), tf.reshape(order, [1]), tf.tensor1d(extra.length ? [...extra] : [0], 'float32')]) as tf.Tensor1D;
+    const reduced = p.allReduce(flat);
+    const sizes = [...vars.map((v) => v.size), 1, 1, Math.max(1, extra.length)];
+    const pieces = tf.split(reduced, sizes);
+    const out: Record<string, tf.Tensor> = {};
+    names.forEach((n, j) => {
+      out[n] = tf.reshape(pieces[j] as tf.Tensor, (vars[j] as tf.Variable).shape);
+    });
+    return {
+      grads: out,
+      mlm: tf.reshape(pieces[names.length] as tf.Tensor, []) as tf.Scalar,
+      order: tf.reshape(pieces[names.length + 1] as tf.Tensor, []) as tf.Scalar,
+      extras: pieces[names.length + 2] as tf.Tensor1D,
+    };
+  };
+
+  // ---- the graph engine: the same step as a pure function of tensors, traced once per shape ----
+  let engine: StepEngine = opts.engine ?? 'eager';
+  const notice = opts.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (engine === 'graph' && !stateless) {
+    notice(`graph step: needs the native TensorFlow backend (active: ${tf.getBackend()}); running eager`);
+    engine = 'eager';
+  }
+  const traced = new Map<string, TracedFunction>();
+
+  /**
+   * Flat arguments: parameters, slots m, slots v (of `slotted` paths), lr, c1, c2, then per
+   * micro-batch its tensors and its dropout seed. Results: new parameters and slots of `slotted`,
+   * then loss, mlm, order, grad norm.
+   */
+  const stepArgs = (microBatches: readonly Batch[], lr: number, stepIndex: number, slotted: readonly string[]): tf.Tensor[] => {
+    const slots = optimizer.right.slotVariables();
+    const c = optimizer.right.corrections(optimizer.right.stepCount() + 1);
+    const args: tf.Tensor[] = [...vars, ...slotted.map((p) => slots.get(p)!.m), ...slotted.map((p) => slots.get(p)!.v), tf.scalar(lr), tf.scalar(c.c1), tf.scalar(c.c2)];
+    microBatches.forEach((b, i) => {
+      const t = batchTensors(b, opts.mlmPositions === 'all');
+      args.push(t.inputs.input_ids!, t.inputs.token_type_ids!, t.inputs.attention_mask!, t.inputs.masked_lm_positions!, t.labels, t.weights, t.orderLabels);
+      args.push(seedTensorOf(deriveSeed(opts.seed, 'dropout', stepIndex, i)));
+    });
+    return args;
+  };
+
+  const pureStep = (k: number, slotted: readonly string[]) => (flat: tf.Tensor[]): tf.Tensor[] => {
+    const n = names.length;
+    const s = slotted.length;
+    const ps = flat.slice(0, n);
+    const ms = flat.slice(n, n + s);
+    const vs = flat.slice(n + s, n + 2 * s);
+    const [lrT, c1, c2] = flat.slice(n + 2 * s, n + 2 * s + 3) as [tf.Scalar, tf.Scalar, tf.Scalar];
+    const per = 8;
+    const base = n + 2 * s + 3;
+    let gradSum: Record<string, tf.Tensor> | undefined;
+    let mlmSum: tf.Scalar = tf.scalar(0);
+    let orderSum: tf.Scalar = tf.scalar(0);
+    for (let i = 0; i < k; i++) {
+      const [ids, types, mask, positions, labels, weights, orderLabels, seedT] = flat.slice(base + i * per, base + (i + 1) * per) as tf.Tensor[];
+      const t: BatchTensors = { inputs: { input_ids: ids!, token_type_ids: types!, attention_mask: mask!, masked_lm_positions: positions! }, labels: labels as tf.Tensor1D, weights: weights as tf.Tensor1D, orderLabels: orderLabels as tf.Tensor1D };
+      let parts: tf.Scalar[] = [];
+      const { value, grads } = tf.engine().gradients(
+        () => {
+          const byName = Object.fromEntries(names.map((nm, j) => [nm, ps[j] as tf.Tensor]));
+          const l = lossesOf(fwd.right, t, true, seedT!, byName);
+          parts = [tf.keep(l.mlm), tf.keep(l.order)];
+          return tf.add(l.mlm, l.order) as tf.Scalar;
+        },
+        ps,
+        undefined,
+        true,
+      );
+      value.dispose();
+      mlmSum = tf.add(mlmSum, parts[0] as tf.Scalar);
+      orderSum = tf.add(orderSum, parts[1] as tf.Scalar);
+      const byPath: Record<string, tf.Tensor> = {};
+      names.forEach((nm, j) => {
+        const g = grads[j];
+        if (g) byPath[nm] = g;
+      });
+      gradSum = accumulate(gradSum, byPath);
+    }
+    const avg = k === 1 ? (gradSum as Record<string, tf.Tensor>) : Object.fromEntries(Object.entries(gradSum as Record<string, tf.Tensor>).map(([nm, g]) => [nm, tf.div(g, k)]));
+    const { grads, norm } = clip > 0 ? clipByGlobalNorm(avg, clip) : { grads: avg, norm: tf.scalar(0) };
+    const missing = Object.keys(grads).filter((p) => !slotted.includes(p));
+    if (missing.length) throw new GraphStepUnsupported(`${missing.length} parameter(s) have gradients but no optimizer state yet (${missing[0]})`);
+    const nextW: tf.Tensor[] = [];
+    const nextM: tf.Tensor[] = [];
+    const nextV: tf.Tensor[] = [];
+    slotted.forEach((p, j) => {
+      const w = ps[names.indexOf(p)] as tf.Tensor;
+      const g = grads[p];
+      if (!g) {
+        // no gradient this step: unchanged, as the eager optimizer leaves it
+        nextW.push(w);
+        nextM.push(ms[j] as tf.Tensor);
+        nextV.push(vs[j] as tf.Tensor);
+        return;
+      }
+      const u = optimizer.right.updateOf(p, w, g, ms[j] as tf.Tensor, vs[j] as tf.Tensor, lrT, { c1, c2 });
+      nextW.push(u.w);
+      nextM.push(u.m);
+      nextV.push(u.v);
+    });
+    const mlmLoss = tf.div(mlmSum, k) as tf.Scalar;
+    const orderLoss = tf.div(orderSum, k) as tf.Scalar;
+    return [...nextW, ...nextM, ...nextV, tf.add(mlmLoss, orderLoss), mlmLoss, orderLoss, norm];
+  };
+
+  const graphStep = (microBatches: readonly Batch[], lr: number, stepIndex: number): StepResult | undefined => {
+    const slots = optimizer.right.slotVariables();
+    // the first step runs eagerly: it creates the optimizer state of exactly the parameters that get gradients
+    if (slots.size === 0) return undefined;
+    const slotted = names.filter((p) => slots.has(p));
+    const k = microBatches.length;
+    const key = JSON.stringify([slotted.length, microBatches.map((b) => [b.shapes.inputIds, b.shapes.maskedLm])]);
+    const tokens = microBatches.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0);
+    let fn = traced.get(key);
+    let outs: tf.Tensor[];
+    const args = stepArgs(microBatches, lr, stepIndex, slotted);
+    const owned = args.slice(names.length + 2 * slotted.length);
+    try {
+      if (!fn) {
+        let r: ReturnType<typeof traceToFunction>;
+        try {
+          r = tf.tidy(() => {
+            const x = traceToFunction('lamina_pretrain_step', pureStep(k, slotted), args);
+            if (E.isRight(x)) x.right.outputs.forEach((o) => tf.keep(o));
+            return x as never;
+          }) as ReturnType<typeof traceToFunction>;
+        } catch (e) {
+          if (e instanceof GraphStepUnsupported) r = E.left({ _tag: 'TraceError', message: e.message });
+          else throw e;
+        }
+        if (E.isLeft(r)) {
+          notice(`graph step: cannot compile this step to one graph (${r.left.message}); running eager`);
+          engine = 'eager';
+          return undefined;
+        }
+        fn = r.right;
+        traced.set(key, fn);
+        // the tracing run's results are eager ones: this step too takes the graph's, so every
+        // graph step (and a resumed run's first) computes exactly the same way
+        tf.dispose(fn.outputs);
+      }
+      const called = callFunction(fn.name, args, fn.numOutputs, { xla: opts.xla ?? false });
+      if (E.isLeft(called)) throw new Error(`graph step failed: ${called.left.message}`);
+      outs = called.right;
+    } finally {
+      tf.dispose(owned);
+    }
+    const s = slotted.length;
+    slotted.forEach((p, j) => {
+      (params[p] as tf.Variable).assign(outs[j] as tf.Tensor);
+      slots.get(p)!.m.assign(outs[s + j] as tf.Tensor);
+      slots.get(p)!.v.assign(outs[2 * s + j] as tf.Tensor);
+    });
+    tf.dispose(outs.slice(0, 3 * s));
+    optimizer.right.advance();
+    const [loss, mlmLoss, orderLoss, gradNorm] = outs.slice(3 * s) as tf.Scalar[];
+    return { loss: loss!, mlmLoss: mlmLoss!, orderLoss: orderLoss!, gradNorm: gradNorm!, tokens, dispose: () => tf.dispose([loss!, mlmLoss!, orderLoss!, gradNorm!]) };
+  };
+
+  const step = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount(), parallel?: ParallelStep): StepResult => {
+    // a data-parallel step reduces through a host callback between backward and update: eager
+    if (engine === 'graph' && microBatches.length > 0 && parallel === undefined) {
+      const r = graphStep(microBatches, lr, stepIndex);
+      if (r) return r;
+    }
+    return trainStep(microBatches, lr, stepIndex, parallel);
   };
 
   const evaluate = async (b: Batch): Promise<EvalSums> => {
@@ -269,7 +529,9 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     params,
     optimizer: optimizer.right,
     options: opts,
-    trainStep,
+    trainStep: step,
+    engine: () => engine,
+    tracedFunctions: () => traced.size,
     evaluate,
     dispose: () => {
       Object.values(params).forEach((v) => v.dispose());

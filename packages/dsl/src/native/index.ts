@@ -11,3 +11,4 @@
  */
 export * from './proto.js';
 export * from './binding.js';
+export * from './trace.js';

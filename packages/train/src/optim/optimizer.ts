@@ -133,6 +133,21 @@ export interface Optimizer {
   /** Number of updates applied so far (restored by {@link Optimizer.loadState}). */
   stepCount(): number;
   /**
+   * The moment variables of the parameters that have them (those updated at least once), by path.
+   * A graph step reads them as function arguments and assigns the function's results back.
+   */
+  slotVariables(): ReadonlyMap<string, { readonly m: tf.Variable; readonly v: tf.Variable }>;
+  /**
+   * One parameter's update as a pure function of tensors (what {@link Optimizer.step} applies):
+   * the new weight and moments. `t` is the step number being taken (1-based) as a float32 scalar
+   * tensor, used only for bias correction. Nothing is assigned.
+   */
+  updateOf(path: string, w: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, lr: tf.Scalar, corrections: BiasCorrections): { w: tf.Tensor; m: tf.Tensor; v: tf.Tensor };
+  /** The bias-correction divisors of step `t` (1-based) as host numbers: `1−β1ᵗ`, `1−β2ᵗ` (1, 1 when off). */
+  corrections(t: number): { c1: number; c2: number };
+  /** Counts one update applied outside {@link Optimizer.step} (by a graph step). */
+  advance(): void;
+  /**
    * A snapshot of the state: `<path>/adam_m`, `<path>/adam_v` (float32) per parameter seen so far
    * and `global_step` (int32 scalar). The tensors are new and owned by the caller (dispose them);
    * later steps do not change them.
@@ -146,6 +161,12 @@ export interface Optimizer {
   loadState(state: Readonly<Record<string, tf.Tensor>>, params?: Params): E.Either<OptimizerError, void>;
   /** Frees the moment variables. */
   dispose(): void;
+}
+
+/** Bias-correction divisors as scalar tensors (see {@link Optimizer.corrections}). */
+export interface BiasCorrections {
+  readonly c1: tf.Scalar;
+  readonly c2: tf.Scalar;
 }
 
 const DEFAULTS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: 0.01, biasCorrection: false } as const;
@@ -254,8 +275,8 @@ export const createOptimizer = (kind: OptimizerKind, hyper: OptimizerHyper = {})
     const tNext = t + 1;
     tf.tidy(() => {
       const lrT = typeof lr === 'number' ? tf.scalar(lr) : lr;
-      const c1 = h.biasCorrection ? 1 - h.beta1 ** tNext : 1;
-      const c2 = h.biasCorrection ? 1 - h.beta2 ** tNext : 1;
+      const c = corrections(tNext);
+      const cs = { c1: tf.scalar(c.c1), c2: tf.scalar(c.c2) };
       for (const path of Object.keys(grads)) {
         // one tidy per parameter: the temporaries of a large model's update (several times its
         // size) are freed as each parameter is done, not all held to the end of the step
@@ -263,27 +284,37 @@ export const createOptimizer = (kind: OptimizerKind, hyper: OptimizerHyper = {})
           const w = params[path] as tf.Variable;
           const g = grads[path] as tf.Tensor;
           const { m, v } = slotsFor(path, w);
-          const nextM = tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1));
-          const nextV = tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
-          const mHat = h.biasCorrection ? tf.div(nextM, c1) : nextM;
-          const vHat = h.biasCorrection ? tf.div(nextV, c2) : nextV;
-          let update: tf.Tensor = tf.div(mHat, tf.add(tf.sqrt(vHat), h.epsilon));
-          if (h.weightDecay > 0 && !h.excludeFromDecay(path)) update = tf.add(update, tf.mul(w, h.weightDecay));
-          let scaled: tf.Tensor = tf.mul(update, lrT);
-          if (kind === 'lamb' && !h.excludeFromAdaptation(path)) {
-            const wNorm = tf.norm(w);
-            const uNorm = tf.norm(update);
-            const one = tf.onesLike(wNorm);
-            const ratio = tf.where(tf.greater(wNorm, 0), tf.where(tf.greater(uNorm, 0), tf.div(wNorm, uNorm), one), one);
-            scaled = tf.mul(scaled, ratio);
-          }
-          w.assign(tf.sub(w, scaled));
-          m.assign(nextM);
-          v.assign(nextV);
+          const next = updateOf(path, w, g, m, v, lrT, cs);
+          w.assign(next.w);
+          m.assign(next.m);
+          v.assign(next.v);
         });
       }
     });
     t = tNext;
+  };
+
+  const corrections = (tStep: number): { c1: number; c2: number } => ({
+    c1: h.biasCorrection ? 1 - h.beta1 ** tStep : 1,
+    c2: h.biasCorrection ? 1 - h.beta2 ** tStep : 1,
+  });
+
+  const updateOf = (path: string, w: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, lrT: tf.Scalar, cs: BiasCorrections) => {
+    const nextM = tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1));
+    const nextV = tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
+    const mHat = h.biasCorrection ? tf.div(nextM, cs.c1) : nextM;
+    const vHat = h.biasCorrection ? tf.div(nextV, cs.c2) : nextV;
+    let update: tf.Tensor = tf.div(mHat, tf.add(tf.sqrt(vHat), h.epsilon));
+    if (h.weightDecay > 0 && !h.excludeFromDecay(path)) update = tf.add(update, tf.mul(w, h.weightDecay));
+    let scaled: tf.Tensor = tf.mul(update, lrT);
+    if (kind === 'lamb' && !h.excludeFromAdaptation(path)) {
+      const wNorm = tf.norm(w);
+      const uNorm = tf.norm(update);
+      const one = tf.onesLike(wNorm);
+      const ratio = tf.where(tf.greater(wNorm, 0), tf.where(tf.greater(uNorm, 0), tf.div(wNorm, uNorm), one), one);
+      scaled = tf.mul(scaled, ratio);
+    }
+    return { w: tf.sub(w, scaled), m: nextM, v: nextV };
   };
 
   const state = (): Record<string, tf.Tensor> => {
@@ -343,5 +374,19 @@ export const createOptimizer = (kind: OptimizerKind, hyper: OptimizerHyper = {})
     slots = new Map();
   };
 
-  return E.right({ kind, hyper: h, step, stepCount: () => t, state, loadState, dispose: disposeSlots });
+  return E.right({
+    kind,
+    hyper: h,
+    step,
+    stepCount: () => t,
+    slotVariables: () => slots,
+    updateOf,
+    corrections,
+    advance: () => {
+      t += 1;
+    },
+    state,
+    loadState,
+    dispose: disposeSlots,
+  });
 };

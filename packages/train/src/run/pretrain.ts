@@ -14,16 +14,20 @@ import * as E from 'fp-ts/lib/Either.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canonicalJson, writeFileAtomic } from '@lamina/dsl';
-import { decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
-import { CHECKPOINTS_DIR, latestCheckpoint, loadCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
+import os from 'node:os';
+import { canonicalJson, countParams, formatModelError } from '@lamina/dsl';
+import { albertForPretraining, decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
+import { CHECKPOINTS_DIR, loadLatestIntactCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
+import { checkOutDir, createRunDir } from './rundir.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from '../metrics.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
-import { createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
+import { createPretrainer, type EvalSums, type Pretrainer, type StepEngine } from '../pretrainer.js';
 import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
-import { buildRunData, evalBatches, trainBatches, type DataOptions } from './data.js';
+import { buildRunData, closeRunData, datasetCacheDir, evalBatches, trainBatches, type DataOptions } from './data.js';
+import type { DataParallelGroup } from '../distributed/group.js';
+import { globalTotals, shareOf } from '../distributed/shard.js';
 
 /** Everything that defines a pretraining run (written to `config.json`). */
 export interface RunConfig {
@@ -48,11 +52,26 @@ export interface RunConfig {
   readonly keepLast: number;
 }
 
-/** How a run reports. */
+/** How a run reports, and how its steps run (neither is part of the run's config). */
 export interface RunIO {
   readonly progressMode: ProgressMode;
+  /**
+   * Called once every input has been checked and the run directory written, before the first
+   * tensor is made (the CLI selects the backend here, so bad input never loads TensorFlow).
+   */
+  readonly beforeCompute?: () => Promise<void>;
+  /** `graph` (default): one TensorFlow function per step on the native backend; `eager`: op by op. */
+  readonly engine?: StepEngine;
+  /** Compile the graph step with XLA. */
+  readonly xla?: boolean;
   /** Plain mode: a line every this many steps. */
   readonly logEvery?: number;
+  /**
+   * Data-parallel training in a group of worker processes: each takes its share of every global
+   * batch and gradients are averaged across the group; only task 0 writes (config, checkpoints,
+   * metrics, TensorBoard, curves) and reports progress.
+   */
+  readonly group?: DataParallelGroup;
 }
 
 /** What a finished (or interrupted) run reports. */
@@ -108,6 +127,34 @@ export const readRunConfig = (runDir: string): E.Either<RunError, RunConfig> => 
   if (E.isLeft(model)) return E.left(runError(`${file}: model: ${model.left.message}`));
   const { kind: _kind, ...rest } = json as RunConfig & { kind: string };
   return E.right({ ...rest, model: model.right });
+};
+
+/** Float32 elements one tensor may hold (tfjs' typed arrays are indexed by 32-bit integers). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Refuses a run whose parameters or activations could not exist: a tensor beyond
+ * {@link MAX_TENSOR_ELEMENTS}, or an estimated training footprint (weights, gradients, two
+ * optimizer moments, activations of one micro-batch) beyond the machine's memory. The message
+ * names the limit.
+ * @example checkRunLimits({ ...cfg, batchSize: 1e6 }) // left('a micro-batch of 1000000 × 128 … needs about 9.4 TB; the machine has 24 GB …')
+ */
+export const checkRunLimits = (cfg: RunConfig, totalBytes: number = os.totalmem()): E.Either<string, void> => {
+  const m = cfg.model;
+  const params = countParams(albertForPretraining(m, { objective: cfg.data.objective }));
+  if (E.isLeft(params)) return E.left(formatModelError(params.left));
+  const B = cfg.batchSize;
+  const S = cfg.data.seqLength;
+  const largest = Math.max(m.vocabSize * Math.max(m.embeddingSize, m.hiddenSize), m.hiddenSize * m.intermediateSize, B * m.numAttentionHeads * S * S, B * S * Math.max(m.intermediateSize, m.vocabSize));
+  if (largest > MAX_TENSOR_ELEMENTS)
+    return E.left(`one tensor of this run would hold ${largest.toExponential(2)} elements, beyond the limit of ${MAX_TENSOR_ELEMENTS} (2^31 - 1): lower --batch-size/--seq-len or the model's sizes`);
+  const perLayer = B * S * (12 * m.hiddenSize + 3 * m.intermediateSize) + 3 * B * m.numAttentionHeads * S * S;
+  const bytes = 4 * (4 * params.right + perLayer * m.numHiddenLayers + B * S * m.vocabSize * 2);
+  if (bytes > totalBytes) {
+    const gb = (x: number) => `${(x / 1e9).toFixed(x < 1e10 ? 1 : 0)} GB`;
+    return E.left(`this run needs about ${gb(bytes)} (${params.right.toLocaleString('en-US')} parameters, micro-batch ${B} × ${S}), more than the machine's memory (${gb(totalBytes)}): lower --batch-size/--seq-len or the model's sizes`);
+  }
+  return E.right(undefined);
 };
 
 /** Aggregates evaluation sums. */
@@ -174,19 +221,63 @@ export const writeCurves = (runDir: string): void => {
  */
 export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boolean, io: RunIO): Promise<E.Either<RunError, RunSummary>> => {
   const t0 = Date.now();
+  const group = io.group;
+  // in a group only task 0 writes; the others read what it wrote (the same --out on a shared disk)
+  const chief = group === undefined || group.taskIndex === 0;
   const cfgFile = path.join(runDir, RUN_CONFIG_FILE);
-  const existing = latestCheckpoint(runDir);
-  if (!resume && (existing || fs.existsSync(cfgFile)))
-    return E.left(runError(`${runDir} already holds a run; pass --resume to continue it or choose another --out`));
-  if (resume && !fs.existsSync(cfgFile)) return E.left(runError(`nothing to resume: ${cfgFile} does not exist`));
-  fs.mkdirSync(runDir, { recursive: true });
-  if (!resume) {
-    const w = await writeFileAtomic(cfgFile, new TextEncoder().encode(`${JSON.stringify({ kind: 'lamina-pretraining-run', ...cfg }, null, 2)}\n`));
-    if (E.isLeft(w)) return E.left(runError(`cannot write ${cfgFile}: ${w.left.message}`, 1));
+  // messages from before the progress reporter exists; warnings are shown even with --quiet
+  const early: Array<{ warn: boolean; m: string }> = [];
+  const progressLog = (m: string) => early.push({ warn: m.startsWith('warning:'), m });
+  // only task 0 writes, so only task 0 checks --out for writing (the others read what it writes)
+  const dirOk = chief ? checkOutDir(runDir, { kind: 'lamina-pretraining-run', resume }) : E.right(undefined);
+  if (E.isLeft(dirOk)) return E.left(dirOk.left);
+  const limits = checkRunLimits(cfg);
+  if (E.isLeft(limits)) return E.left(runError(limits.left));
+  // Everything is checked (corpus, tokenizer, held-out split) before anything is written, so a
+  // failed start leaves no run directory behind. The dataset cache lives in the cache directory.
+  const data = buildRunData(cfg.data, datasetCacheDir(), (m) => progressLog(m));
+  if (E.isLeft(data)) return E.left(runError(data.left));
+  if (data.right.tokenizer.vocabSize !== cfg.model.vocabSize) {
+    closeRunData(data.right);
+    return E.left(runError(`the model's vocabSize (${cfg.model.vocabSize}) differs from the tokenizer's (${data.right.tokenizer.vocabSize})`));
+  }
+  const found = resume ? await loadLatestIntactCheckpoint(runDir, (m) => progressLog(m)) : E.right(undefined);
+  if (E.isLeft(found)) {
+    closeRunData(data.right);
+    return E.left(runError(`cannot resume: ${found.left.message}`, 1));
+  }
+  const existing = found.right;
+  const runData = data.right;
+  if (resume) {
+    // --steps may extend a run: record the new target so a later --resume continues to it
+    const stored = readRunConfig(runDir);
+    if (chief && E.isRight(stored) && stored.right.steps !== cfg.steps) {
+      const w = await createRunDir(runDir, RUN_CONFIG_FILE, { kind: 'lamina-pretraining-run', ...stored.right, steps: cfg.steps });
+      if (E.isLeft(w)) {
+        closeRunData(runData);
+        return E.left(w.left);
+      }
+    }
+  }
+  if (chief && !resume) {
+    const made = await createRunDir(runDir, RUN_CONFIG_FILE, { kind: 'lamina-pretraining-run', ...cfg });
+    if (E.isLeft(made)) {
+      closeRunData(data.right);
+      return E.left(made.left);
+    }
+  }
+  try {
+    await io.beforeCompute?.();
+  } catch (e) {
+    closeRunData(data.right);
+    return E.left(runError(e instanceof Error ? e.message : String(e), 2));
   }
   const hash = configHash(cfg);
 
-  const progress: Progress = createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20 });
+  const progress: Progress = chief
+    ? createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20, ...(group ? { label: `${group.size} workers` } : {}) })
+    : silentProgress;
+  for (const { warn, m } of early.splice(0)) (warn ? progress.error(m) : progress.log(m));
   // SIGINT: finish the current step, save a checkpoint, return. Registered before the (possibly
   // long) data preparation so an early Ctrl-C is handled too.
   let interrupted = false;
@@ -203,18 +294,12 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
   }
 
   async function pretrainLoop(): Promise<E.Either<RunError, RunSummary>> {
-    const data = buildRunData(cfg.data, path.join(runDir, 'data'), (m) => progress.log(m));
-    if (E.isLeft(data)) return E.left(runError(data.left));
-    if (data.right.tokenizer.vocabSize !== cfg.model.vocabSize)
-      return E.left(runError(`the model's vocabSize (${cfg.model.vocabSize}) differs from the tokenizer's (${data.right.tokenizer.vocabSize})`));
-
     let startStep = 0;
     let cursor: BatchCursor | undefined;
     let initialParams;
     let optimizerState: Record<string, tf.Tensor> | undefined;
     if (resume && existing) {
-      const ck = await loadCheckpoint(existing.dir);
-      if (E.isLeft(ck)) return E.left(runError(`cannot resume from ${existing.dir}: ${ck.left.message}`, 1));
+      const ck = { right: existing };
       if (ck.right.state.configHash !== hash)
         return E.left(runError(`cannot resume: ${cfgFile} no longer matches the checkpoint (config hash ${hash} vs ${ck.right.state.configHash})`));
       startStep = ck.right.state.step;
@@ -222,6 +307,13 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       initialParams = ck.right.weights;
       optimizerState = rawToTensors(ck.right.optimizer);
       progress.log(`resuming from ${path.relative(process.cwd(), existing.dir) || existing.dir} (step ${startStep})`);
+    }
+
+    if (group) {
+      // every worker must run the same resolved config from the same step (task 0 decides)
+      const agreed = group.agree(canonicalJson({ config: cfg, startStep }));
+      if (E.isLeft(agreed)) return E.left(runError(agreed.left.message, agreed.left.code));
+      progress.log(`cluster: ${group.size} workers (${group.workers.join(', ')}); global batch ${cfg.batchSize}${cfg.gradAccum > 1 ? ` x ${cfg.gradAccum}` : ''}, shared by the workers`);
     }
 
     const trainer = createPretrainer({
@@ -233,23 +325,34 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       clipNorm: cfg.clipNorm,
       seed: cfg.seed,
       ...(initialParams ? { initialParams } : {}),
+      // data-parallel steps reduce gradients through a host callback: they run eager
+      engine: group ? 'eager' : (io.engine ?? 'graph'),
+      xla: io.xla ?? false,
+      onNotice: (line) => progress.log(line),
     });
     if (E.isLeft(trainer)) return E.left(runError(trainer.left.message));
     const t = trainer.right;
+    progress.log(
+      t.engine() === 'graph'
+        ? `step engine: graph (one TensorFlow function per step${io.xla ? ', XLA' : ''}; --eager runs op by op)`
+        : `step engine: eager (tfjs ops one at a time${group ? ': data-parallel steps are not compiled to a graph yet' : ''})`,
+    );
     if (optimizerState) {
       const r = t.optimizer.loadState(optimizerState, t.params);
       Object.values(optimizerState).forEach((x) => x.dispose());
       if (E.isLeft(r)) return E.left(runError(`cannot resume the optimizer: ${r.left.message}`, 1));
     }
-    const batches = trainBatches(data.right, cfg.data, cfg.batchSize, cursor);
+    const batches = trainBatches(runData, cfg.data, cfg.batchSize, cursor);
     if (E.isLeft(batches)) return E.left(runError(batches.left));
-    const heldOut = evalBatches(data.right, cfg.data, cfg.batchSize, cfg.evalBatches);
-    const logger = openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) });
+    const heldOut = evalBatches(runData, cfg.data, cfg.batchSize, cfg.evalBatches);
+    const logger = chief ? openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) }) : E.right(silentLogger);
     if (E.isLeft(logger)) return E.left(runError(logger.left.message, 1));
     const log: MetricsLogger = logger.right;
+    if (group && group.size > cfg.batchSize) return E.left(runError(`--batch-size ${cfg.batchSize} is smaller than the ${group.size} workers that share it`));
 
-    let lastCheckpoint = existing?.dir;
+    let lastCheckpoint: string | undefined = existing?.dir;
     const save = async (step: number): Promise<void> => {
+      if (!chief) return;
       const opt = t.optimizer.state();
       const r = await saveCheckpoint(
         runDir,
@@ -268,7 +371,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     const evaluate = async (step: number): Promise<EvalResult> => {
       const e = await evaluateOn(t, heldOut);
       log.log(step, evalValues(e));
-      writeCurves(runDir);
+      if (chief) writeCurves(runDir);
       progress.log(`eval @ step ${step}: ${fmtEval(e)}`);
       return e;
     };
@@ -277,12 +380,41 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       if (startStep === 0) initialEval = await evaluate(0);
       const schedule = { peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps };
       let step = startStep;
-      while (step < cfg.steps && !interrupted) {
+      // in a group a local Ctrl-C only raises the flag sent with the next step; all stop together
+      let stopAgreed = false;
+      while (step < cfg.steps && !(group ? stopAgreed : interrupted)) {
         const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
         const lr = lrAt(step, schedule);
-        const r = t.trainStep(micro, lr, step);
-        const [loss, mlm, order, norm] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data()]).then((xs) => xs.map((x) => x[0] as number));
+        let r: ReturnType<typeof t.trainStep>;
+        const stepStart = performance.now();
+        const commStart = group?.allReduceSeconds() ?? 0;
+        try {
+          // in a group: this worker's share of each global micro-batch; the stop flag travels with
+          // the gradients, so a Ctrl-C on any worker stops all of them after the same step
+          r = group
+            ? t.trainStep(
+                micro.map((b) => shareOf(b, group.size, group.taskIndex)),
+                lr,
+                step,
+                { workers: group.size, totals: micro.map(globalTotals), allReduce: (v) => group.allReduce(v), extras: [interrupted ? 1 : 0] },
+              )
+            : t.trainStep(micro, lr, step);
+        } catch (e) {
+          const lost = group?.describeFailure(e, step + 1);
+          if (lost === undefined) throw e;
+          return E.left(runError(lost, 1));
+        }
+        const [loss, mlm, order, norm, stop] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data(), ...(r.extras ? [r.extras.data()] : [])]).then((xs) =>
+          xs.map((x) => x[0] as number),
+        );
         r.dispose();
+        // wall time of the step (host sync included) and, in a group, the part spent in all-reduces
+        const timing = { step_seconds: (performance.now() - stepStart) / 1000, ...(group ? { allreduce_seconds: group.allReduceSeconds() - commStart } : {}) };
+        if (stop !== undefined && stop > 0) {
+          if (!interrupted) progress.log('interrupt on another worker: saving a checkpoint');
+          interrupted = true;
+          stopAgreed = true;
+        }
         step += 1;
         // tfjs-node's data() resolves without a trip through the event loop, so a loop of awaits
         // would never let a signal in: yield once per step (microseconds) so SIGINT is seen.
@@ -291,12 +423,13 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
           progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
           return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
         }
-        log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr });
-        progress.update({ step, loss: loss as number, tokens: r.tokens, values: { lr } });
+        log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr, ...timing });
+        const tokens = group ? micro.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0) : r.tokens;
+        progress.update({ step, loss: loss as number, tokens, values: { lr } });
         if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate(step);
         if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step < cfg.steps) await save(step);
       }
-      if (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0'))) await save(step);
+      if (chief && (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0')))) await save(step);
       if (!interrupted) finalEval = await evaluate(step);
       log.close();
       const summary: RunSummary = {
@@ -317,11 +450,17 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       return E.right(summary);
     } finally {
       t.dispose();
-      data.right.train.close();
-      data.right.eval.close();
+      runData.train.close();
+      runData.eval.close();
     }
   }
 };
+
+/** The reporter of a worker that is not task 0: it says nothing (task 0 speaks for the group). */
+const silentProgress: Progress = { update: () => undefined, log: () => undefined, error: () => undefined, finish: () => undefined };
+
+/** The metrics logger of a worker that is not task 0: it writes nothing. */
+const silentLogger: MetricsLogger = { log: () => E.right(undefined), tensorboard: false, flush: () => undefined, close: () => undefined };
 
 /** The checkpoints directory of a run. */
 export const checkpointsDir = (runDir: string): string => path.join(runDir, CHECKPOINTS_DIR);
