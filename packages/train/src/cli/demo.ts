@@ -6,7 +6,7 @@
  * comparison, and writes `<out>/summary.json`:
  * ```
  * { "pretrain": { "before": {…}, "after": {…}, "steps": 600, "seconds": … },
- *   "finetune": { "before": { "accuracy": 0.5, … }, "after": { "accuracy": 0.8, … }, "scratch": { "accuracy": 0.79, … },
+ *   "finetune": { "before": { "accuracy": …, … }, "after": { "accuracy": …, … }, "scratch": { "accuracy": …, … },
  *                 "trainExamples": …, "evalExamples": 1000, "recipe": { … } },
  *   "seconds": … }
  * ```
@@ -42,8 +42,8 @@ export const DEMO_MODEL: AlbertConfig = {
  * @example DEMO_RECIPE.finetune.examples // IMDB training reviews
  */
 export const DEMO_RECIPE = {
-  pretrain: { steps: 1500, lr: 0.005, batchSize: 32, seqLength: 64 },
-  finetune: { examples: 2048, evalExamples: 1000, epochs: 2, lr: 1e-4, batchSize: 32, seqLength: 128 },
+  pretrain: { steps: 500, lr: 0.005, batchSize: 32, seqLength: 64 },
+  finetune: { examples: 8192, evalExamples: 1000, epochs: 1, lr: 1e-3, batchSize: 16, seqLength: 128 },
   seed: 12345,
 } as const;
 
@@ -87,7 +87,7 @@ export interface DemoOptions {
 
 /**
  * What `summary.json` holds (classification metrics: `accuracy`, `macroF1`, `loss`, `count`).
- * @example JSON.parse(fs.readFileSync('runs/demo/summary.json', 'utf8')).finetune.after.accuracy // 0.8…
+ * @example JSON.parse(fs.readFileSync('runs/demo/summary.json', 'utf8')).finetune.after.accuracy // held-out accuracy in [0, 1]
  */
 export interface DemoSummary {
   readonly pretrain: { readonly before: EvalResult | null; readonly after: EvalResult | null; readonly steps: number; readonly seconds: number };
