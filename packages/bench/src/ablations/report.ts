@@ -165,6 +165,11 @@ export const renderAblations = (r: AblationResults, o: AblationReportOptions): s
       lines.push(`Every arm's MLM accuracy is within 2 points of always predicting the most frequent piece (${f1(baseline)}%): at this budget the models have learned little beyond word frequencies, which leaves the sentence-level objectives little to build on.`, '');
     lines.push(`Accuracies in %${multi ? `, mean over ${b.seeds.length} seeds with the min–max range in brackets` : ', one seed'}. ᵖ: no sentence head, measured by the linear probe. Paper: ALBERT-base, Table 5.`, '');
     const cs = table5Claims(r);
+    const pattern = cs[0]?.verdict === 'reproduced' && cs[1]?.verdict === 'reproduced';
+    lines.push(
+      `**The issue's expected pattern — the NSP-trained model's SOP accuracy near 50% and the SOP-trained model's clearly above it — ${pattern ? 'appeared' : 'did not appear'} in this run** (SOP accuracy: NSP arm ${f1(r.table5.nsp?.sop)}, SOP arm ${f1(r.table5.sop?.sop)}).`,
+      '',
+    );
     lines.push(summarySentence('Table 5', cs), '', ...claimLines(cs), '', `![Table 5](${o.plotDir}/${ABLATION_PLOTS.table5})`, '');
   }
   const t4 = Object.entries(r.table4);
