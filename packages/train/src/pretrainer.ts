@@ -15,11 +15,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compile, init, type CompiledModel, type RawTensor } from '@lamina/dsl';
-import { albertForPretraining, type AlbertConfig, type Batch } from '@lamina/albert';
+import { compile, init, paramSpecs, type RawTensor } from '@lamina/dsl';
+import { albertForPretraining, INPUTS, orderLogitsOutput, OUTPUTS, type AlbertConfig, type Batch } from '@lamina/albert';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
-import { accumulate, clipByGlobalNorm } from './optim/grads.js';
-import { deriveSeed } from './rng.js';
+import { eagerStep, evalSumsOf, float32, int32, toTensors, type Feed, type TrainState, type TrainStep } from './core/step.js';
+import { mlmObjective, type TrainingObjective } from './objectives/index.js';
+
+export { weightedSparseCrossEntropy } from './objectives/index.js';
 
 /** What the model is trained to do besides MLM. */
 export type Objective = 'sop' | 'nsp' | 'none';
@@ -73,6 +75,8 @@ export interface Pretrainer {
    * draws the same masks.
    */
   trainStep(microBatches: readonly Batch[], lr: number, stepIndex?: number): StepResult;
+  /** The same step on {@link albertFeed}s, as the {@link TrainStep} interface the loop runs. */
+  readonly step: TrainStep;
   /** Eval-mode metrics on a batch (MLM accuracy/loss at masked positions, order accuracy). */
   evaluate(batch: Batch): Promise<EvalSums>;
   /** Frees the parameters and optimizer state. */
@@ -86,17 +90,37 @@ export interface PretrainerError {
 }
 const pretrainerError = (message: string): PretrainerError => ({ _tag: 'PretrainerError', message });
 
-/** The model inputs of a batch as int32 tensors. */
-export const batchInputs = (b: Batch): Record<string, tf.Tensor> => {
+/**
+ * A pretraining batch as a {@link Feed} of the `mlm` objective: the model inputs (by the names
+ * `@lamina/albert` exports) and the MLM (+ sentence-order) targets. With `mlmPositions: 'all'` the
+ * labels are dense `[B·S]` (weight 0 off the masked positions), else `[B·P]`.
+ * @example const feed = albertFeed(batch, { mlmPositions: 'masked', order: true });
+ */
+export const albertFeed = (b: Batch, o: { readonly mlmPositions: 'masked' | 'all'; readonly order: boolean }): Feed => {
   const [B, S] = b.shapes.inputIds;
   const [, P] = b.shapes.maskedLm;
+  const d = o.mlmPositions === 'all' ? denseLabels(b) : undefined;
   return {
-    input_ids: tf.tensor2d(b.inputIds, [B, S], 'int32'),
-    token_type_ids: tf.tensor2d(b.tokenTypeIds, [B, S], 'int32'),
-    attention_mask: tf.tensor2d(b.attentionMask, [B, S], 'int32'),
-    masked_lm_positions: tf.tensor2d(b.maskedLmPositions, [B, P], 'int32'),
+    inputs: {
+      [INPUTS.ids]: int32([B, S], b.inputIds),
+      [INPUTS.tokenTypes]: int32([B, S], b.tokenTypeIds),
+      [INPUTS.mask]: int32([B, S], b.attentionMask),
+      [INPUTS.maskedPositions]: int32([B, P], b.maskedLmPositions),
+    },
+    targets: {
+      mlm_labels: d ? int32([B * S], d.ids) : int32([B * P], b.maskedLmIds),
+      mlm_weights: d ? float32([B * S], d.weights) : float32([B * P], b.maskedLmWeights),
+      ...(o.order ? { order_labels: int32([B], b.sentenceOrderLabel) } : {}),
+    },
+    tokens: B * S,
   };
 };
+
+/**
+ * The model inputs of a batch as int32 tensors.
+ * @example const inputs = batchInputs(batch); // { input_ids, token_type_ids, attention_mask, masked_lm_positions }
+ */
+export const batchInputs = (b: Batch): Record<string, tf.Tensor> => toTensors(albertFeed(b, { mlmPositions: 'masked', order: false }).inputs);
 
 /**
  * Labels/weights for MLM at every position (`[B, S]`), from the masked positions (the rest weight 0).
@@ -117,151 +141,83 @@ const denseLabels = (b: Batch): { ids: Int32Array; weights: Float32Array } => {
 };
 
 /**
- * Weighted sparse softmax cross-entropy, `Σ w·(-log softmax(logits)[label]) / (Σ w + 1e-5)` as in
- * ALBERT's `get_masked_lm_output`, with a hand-written gradient (softmax − one-hot) so no
- * `[N, V]` one-hot is materialised in the forward pass.
+ * The `mlm` objective of an ALBERT/BERT pretraining model with the given sentence-level head.
+ * @example albertMlmObjective('sop').outputs // { logits: 'prediction_logits', order: 'sop_logits' }
  */
-export const weightedSparseCrossEntropy = (logits2d: tf.Tensor2D, labels: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar => {
-  const V = logits2d.shape[1];
-  const perExample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const logits = x as tf.Tensor2D;
-    const lsm = tf.logSoftmax(logits);
-    const n = logits.shape[0];
-    const flatIdx = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(V, 'int32')), labels);
-    const picked = tf.gather(tf.reshape(lsm, [-1]), flatIdx);
-    // labels is not an input of this op: save it too, or it is gone by the backward pass
-    save([lsm, labels]);
-    return {
-      value: tf.neg(picked),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [l, y] = saved as [tf.Tensor2D, tf.Tensor1D];
-        const onehot = tf.oneHot(y, V, 1, 0, 'float32');
-        return tf.mul(tf.sub(tf.exp(l), onehot), tf.expandDims(dy, 1));
-      },
-    };
-  }) as never) as (x: tf.Tensor) => tf.Tensor1D;
-  const losses = perExample(logits2d);
-  return tf.div(tf.sum(tf.mul(losses, weights)), tf.add(tf.sum(weights), 1e-5)) as tf.Scalar;
+export const albertMlmObjective = (objective: Objective): TrainingObjective =>
+  mlmObjective({ logits: OUTPUTS.mlmLogits, ...(objective === 'none' ? {} : { order: orderLogitsOutput(objective) }) });
+
+/**
+ * Starts parameters from `initial` (by path): every path must be present with the model's shape.
+ * Returns the problem, or undefined when all were assigned.
+ * @example const bad = loadInitial(params, ck.weights);
+ */
+export const loadInitial = (params: Record<string, tf.Variable>, initial: Readonly<Record<string, RawTensor>>): string | undefined => {
+  const problems: string[] = [];
+  for (const k of Object.keys(initial)) if (!(k in params)) problems.push(`unexpected ${k}`);
+  for (const [k, v] of Object.entries(params)) {
+    const raw = initial[k];
+    if (!raw) problems.push(`missing ${k}`);
+    else if (raw.shape.join(',') !== v.shape.join(',')) problems.unshift(`${k} has shape [${raw.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
+    else v.assign(tf.tensor(raw.data, raw.shape as number[], 'float32'));
+  }
+  return problems.length ? `initial parameters do not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}` : undefined;
 };
 
 /**
  * Builds a pretrainer: the pretraining model (only the outputs the loss needs are computed),
- * parameters (fresh, seeded, or `initialParams`), and the optimizer.
+ * parameters (fresh, seeded, or `initialParams`), and the optimizer. The step is the shared
+ * {@link eagerStep} with the {@link albertMlmObjective}.
  */
 export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerError, Pretrainer> => {
   const model = albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: opts.mlmPositions });
-  const orderKey = opts.objective === 'none' ? undefined : `${opts.objective}_logits`;
-  const outputs = ['prediction_logits', ...(orderKey ? [orderKey] : [])];
-  const fwd = compile(model, { input: 'input_ids', outputs });
+  const objective = albertMlmObjective(opts.objective);
+  const outputs = Object.values(objective.outputs).filter((o): o is string => o !== null);
+  const fwd = compile(model, { input: INPUTS.ids, outputs });
   if (E.isLeft(fwd)) return E.left(pretrainerError(`${fwd.left.path}: ${fwd.left.message}`));
-  const evalFwd = compile(albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: 'masked' }), { input: 'input_ids', outputs });
+  const evalFwd = compile(albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: 'masked' }), { input: INPUTS.ids, outputs });
   if (E.isLeft(evalFwd)) return E.left(pretrainerError(evalFwd.left.message));
   const paramsR = init(model, opts.seed);
   if (E.isLeft(paramsR)) return E.left(pretrainerError(paramsR.left.message));
   const params = paramsR.right as Record<string, tf.Variable>;
   if (opts.initialParams) {
-    const problems: string[] = [];
-    for (const k of Object.keys(opts.initialParams)) if (!(k in params)) problems.push(`unexpected ${k}`);
-    for (const [k, v] of Object.entries(params)) {
-      const raw = opts.initialParams[k];
-      if (!raw) problems.push(`missing ${k}`);
-      else if (raw.shape.join(',') !== v.shape.join(',')) problems.unshift(`${k} has shape [${raw.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
-      else v.assign(tf.tensor(raw.data, raw.shape as number[], 'float32'));
-    }
-    if (problems.length) {
+    const bad = loadInitial(params, opts.initialParams);
+    if (bad) {
       Object.values(params).forEach((v) => v.dispose());
-      return E.left(pretrainerError(`initial parameters do not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`));
+      return E.left(pretrainerError(bad));
     }
   }
   const optimizer = createOptimizer(opts.optimizer, opts.hyper);
   if (E.isLeft(optimizer)) return E.left(pretrainerError(optimizer.left.message));
-  const names = Object.keys(params);
-  const vars = names.map((k) => params[k] as tf.Variable);
-  const clip = opts.clipNorm ?? 1.0;
-  const V = opts.config.vocabSize;
-
-  const losses = (forward: CompiledModel, b: Batch, training: boolean, seed: number, ps: Record<string, tf.Tensor>) => {
-    const inputs = batchInputs(b);
-    const out = forward(ps, inputs, { training, seed }) as Record<string, tf.Tensor>;
-    const logits = out.prediction_logits as tf.Tensor;
-    const [B] = b.shapes.inputIds;
-    let labels: tf.Tensor1D;
-    let weights: tf.Tensor1D;
-    if (opts.mlmPositions === 'all' && forward === fwd.right) {
-      const d = denseLabels(b);
-      labels = tf.tensor1d(d.ids, 'int32');
-      weights = tf.tensor1d(d.weights, 'float32');
-    } else {
-      labels = tf.tensor1d(b.maskedLmIds, 'int32');
-      weights = tf.cast(tf.tensor1d(b.maskedLmWeights, 'int32'), 'float32') as tf.Tensor1D;
-    }
-    const logits2d = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
-    const mlm = weightedSparseCrossEntropy(logits2d, labels, weights);
-    let order: tf.Scalar = tf.scalar(0);
-    const orderLogits = orderKey ? out[orderKey] : undefined;
-    if (orderLogits) {
-      const y = tf.tensor1d(b.sentenceOrderLabel, 'int32');
-      order = weightedSparseCrossEntropy(orderLogits as tf.Tensor2D, y, tf.ones([B]) as tf.Tensor1D);
-    }
-    return { mlm, order, logits2d, labels, weights, orderLogits };
-  };
+  const order = opts.objective !== 'none';
+  const step = eagerStep({ forward: fwd.right, objective, clipNorm: opts.clipNorm ?? 1.0, seed: opts.seed });
+  const state: TrainState = { params, optimizer: optimizer.right };
 
   const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount()): StepResult => {
     if (microBatches.length === 0) throw new Error('trainStep needs at least one micro-batch');
-    const k = microBatches.length;
-    const result = tf.tidy(() => {
-      let gradSum: Record<string, tf.Tensor> | undefined;
-      let mlmSum: tf.Scalar = tf.scalar(0);
-      let orderSum: tf.Scalar = tf.scalar(0);
-      microBatches.forEach((b, i) => {
-        const seed = deriveSeed(opts.seed, 'dropout', stepIndex, i);
-        // the loss components leave the gradient scope as kept tensors, disposed right below
-        let parts: tf.Scalar[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const ps = Object.fromEntries(names.map((n, j) => [n, vars[j] as tf.Tensor]));
-          const l = losses(fwd.right, b, true, seed, ps);
-          parts = [tf.keep(l.mlm), tf.keep(l.order)];
-          return tf.add(l.mlm, l.order) as tf.Scalar;
-        }, vars);
-        value.dispose();
-        mlmSum = tf.add(mlmSum, parts[0] as tf.Scalar);
-        orderSum = tf.add(orderSum, parts[1] as tf.Scalar);
-        parts.forEach((t) => t.dispose());
-        const byPath: Record<string, tf.Tensor> = {};
-        for (const [j, n] of names.entries()) {
-          const g = grads[(vars[j] as tf.Variable).name];
-          if (g) byPath[n] = g;
-        }
-        gradSum = accumulate(gradSum, byPath);
-      });
-      const avg = k === 1 ? (gradSum as Record<string, tf.Tensor>) : Object.fromEntries(Object.entries(gradSum as Record<string, tf.Tensor>).map(([n, g]) => [n, tf.div(g, k)]));
-      const { grads, norm } = clip > 0 ? clipByGlobalNorm(avg, clip) : { grads: avg, norm: tf.scalar(0) };
-      optimizer.right.step(params, grads, lr);
-      const mlmLoss = tf.div(mlmSum, k) as tf.Scalar;
-      const orderLoss = tf.div(orderSum, k) as tf.Scalar;
-      return { loss: tf.add(mlmLoss, orderLoss) as tf.Scalar, mlmLoss, orderLoss, gradNorm: norm as tf.Scalar };
-    });
-    const tokens = microBatches.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0);
-    return { ...result, tokens, dispose: () => [result.loss, result.mlmLoss, result.orderLoss, result.gradNorm].forEach((t) => t.dispose()) };
+    const m = step(state, microBatches.map((b) => albertFeed(b, { mlmPositions: opts.mlmPositions, order })), { lr, step: stepIndex });
+    const zero = order ? undefined : tf.scalar(0);
+    return {
+      loss: m.loss,
+      mlmLoss: m.parts.mlm_loss as tf.Scalar,
+      orderLoss: (m.parts.order_loss ?? zero) as tf.Scalar,
+      gradNorm: m.gradNorm,
+      tokens: m.tokens,
+      dispose: () => {
+        m.dispose();
+        zero?.dispose();
+      },
+    };
   };
 
   const evaluate = async (b: Batch): Promise<EvalSums> => {
-    const t = tf.tidy(() => {
-      const l = losses(evalFwd.right, b, false, 0, params);
-      const pred = tf.argMax(l.logits2d, -1);
-      const correct = tf.sum(tf.mul(tf.cast(tf.equal(pred, l.labels), 'float32'), l.weights));
-      const count = tf.sum(l.weights);
-      const orderCorrect = l.orderLogits ? tf.sum(tf.cast(tf.equal(tf.argMax(l.orderLogits, -1), tf.tensor1d(b.sentenceOrderLabel, 'int32')), 'float32')) : tf.scalar(0);
-      return tf.stack([tf.mul(l.mlm, tf.add(count, 1e-5)), correct, count, orderCorrect]);
-    });
-    const [lossSum, correct, count, orderCorrect] = Array.from(await t.data());
-    t.dispose();
+    const [lossSum, correct, count, orderCorrect, orderCount] = await evalSumsOf(evalFwd.right, objective, params, albertFeed(b, { mlmPositions: 'masked', order }));
     return {
       mlmLossSum: lossSum as number,
       mlmCorrect: correct as number,
       mlmCount: count as number,
       orderCorrect: orderCorrect as number,
-      orderCount: orderKey ? b.shapes.inputIds[0] : 0,
+      orderCount: orderCount as number,
     };
   };
 
@@ -270,10 +226,50 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     optimizer: optimizer.right,
     options: opts,
     trainStep,
+    step,
     evaluate,
     dispose: () => {
       Object.values(params).forEach((v) => v.dispose());
       optimizer.right.dispose();
     },
+  });
+};
+
+/**
+ * An evaluation-only view of a pretraining model: the eval-mode forward pass (MLM logits at the
+ * masked positions) and the {@link albertMlmObjective}'s sums, on given parameters. No optimizer,
+ * no variables: `lamina eval` uses this.
+ * @example
+ * ```ts
+ * const ev = unwrap(createMlmEvaluator(config, 'sop', ck.weights));
+ * const sums = await ev.evaluate(batch); ev.dispose();
+ * ```
+ */
+export const createMlmEvaluator = (
+  config: AlbertConfig,
+  objective: Objective,
+  weights: Readonly<Record<string, RawTensor>>,
+): E.Either<PretrainerError, Pick<Pretrainer, 'evaluate' | 'dispose'>> => {
+  const obj = albertMlmObjective(objective);
+  const outputs = Object.values(obj.outputs).filter((o): o is string => o !== null);
+  const fwd = compile(albertForPretraining(config, { objective, mlmPositions: 'masked' }), { input: INPUTS.ids, outputs });
+  if (E.isLeft(fwd)) return E.left(pretrainerError(`${fwd.left.path}: ${fwd.left.message}`));
+  const specs = paramSpecs(albertForPretraining(config, { objective, mlmPositions: 'masked' }));
+  if (E.isLeft(specs)) return E.left(pretrainerError(specs.left.message));
+  const problems: string[] = [];
+  for (const s of specs.right) {
+    const w = weights[s.path];
+    if (!w) problems.push(`missing ${s.path}`);
+    else if (w.shape.join(',') !== s.shape.join(',')) problems.push(`${s.path} has shape [${w.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+  }
+  if (problems.length) return E.left(pretrainerError(`the parameters do not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`));
+  const params = Object.fromEntries(specs.right.map((s) => [s.path, tf.tensor((weights[s.path] as RawTensor).data, [...s.shape], 'float32')]));
+  const order = objective !== 'none';
+  return E.right({
+    evaluate: async (b: Batch): Promise<EvalSums> => {
+      const [lossSum, correct, count, orderCorrect, orderCount] = await evalSumsOf(fwd.right, obj, params, albertFeed(b, { mlmPositions: 'masked', order }));
+      return { mlmLossSum: lossSum as number, mlmCorrect: correct as number, mlmCount: count as number, orderCorrect: orderCorrect as number, orderCount: orderCount as number };
+    },
+    dispose: () => Object.values(params).forEach((t) => t.dispose()),
   });
 };

@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { TASK_KINDS, type TaskKind } from '../finetune/data.js';
 import { formatTaskMetrics } from '../finetune/metrics.js';
-import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
+import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, readFinetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
 
@@ -43,6 +43,7 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
     clipNorm: num(v, 'clip-norm', D.clipNorm, { min: 0 }),
     dropout: num(v, 'dropout', D.dropout, { min: 0, max: 0.9 }),
     evalEvery: num(v, 'eval-every', D.evalEvery, { min: 0, integer: true }),
+    checkpointEvery: num(v, 'checkpoint-every', D.checkpointEvery, { min: 0, integer: true }),
     overwrite: v.overwrite === true,
   });
 };
@@ -71,7 +72,9 @@ export const FINETUNE_OPTIONS = {
   dropout: { type: 'string', arg: 'p', help: 'dropout on hidden states and attention while fine-tuning', default: String(D.dropout) },
   seed: { type: 'string', arg: 'N', help: 'seed of the new head, data order and dropout', default: String(D.seed) },
   'eval-every': { type: 'string', arg: 'N', help: 'evaluate every N steps (0: only before and after training)', default: String(D.evalEvery) },
+  'checkpoint-every': { type: 'string', arg: 'N', help: 'checkpoint every N steps (0: only at the end); SIGINT/SIGTERM also checkpoint', default: String(D.checkpointEvery) },
   overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out' },
+  resume: { type: 'boolean', help: 'continue the run in --out from its newest checkpoint (its finetune.json gives the config)' },
   ...OUTPUT_OPTIONS,
 } as const;
 
@@ -82,16 +85,26 @@ export const FINETUNE_OPTIONS = {
 export const finetune: Command = {
   name: 'finetune',
   summary: 'fine-tune a pretrained model on a classification or regression task',
-  usage: 'lamina finetune --checkpoint <dir> --train <file|imdb> --eval <file|imdb> --out <dir> [--task classify|regress] [options]',
+  usage: 'lamina finetune --checkpoint <dir> --train <file|imdb> --eval <file|imdb> --out <dir> [--task classify|regress] [options] | lamina finetune --out <dir> --resume',
   options: FINETUNE_OPTIONS,
   examples: [
     'lamina finetune --checkpoint runs/demo/pretrain --train imdb --eval imdb --out runs/imdb --max-train 2000 --max-eval 500',
     'lamina finetune --checkpoint albert-base-v2/ --task regress --train stsb-train.tsv --eval stsb-dev.tsv --out runs/stsb --lr 2e-5',
   ],
   async run(v) {
-    const cfg = finetuneConfigFromFlags(v);
-    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v) });
-    if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
+    const resume = v.resume === true;
+    let cfg: FinetuneConfig;
+    if (resume) {
+      const out = str(v, 'out', 'finetune');
+      const stored = readFinetuneConfig(out);
+      if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
+      cfg = { ...FINETUNE_DEFAULTS, ...stored.right.config, out };
+    } else cfg = finetuneConfigFromFlags(v);
+    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v), resume });
+    if (E.isLeft(r)) {
+      if (r.left.code === 0) return EXIT.ok; // interrupted: the checkpoint is saved, the message printed
+      throw new CliError(r.left.message, r.left.code);
+    }
     return EXIT.ok;
   },
 };

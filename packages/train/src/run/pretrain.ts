@@ -16,12 +16,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, writeFileAtomic } from '@lamina/dsl';
 import { decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
-import { CHECKPOINTS_DIR, latestCheckpoint, loadCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
+import { CHECKPOINTS_DIR, latestCheckpoint, loadCheckpoint, rawToTensors } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from '../metrics.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
-import { createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
+import { albertFeed, createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
+import { runLoop, withInterrupts } from '../core/loop.js';
+import type { TrainState } from '../core/step.js';
 import type { OptimizerKind } from '../optim/optimizer.js';
 import { buildRunData, evalBatches, trainBatches, type DataOptions } from './data.js';
 
@@ -127,7 +129,7 @@ export const evalResult = (sums: readonly EvalSums[]): EvalResult => {
 };
 
 /** Evaluates a pretrainer on fixed held-out batches. */
-export const evaluateOn = async (t: Pretrainer, batches: readonly Batch[]): Promise<EvalResult> => {
+export const evaluateOn = async (t: Pick<Pretrainer, 'evaluate'>, batches: readonly Batch[]): Promise<EvalResult> => {
   const sums: EvalSums[] = [];
   for (const b of batches) sums.push(await t.evaluate(b));
   return evalResult(sums);
@@ -185,22 +187,11 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
   const hash = configHash(cfg);
 
   const progress: Progress = createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20 });
-  // SIGINT: finish the current step, save a checkpoint, return. Registered before the (possibly
-  // long) data preparation so an early Ctrl-C is handled too.
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    progress.log('interrupt: finishing this step, saving a checkpoint (Ctrl-C again to quit now)');
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    return await pretrainLoop();
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  // SIGINT/SIGTERM: finish the current step, save a checkpoint, return. Registered before the
+  // (possibly long) data preparation so an early signal is handled too.
+  return withInterrupts(progress, (interrupted) => pretrainLoop(interrupted));
 
-  async function pretrainLoop(): Promise<E.Either<RunError, RunSummary>> {
+  async function pretrainLoop(interrupted: () => boolean): Promise<E.Either<RunError, RunSummary>> {
     const data = buildRunData(cfg.data, path.join(runDir, 'data'), (m) => progress.log(m));
     if (E.isLeft(data)) return E.left(runError(data.left));
     if (data.right.tokenizer.vocabSize !== cfg.model.vocabSize)
@@ -246,21 +237,6 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     if (E.isLeft(logger)) return E.left(runError(logger.left.message, 1));
     const log: MetricsLogger = logger.right;
 
-    let lastCheckpoint = existing?.dir;
-    const save = async (step: number): Promise<void> => {
-      const opt = t.optimizer.state();
-      const r = await saveCheckpoint(
-        runDir,
-        { step, params: t.params, optimizer: opt, rng: { seed: cfg.seed }, dataCursor: batches.right.state() as unknown as Record<string, number>, configHash: hash },
-        { keepLast: cfg.keepLast },
-      );
-      Object.values(opt).forEach((x) => x.dispose());
-      if (E.isLeft(r)) throw new Error(`checkpoint failed: ${r.left.message}`);
-      lastCheckpoint = r.right.dir;
-      progress.log(`checkpoint: ${path.relative(process.cwd(), r.right.dir) || r.right.dir}`);
-    };
-
-
     let initialEval: EvalResult | undefined;
     let finalEval: EvalResult | undefined;
     const evaluate = async (step: number): Promise<EvalResult> => {
@@ -274,40 +250,48 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     try {
       if (startStep === 0) initialEval = await evaluate(0);
       const schedule = { peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps };
-      let step = startStep;
-      while (step < cfg.steps && !interrupted) {
-        const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
-        const lr = lrAt(step, schedule);
-        const r = t.trainStep(micro, lr, step);
-        const [loss, mlm, order, norm] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data()]).then((xs) => xs.map((x) => x[0] as number));
-        r.dispose();
-        step += 1;
-        // tfjs-node's data() resolves without a trip through the event loop, so a loop of awaits
-        // would never let a signal in: yield once per step (microseconds) so SIGINT is seen.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (!Number.isFinite(loss as number)) {
-          progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
-          return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
-        }
-        log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr });
-        progress.update({ step, loss: loss as number, tokens: r.tokens, values: { lr } });
-        if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate(step);
-        if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step < cfg.steps) await save(step);
+      const state: TrainState = { params: t.params, optimizer: t.optimizer };
+      const order = cfg.data.objective !== 'none';
+      const end = await runLoop({
+        runDir,
+        state,
+        step: t.step,
+        batches: {
+          next: () => Array.from({ length: cfg.gradAccum }, () => albertFeed(batches.right.next().value, { mlmPositions: 'masked', order })),
+          cursor: () => batches.right.state() as unknown as Record<string, number>,
+        },
+        startStep,
+        totalSteps: cfg.steps,
+        lr: (s) => lrAt(s, schedule),
+        evalEvery: cfg.evalEvery,
+        checkpointEvery: cfg.checkpointEvery,
+        keepLast: cfg.keepLast,
+        evaluate: async (s) => void (await evaluate(s)),
+        checkpoint: { configHash: hash, seed: cfg.seed },
+        log,
+        progress,
+        record: (v, lr) => ({ loss: v.loss as number, mlm_loss: v.mlm_loss as number, ...(order ? { order_loss: v.order_loss as number } : {}), grad_norm: v.grad_norm as number, lr }),
+        interrupted,
+        ...(existing ? { lastCheckpoint: existing.dir } : {}),
+      });
+      if (E.isLeft(end)) {
+        log.close();
+        return E.left(runError(end.left.message, 1));
       }
-      if (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0'))) await save(step);
-      if (!interrupted) finalEval = await evaluate(step);
+      const { step, lastCheckpoint } = end.right;
+      if (!end.right.interrupted) finalEval = await evaluate(step);
       log.close();
       const summary: RunSummary = {
         runDir,
         step,
-        interrupted,
+        interrupted: end.right.interrupted,
         initialEval,
         finalEval,
         lastCheckpoint,
         seconds: (Date.now() - t0) / 1000,
       };
       progress.finish(
-        interrupted
+        end.right.interrupted
           ? `interrupted at step ${step}; checkpoint saved. Continue with --resume.`
           : `done: ${step} steps${finalEval ? `; ${fmtEval(finalEval)}` : ''}`,
         { step, runDir, checkpoint: lastCheckpoint ?? null },
