@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { compile, writeFileAtomic } from '@lamina/dsl';
-import { albertForPretraining, checkHfExportable, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
+import { albertForPretraining, checkHfExportable, INPUTS, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
 import { rawToTensors } from '../checkpoint.js';
 import { loadModelDir } from '../run/load.js';
 import { type Command, EXIT, failure, optStr, str, usageError } from './command.js';
@@ -70,7 +70,7 @@ export const forward: Command = {
     const inputs = readForwardInputs(inputFile, config.vocabSize, config.maxPositionEmbeddings, config.typeVocabSize);
     const objective = m.right.objective;
     const model = albertForPretraining(config, { objective, mlmPositions: 'all' });
-    const f = compile(model, { input: 'input_ids' });
+    const f = compile(model, { input: INPUTS.ids });
     if (E.isLeft(f)) throw failure(f.left.message);
     const params = rawToTensors(m.right.params);
     const missing = Object.keys(params).length === 0;
