@@ -43,6 +43,7 @@ export const NodeCodec: t.Type<Node, unknown> = t.recursion('Layer', () =>
       maskInput: t.union([t.string, t.null]),
       dropout: t.number,
       initStd: t.number,
+      causal: t.union([t.literal(true), t.undefined]),
     }),
     t.strict({ kind: kindOf('firstToken') }),
     t.strict({ kind: kindOf('gather'), input: t.string }),

@@ -18,7 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Activation, Node } from './layer.js';
 import { containsParams, paramSpecs, tiedTablePath } from './params.js';
 import { joinPath, namedScope, primitivePrefix, repeatScopes, rootScope, sharedScope, siblingScope, type Scope } from './paths.js';
-import { modelError, type ModelError } from './shape.js';
+import { candidateInputs, formatModelError, inferShape, modelError, sideInputs, tensorSig, type ModelError, type SideInputSpec, type TensorSig } from './shape.js';
 
 /** A parameter store as the compiled function reads it: path → tensor (variables are tensors). */
 export type Params = Readonly<Record<string, tf.Tensor>>;
@@ -43,7 +43,61 @@ export interface CompileOptions {
   readonly input?: string;
   /** For a model ending in a fanout: compute only these outputs (default all). */
   readonly outputs?: readonly string[];
+  /**
+   * The declared input signatures by name: the main input (under `input`) and any side inputs.
+   * Shape inference runs against them before anything is built. Default: the main input is
+   * guessed from the model's first layer (ids `[*, *]` after an embedding, else features
+   * `[*, *, d]` or `[*, d]`), the side inputs are those the model reads, with unknown dims.
+   */
+  readonly inputs?: Readonly<Record<string, TensorSig>>;
+  /**
+   * Names the compiled function accepts without reading them (e.g. a batch field only another
+   * selection of outputs needs). Any other name the model does not read is an error.
+   */
+  readonly ignoreInputs?: readonly string[];
 }
+
+/**
+ * What the compiled function throws when its inputs do not fit the model: an unknown or
+ * misspelled input name, a missing main input, or a shape or rank the model cannot take (found
+ * by shape inference on the first call with each new input shape, before any op runs).
+ */
+export class ModelInputError extends Error {
+  readonly _tag = 'ModelInputError';
+  /** The path of the node that cannot take the input (empty when it is about the names). */
+  readonly path: string;
+  constructor(e: ModelError) {
+    super(formatModelError(e));
+    this.name = 'ModelInputError';
+    this.path = e.path;
+  }
+}
+
+/** Levenshtein distance (short names only: input names). */
+const editDistance = (a: string, b: string): number => {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0] as number;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j] as number;
+      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length] as number;
+};
+
+/** The message for an input name the model does not read, naming the ones it does. */
+const unknownInput = (name: string, main: string, expected: ReadonlyMap<string, SideInputSpec>): ModelError => {
+  const known = [main, ...expected.keys()];
+  const near = known.map((k) => [k, editDistance(name.toLowerCase(), k.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
+  const hint = near && near[1] <= Math.max(2, Math.floor(near[0].length / 3)) ? ` (did you mean "${near[0]}"?)` : '';
+  const sides = [...expected.values()].map((s) => `${s.name} (${s.what}${s.required ? ', required' : ''})`);
+  return modelError('', `unknown input "${name}"${hint}: this model reads ${main} (main input)${sides.length ? ` and ${sides.join(', ')}` : ' and no side inputs'}`);
+};
+
+const sigOf = (t: tf.Tensor): TensorSig => tensorSig(t.shape, t.dtype === 'int32' ? 'int32' : 'float32');
 
 interface Runtime {
   readonly params: Params;
@@ -144,15 +198,44 @@ const linear = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, act: Activ
   return x.rank === 2 ? y : tf.reshape(y, [...lead, outDim]);
 };
 
+/** Additive score mask from a 0/1 side input: `[b, s]` → `[b, 1, 1, s]`, `[b, s, s]` → `[b, 1, s, s]`. */
 const additiveMask = (rt: Runtime, name: string): tf.Tensor | undefined => {
   const cached = rt.masks.get(name);
   if (cached) return cached;
   const m = rt.side[name];
   if (!m) return undefined;
-  const [b, s] = m.shape as [number, number];
-  const add = tf.reshape(tf.mul(tf.sub(1, tf.cast(m, 'float32')), -1e9), [b, 1, 1, s]);
-  rt.masks.set(name, add);
+  const add = tf.mul(tf.sub(1, tf.cast(m, 'float32')), -1e9);
+  const shaped = m.rank === 3 ? tf.expandDims(add, 1) : tf.reshape(add, [m.shape[0] as number, 1, 1, m.shape[1] as number]);
+  rt.masks.set(name, shaped);
+  return shaped;
+};
+
+/** Added to the scores of future keys: far below the padding mask's -1e9, so padding never lets the future in. */
+const CAUSAL_NEG = -1e30;
+
+/** The causal additive mask `[1, 1, s, s]` (0 on and below the diagonal, -1e30 above), once per call and length. */
+const causalMask = (rt: Runtime, s: number): tf.Tensor => {
+  const key = `\u0000causal:${s}`;
+  const cached = rt.masks.get(key);
+  if (cached) return cached;
+  const lower = tf.linalg.bandPart(tf.ones([s, s]), -1, 0);
+  const add = tf.reshape(tf.mul(tf.sub(1, lower), CAUSAL_NEG), [1, 1, s, s]);
+  rt.masks.set(key, add);
   return add;
+};
+
+/** The mask added to one attention layer's scores: padding, causal, both (summed once per call) or none. */
+const scoreMask = (rt: Runtime, maskInput: string | null, causal: boolean, s: number): tf.Tensor | undefined => {
+  const pad = maskInput === null ? undefined : additiveMask(rt, maskInput);
+  if (!causal) return pad;
+  const c = causalMask(rt, s);
+  if (!pad) return c;
+  const key = `\u0000causal:${s}+${maskInput}`;
+  const cached = rt.masks.get(key);
+  if (cached) return cached;
+  const both = tf.add(pad, c);
+  rt.masks.set(key, both);
+  return both;
 };
 
 const dropoutSeed = (rt: Runtime): number => {
@@ -257,6 +340,7 @@ const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
         string,
       ];
       const { heads, headSize, dim, maskInput, dropout: attnDrop } = n;
+      const causal = n.causal === true;
       const scale = 1 / Math.sqrt(headSize);
       return (x, rt) => {
         const xt = asTensor(x);
@@ -268,7 +352,7 @@ const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
         const k = split(linear(x2, param(rt, kk), param(rt, kb)));
         const v = split(linear(x2, param(rt, vk), param(rt, vb)));
         let scores = tf.matMul(q, k, false, true);
-        const mask = maskInput === null ? undefined : additiveMask(rt, maskInput);
+        const mask = scoreMask(rt, maskInput, causal, s);
         if (mask) scores = tf.add(scores, mask);
         const probs = applyDropout(tf.softmax(scores), attnDrop, rt);
         const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [b * s, heads * headSize]);
@@ -368,8 +452,14 @@ const selectOutputs = (n: Node, names: readonly string[]): E.Either<ModelError, 
 /**
  * Compiles a model to a plain function `(params, inputs, { training, seed }) => outputs`.
  * `inputs[opts.input ?? 'input']` is the main stream; other entries are side inputs
- * (`attention_mask`, `token_type_ids`, …). Validates the model first (an invalid model is a
- * {@link ModelError}, never a throw). Parameter paths are resolved here, once.
+ * (`attention_mask`, `token_type_ids`, …). Validates the model first, never throws: malformed
+ * nodes, and shape inference against `opts.inputs` (or the likeliest inputs, see
+ * {@link CompileOptions.inputs}), are a {@link ModelError} naming the path. Parameter paths are
+ * resolved here, once.
+ *
+ * The returned function checks its inputs before any op runs and throws a
+ * {@link ModelInputError} for a name the model does not read (naming the ones it does) or for
+ * inputs whose shapes do not fit (shape inference, once per new input shape).
  *
  * Note: the parameters of an output not selected with `opts.outputs` are still resolved by the
  * same paths, so one store serves every selection.
@@ -391,12 +481,67 @@ export const compile = (model: Node, opts: CompileOptions = {}): E.Either<ModelE
     else if (n.kind === 'fanout') Object.values(n.outputs).forEach(collect);
   };
   collect(model);
-  const f = compileNode(selected.right, rootScope(), { model, tables });
   const inputName = opts.input ?? 'input';
+  const expected = sideInputs(model);
+  // a name the model does read is never ignored, whatever the caller listed
+  const ignored = new Set((opts.ignoreInputs ?? []).filter((k) => !expected.has(k)));
+  const allowed = new Set([inputName, ...expected.keys(), ...ignored]);
+  const checked = checkDeclared(selected.right, model, inputName, expected, allowed, opts.inputs);
+  if (E.isLeft(checked)) return checked;
+  const f = compileNode(selected.right, rootScope(), { model, tables });
+  const fits = new Set<string>();
   return E.right((params, inputs, run = {}) => {
     const x = inputs[inputName];
-    if (!x) throw new Error(`missing main input "${inputName}" (got ${Object.keys(inputs).join(', ') || 'nothing'})`);
+    if (!x) throw new ModelInputError(modelError('', `missing main input "${inputName}" (got ${Object.keys(inputs).join(', ') || 'nothing'})`));
+    let key = '';
+    for (const k in inputs) {
+      if (!allowed.has(k)) throw new ModelInputError(unknownInput(k, inputName, expected));
+      const t = inputs[k] as tf.Tensor;
+      key += `${k}:${t.dtype}:${t.shape.join(',')};`;
+    }
+    if (!fits.has(key)) {
+      const side: Record<string, TensorSig> = {};
+      for (const k in inputs) if (k !== inputName && !ignored.has(k)) side[k] = sigOf(inputs[k] as tf.Tensor);
+      const r = inferShape(selected.right, sigOf(x), side, model);
+      if (E.isLeft(r)) throw new ModelInputError(r.left);
+      if (fits.size >= 256) fits.clear();
+      fits.add(key);
+    }
     const rt: Runtime = { params, side: inputs, training: run.training ?? false, seed: run.seed ?? 0, dropoutCalls: 0, masks: new Map() };
     return f(x, rt);
   });
+};
+
+/** The default signature of a side input the model reads: unknown dims at its first allowed rank. */
+const defaultSide = (s: SideInputSpec): TensorSig => tensorSig(Array.from({ length: s.ranks[0] ?? 2 }, () => null), s.dtype === 'float32' ? 'float32' : 'int32');
+
+/**
+ * Shape inference before anything is built: against the declared inputs, or (none declared) the
+ * likeliest main-input signatures with every side input the model reads at unknown dims. With
+ * guesses, the error reported is the one found deepest in the model (a guess of the wrong rank
+ * fails at the first layer; a real mismatch further in).
+ */
+const checkDeclared = (
+  selected: Node,
+  model: Node,
+  inputName: string,
+  expected: ReadonlyMap<string, SideInputSpec>,
+  allowed: ReadonlySet<string>,
+  declared: Readonly<Record<string, TensorSig>> | undefined,
+): E.Either<ModelError, void> => {
+  if (declared) {
+    for (const k of Object.keys(declared)) if (!allowed.has(k)) return E.left(unknownInput(k, inputName, expected));
+    const x = declared[inputName];
+    if (!x) return E.left(modelError('', `the declared inputs have no main input "${inputName}" (declared: ${Object.keys(declared).join(', ') || 'nothing'})`));
+    const side = Object.fromEntries(Object.entries(declared).filter(([k]) => k !== inputName && expected.has(k)));
+    return E.map(() => undefined)(inferShape(selected, x, side, model));
+  }
+  const side = Object.fromEntries([...expected.values()].map((s) => [s.name, defaultSide(s)]));
+  let best: ModelError | undefined;
+  for (const x of candidateInputs(selected)) {
+    const r = inferShape(selected, x, side, model);
+    if (E.isRight(r)) return E.right(undefined);
+    if (!best || r.left.path.length > best.path.length) best = r.left;
+  }
+  return best ? E.left(best) : E.right(undefined);
 };

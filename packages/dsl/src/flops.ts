@@ -46,6 +46,7 @@ const walk = (n: Node, input: Signature, side: Readonly<Record<string, TensorSig
     case 'activation':
       return prim((_, y) => ACT_COST[n.fn] * elems(y));
     case 'attention':
+      // causal attention computes the same full score matrix (then masks it): the same count
       return prim((a) => {
         const [b, s] = a.shape as [number, number, number];
         const inner = n.heads * n.headSize;

@@ -106,6 +106,11 @@ export interface AttentionNode {
   /** Dropout on the attention probabilities. */
   readonly dropout: number;
   readonly initStd: number;
+  /**
+   * Causal (autoregressive): position i attends only to positions <= i. Absent (not `false`)
+   * when off, so the JSON form and structural hash of non-causal models are unchanged.
+   */
+  readonly causal?: true;
 }
 /** The value of {@link firstToken}. */
 export interface FirstTokenNode {
@@ -335,14 +340,27 @@ export interface AttentionOptions {
   /** Dropout on attention probabilities (default 0). */
   readonly dropout?: number;
   readonly initStd?: number;
+  /**
+   * Causal self-attention (GPT): position i attends only to positions <= i (default false).
+   * Combines with the padding mask: both are applied.
+   */
+  readonly causal?: boolean;
 }
 
 /**
  * Multi-head self-attention `[batch, seq, dim] → [batch, seq, dim]`: softmax(q·kᵀ/√d + mask)·v,
- * heads merged, then the output projection. The 0/1 mask side input becomes the additive
- * `(1 - mask)·(-1e9)`. Parameters: `query|key|value.kernel [dim, heads·headSize]` and `.bias`,
- * `output.kernel [heads·headSize, dim]` and `.bias`.
+ * heads merged, then the output projection. The 0/1 mask side input (`[batch, seq]` padding
+ * mask, or `[batch, seq, seq]` per query) becomes the additive `(1 - mask)·(-1e9)`. With
+ * `causal: true` the scores of keys after the query get `-1e30` in addition (so a query whose
+ * past is all padding still never sees the future); the full score matrix is still computed, so
+ * FLOPs are those of the non-causal layer.
+ *
+ * Parameters: `query|key|value.kernel [dim, heads·headSize]` and `.bias`,
+ * `output.kernel [heads·headSize, dim]` and `.bias`; head h reads columns `h·headSize…(h+1)·headSize`.
+ * A fused projection such as GPT-2's `c_attn` (`[dim, 3·dim]`, q|k|v along the columns) loads by
+ * slicing its columns into the three kernels (and its bias likewise).
  * @example multiHeadAttention(768, 12)
+ * @example multiHeadAttention(768, 12, { causal: true }) // GPT-style decoder attention
  */
 export const multiHeadAttention = <D extends number>(dim: D, heads: number, opts: AttentionOptions = {}): Layer<D, D> => ({
   kind: 'attention',
@@ -352,6 +370,7 @@ export const multiHeadAttention = <D extends number>(dim: D, heads: number, opts
   maskInput: opts.maskInput === undefined ? 'attention_mask' : opts.maskInput,
   dropout: opts.dropout ?? 0,
   initStd: opts.initStd ?? DEFAULT_STD,
+  ...(opts.causal ? { causal: true as const } : {}),
 });
 
 /**

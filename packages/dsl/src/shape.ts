@@ -139,11 +139,12 @@ const sideInput = (
   name: string,
   x: TensorSig,
   required: boolean,
-  rank = 2,
+  rank: number | readonly number[] = 2,
 ): E.Either<ModelError, TensorSig | undefined> => {
   const s = env.side[name];
   if (!s) return required ? E.left(modelError(where, `needs the side input "${name}", which is not given`)) : E.right(undefined);
-  if (s.shape.length !== rank) return E.left(modelError(where, `side input "${name}" must have rank ${rank}, got ${showShape(s.shape)}`));
+  const ranks = typeof rank === 'number' ? [rank] : rank;
+  if (!ranks.includes(s.shape.length)) return E.left(modelError(where, `side input "${name}" must have rank ${ranks.join(' or ')}, got ${showShape(s.shape)}`));
   if (!dimsMatch(s.shape[0] ?? null, x.shape[0] ?? null))
     return E.left(modelError(where, `side input "${name}" has batch ${s.shape[0]}, the stream has ${x.shape[0]}`));
   return E.right(s);
@@ -171,7 +172,16 @@ const infer = (n: Node, input: Signature, where: string, env: Env): R => {
         })(x.shape.length >= 2 ? expectLast(here, x, n.dim) : E.left(modelError(here, `expected [..., seq, ${n.dim}], got ${showShape(x.shape)}`))),
       );
     case 'tokenTypeEmbedding':
-      return tensor((x) => E.chain((t: TensorSig) => E.map(() => t as Signature)(sideInput(here, env, n.input, t, false)))(expectRank3(here, x, n.dim)));
+      return tensor((x) =>
+        E.chain((t: TensorSig) =>
+          E.chain((s: TensorSig | undefined): R =>
+            s && s.dtype !== 'int32'
+              ? E.left(modelError(here, `side input "${n.input}" must be int32 type ids, got ${s.dtype}`))
+              : s && !dimsMatch(s.shape[1] ?? null, t.shape[1] ?? null)
+                ? E.left(modelError(here, `side input "${n.input}" ${showShape(s.shape)} does not fit the sequence length of the stream ${showShape(t.shape)}`))
+                : E.right(t),
+          )(sideInput(here, env, n.input, t, false)),
+        )(expectRank3(here, x, n.dim)));
     case 'layerNorm':
       return tensor((x) => expectLast(here, x, n.dim));
     case 'dropout':
@@ -181,9 +191,16 @@ const infer = (n: Node, input: Signature, where: string, env: Env): R => {
       return tensor((x) => (x.dtype === 'float32' ? E.right(x) : E.left(modelError(here, 'expected float32 features, got int32 ids'))));
     case 'attention':
       return tensor((x) =>
-        E.chain((t: TensorSig) => E.map(() => t as Signature)(n.maskInput === null ? E.right(undefined) : sideInput(here, env, n.maskInput, t, false)))(
-          expectRank3(here, x, n.dim),
-        ),
+        E.chain((t: TensorSig) =>
+          E.chain((m: TensorSig | undefined): R => {
+            if (!m) return E.right(t);
+            const [, s] = t.shape;
+            const ok = m.shape.slice(1).every((d) => dimsMatch(d ?? null, s ?? null));
+            return ok
+              ? E.right(t)
+              : E.left(modelError(here, `side input "${n.maskInput}" ${showShape(m.shape)} does not fit the sequence length ${s ?? '*'} of the stream ${showShape(t.shape)}`));
+          })(n.maskInput === null ? E.right(undefined) : sideInput(here, env, n.maskInput, t, false, [2, 3])),
+        )(expectRank3(here, x, n.dim)),
       );
     case 'firstToken':
       return tensor((x) =>
@@ -252,6 +269,68 @@ const infer = (n: Node, input: Signature, where: string, env: Env): R => {
       return E.right({ outputs });
     }
   }
+};
+
+/** A side input some primitive of a model reads, by name. */
+export interface SideInputSpec {
+  readonly name: string;
+  readonly dtype: DType | 'any';
+  readonly ranks: readonly number[];
+  readonly required: boolean;
+  readonly what: string;
+}
+
+/** The side inputs one primitive reads (none for combinators). */
+export const ownSideInputs = (n: Node): readonly SideInputSpec[] => {
+  switch (n.kind) {
+    case 'tokenTypeEmbedding':
+      return [{ name: n.input, dtype: 'int32', ranks: [2], required: false, what: 'token type ids [batch, seq]' }];
+    case 'attention':
+      return n.maskInput === null ? [] : [{ name: n.maskInput, dtype: 'any', ranks: [2, 3], required: false, what: '0/1 attention mask [batch, seq] or [batch, seq, seq]' }];
+    case 'gather':
+      return [{ name: n.input, dtype: 'int32', ranks: [2], required: true, what: 'positions [batch, k]' }];
+    default:
+      return [];
+  }
+};
+
+const kids = (n: Node): readonly Node[] =>
+  n.kind === 'seq' ? n.layers : n.kind === 'branch' ? n.branches : n.kind === 'fanout' ? Object.values(n.outputs) : 'layer' in n ? [n.layer] : [];
+
+/** Every side input the model reads, by name. */
+export const sideInputs = (model: Node): ReadonlyMap<string, SideInputSpec> => {
+  const out = new Map<string, SideInputSpec>();
+  const go = (n: Node): void => {
+    for (const s of ownSideInputs(n)) {
+      const prev = out.get(s.name);
+      out.set(s.name, prev ? { ...prev, required: prev.required || s.required, ranks: prev.ranks.filter((r) => s.ranks.includes(r)) } : s);
+    }
+    kids(n).forEach(go);
+  };
+  go(model);
+  return out;
+};
+
+const firstPrimitive = (n: Node): Node | undefined => {
+  if (n.kind === 'identity' || n.kind === 'dropout' || n.kind === 'activation') return undefined;
+  const ks = kids(n);
+  if (ks.length === 0) return n;
+  for (const k of ks) {
+    const p = firstPrimitive(k);
+    if (p) return p;
+  }
+  return undefined;
+};
+
+const inDimOf = (n: Node): number | null =>
+  n.kind === 'dense' ? n.inDim : n.kind === 'positionalEmbedding' || n.kind === 'tokenTypeEmbedding' || n.kind === 'layerNorm' || n.kind === 'attention' || n.kind === 'unembed' ? n.dim : null;
+
+/** The main-input signatures a model may be meant for, most likely first (used by compile). */
+export const candidateInputs = (model: Node): readonly TensorSig[] => {
+  const p = firstPrimitive(model);
+  if (p?.kind === 'embedding') return [tensorSig([null, null], 'int32')];
+  const d = p ? inDimOf(p) : null;
+  return [tensorSig([null, null, d]), tensorSig([null, d]), tensorSig([null, null], 'int32')];
 };
 
 /**

@@ -103,7 +103,7 @@ const label = (n: Node): string => {
     case 'activation':
       return n.fn;
     case 'attention':
-      return `attention ${n.heads}×${n.headSize}`;
+      return `attention ${n.heads}×${n.headSize}${n.causal ? ' causal' : ''}`;
     case 'unembed':
       return `unembed (tied to "${n.target}")`;
     case 'repeat':

@@ -173,7 +173,8 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
   const model = albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: opts.mlmPositions });
   const objective = albertMlmObjective(opts.objective);
   const outputs = Object.values(objective.outputs).filter((o): o is string => o !== null);
-  const fwd = compile(model, { input: INPUTS.ids, outputs });
+  // the 'all' model reads no masked_lm_positions, which every feed carries
+  const fwd = compile(model, { input: INPUTS.ids, outputs, ignoreInputs: [INPUTS.maskedPositions] });
   if (E.isLeft(fwd)) return E.left(pretrainerError(`${fwd.left.path}: ${fwd.left.message}`));
   const evalFwd = compile(albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: 'masked' }), { input: INPUTS.ids, outputs });
   if (E.isLeft(evalFwd)) return E.left(pretrainerError(evalFwd.left.message));

@@ -19,7 +19,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { canonicalJson, compile, decodeModel, init, paramSpecs, writeFileAtomic, type CompiledModel, type Node, type RawTensor } from '@lamina/dsl';
+import { canonicalJson, compile, decodeModel, init, paramSpecs, sideInputs, writeFileAtomic, type CompiledModel, type Node, type RawTensor } from '@lamina/dsl';
 import { INPUTS, splitCorpus, type Tokenizer } from '@lamina/albert';
 import { latestCheckpoint, loadCheckpoint, rawToTensors } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
@@ -229,8 +229,6 @@ const feedShape = (name: ObjectiveName, batch: number, seqLength: number, masked
   }
 };
 
-const readsSide = (n: Node, input: string): boolean => JSON.stringify(n).includes(`"input":${JSON.stringify(input)}`);
-
 /** Prepared data: batch streams and held-out feeds, and what the model needs to know. */
 interface Prepared {
   readonly tokenizer: Tokenizer;
@@ -298,7 +296,7 @@ const prepare = (cfg: TrainRunConfig, runDir: string, model: Node | undefined, l
     const data = buildRunData(opts, path.join(runDir, 'data'), log);
     if (E.isLeft(data)) return data;
     // a model that gathers the masked positions itself gets [B·P] labels, else dense [B·S] ones
-    const mlmPositions = model && readsSide(model, INPUTS.maskedPositions) ? 'masked' : 'all';
+    const mlmPositions = model && sideInputs(model).has(INPUTS.maskedPositions) ? 'masked' : 'all';
     const held = evalBatches(data.right, opts, B, cfg.evalBatches).map((b) => albertFeed(b, { mlmPositions, order: false }));
     return E.right({
       tokenizer: tok.right,
@@ -375,9 +373,11 @@ export const prepareModel = (
   dims: { readonly vocabSize: number; readonly numLabels: number },
 ): E.Either<string, { forward: CompiledModel; objective: TrainingObjective }> => {
   const objective = objectiveOf(cfg.objective, dims.numLabels);
-  const fit = fitObjective(model, objective, feedShape(cfg.objective, cfg.batchSize, cfg.data.seqLength, Math.max(1, Math.ceil(0.15 * cfg.data.seqLength))), dims);
+  const shape = feedShape(cfg.objective, cfg.batchSize, cfg.data.seqLength, Math.max(1, Math.ceil(0.15 * cfg.data.seqLength)));
+  const fit = fitObjective(model, objective, shape, dims);
   if (E.isLeft(fit)) return fit;
-  const f = compile(model, { input: INPUTS.ids, ...(fit.right.outputs ? { outputs: fit.right.outputs } : {}) });
+  // the objective's feed carries every side input it can give; the model may read only some
+  const f = compile(model, { input: INPUTS.ids, ignoreInputs: Object.keys(shape.inputs), ...(fit.right.outputs ? { outputs: fit.right.outputs } : {}) });
   if (E.isLeft(f)) return E.left(`${f.left.path}: ${f.left.message}`);
   return E.right({ forward: f.right, objective: fit.right.objective });
 };
