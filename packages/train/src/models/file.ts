@@ -62,7 +62,7 @@ const registerHook = (): void => {
     // the real path, so the model file shares the module instance (and tfjs) the CLI uses
     if (fs.existsSync(index)) packages[`@lamina/${p}`] = fs.realpathSync(index);
   }
-  module.register(pathToFileURL(path.join(here, 'resolve-hook.mjs')).href, { data: { packages } });
+  module.register(pathToFileURL(path.join(here, 'resolve-hook.mjs')).href, { data: { packages, loader: import.meta.url } });
 };
 
 const firstLine = (e: unknown): string => {
