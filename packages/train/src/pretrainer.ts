@@ -18,8 +18,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import { compile, init, paramSpecs, type RawTensor } from '@lamina/dsl';
 import { albertForPretraining, INPUTS, orderLogitsOutput, OUTPUTS, type AlbertConfig, type Batch } from '@lamina/albert';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
-import { eagerStep, evalSumsOf, float32, int32, toTensors, type Feed, type TrainState, type TrainStep } from './core/step.js';
+import { eagerStep, evalSumsOf, float32, int32, toTensors, type Feed, type ParallelContext, type TrainState, type TrainStep } from './core/step.js';
 import { mlmObjective, type TrainingObjective } from './objectives/index.js';
+
+import type { GlobalTotals } from './distributed/shard.js';
 
 export { weightedSparseCrossEntropy } from './objectives/index.js';
 
@@ -42,6 +44,29 @@ export interface PretrainerOptions {
   readonly initialParams?: Readonly<Record<string, RawTensor>>;
 }
 
+/**
+ * Data parallelism of one step: the micro-batches given to {@link Pretrainer.trainStep} are this
+ * worker's shares of global micro-batches (see `distributed/shard.ts`). Each share's loss is
+ * normalised by its global batch's totals and scaled by `workers`, the accumulated gradients and
+ * losses travel in one flat vector through `allReduce` (an average over the workers), and the
+ * clip and the update then run on the same averaged gradients on every worker.
+ *
+ * @example
+ * ```ts
+ * t.trainStep([shareOf(global, 2, task)], lr, step, { workers: 2, totals: [globalTotals(global)], allReduce: (v) => group.allReduce(v) });
+ * ```
+ */
+export interface ParallelStep {
+  /** How many workers the average runs over. */
+  readonly workers: number;
+  /** The global totals of each micro-batch, in order. */
+  readonly totals: readonly GlobalTotals[];
+  /** Averages a flat float32 vector over the workers; must return the same value on every worker. */
+  readonly allReduce: (flat: tf.Tensor1D) => tf.Tensor1D;
+  /** Numbers averaged along with the gradients (e.g. a stop flag); see {@link StepResult.extras}. */
+  readonly extras?: readonly number[];
+}
+
 /** Results of one step, as tensors the caller reads and disposes (`dispose()`). */
 export interface StepResult {
   /** Total loss (MLM + order), averaged over micro-batches. */
@@ -50,8 +75,10 @@ export interface StepResult {
   readonly orderLoss: tf.Scalar;
   /** Global gradient norm before clipping. */
   readonly gradNorm: tf.Scalar;
-  /** Tokens processed (batch × sequence, over all micro-batches). */
+  /** Tokens processed (batch × sequence, over all micro-batches) by this process. */
   readonly tokens: number;
+  /** With {@link ParallelStep.extras}: their averages over the workers. */
+  readonly extras?: tf.Tensor1D;
   readonly dispose: () => void;
 }
 
@@ -74,7 +101,7 @@ export interface Pretrainer {
    * k micro-batches of n equal one batch of k·n). `stepIndex` seeds dropout, so a resumed run
    * draws the same masks.
    */
-  trainStep(microBatches: readonly Batch[], lr: number, stepIndex?: number): StepResult;
+  trainStep(microBatches: readonly Batch[], lr: number, stepIndex?: number, parallel?: ParallelStep): StepResult;
   /** The same step on {@link albertFeed}s, as the {@link TrainStep} interface the loop runs. */
   readonly step: TrainStep;
   /** Eval-mode metrics on a batch (MLM accuracy/loss at masked positions, order accuracy). */
@@ -165,6 +192,18 @@ export const loadInitial = (params: Record<string, tf.Variable>, initial: Readon
 };
 
 /**
+ * The step interface's {@link ParallelContext} of a {@link ParallelStep} (the MLM objective's
+ * totals are the global batch's masked-LM weight and rows).
+ * @example parallelContext({ workers: 2, totals: [globalTotals(b)], allReduce })
+ */
+export const parallelContext = (p: ParallelStep): ParallelContext => ({
+  workers: p.workers,
+  totals: p.totals.map((t) => ({ mlmWeight: t.mlmWeight, rows: t.rows })),
+  allReduce: p.allReduce,
+  ...(p.extras ? { extras: p.extras } : {}),
+});
+
+/**
  * Builds a pretrainer: the pretraining model (only the outputs the loss needs are computed),
  * parameters (fresh, seeded, or `initialParams`), and the optimizer. The step is the shared
  * {@link eagerStep} with the {@link albertMlmObjective}.
@@ -194,9 +233,11 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
   const step = eagerStep({ forward: fwd.right, objective, clipNorm: opts.clipNorm ?? 1.0, seed: opts.seed });
   const state: TrainState = { params, optimizer: optimizer.right };
 
-  const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount()): StepResult => {
+  const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount(), parallel?: ParallelStep): StepResult => {
     if (microBatches.length === 0) throw new Error('trainStep needs at least one micro-batch');
-    const m = step(state, microBatches.map((b) => albertFeed(b, { mlmPositions: opts.mlmPositions, order })), { lr, step: stepIndex });
+    if (parallel && parallel.totals.length !== microBatches.length) throw new Error(`trainStep: ${parallel.totals.length} global totals for ${microBatches.length} micro-batches`);
+    const ctx = { lr, step: stepIndex, ...(parallel ? { parallel: parallelContext(parallel) } : {}) };
+    const m = step(state, microBatches.map((b) => albertFeed(b, { mlmPositions: opts.mlmPositions, order })), ctx);
     const zero = order ? undefined : tf.scalar(0);
     return {
       loss: m.loss,
@@ -204,6 +245,7 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
       orderLoss: (m.parts.order_loss ?? zero) as tf.Scalar,
       gradNorm: m.gradNorm,
       tokens: m.tokens,
+      ...(m.extras ? { extras: m.extras } : {}),
       dispose: () => {
         m.dispose();
         zero?.dispose();

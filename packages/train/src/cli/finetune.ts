@@ -10,6 +10,7 @@ import { formatTaskMetrics } from '../finetune/metrics.js';
 import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, readFinetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
+import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 
 const D = FINETUNE_DEFAULTS;
 
@@ -30,6 +31,7 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
     out: str(v, 'out', 'finetune'),
     task: task as TaskKind,
     optimizer: optimizer as OptimizerKind,
+    biasCorrection: biasCorrectionFlag(v, D.biasCorrection),
     epochs: num(v, 'epochs', D.epochs, { min: 1, integer: true }),
     batchSize: num(v, 'batch-size', D.batchSize, { min: 1, integer: true }),
     evalBatchSize: num(v, 'eval-batch-size', D.evalBatchSize, { min: 1, integer: true }),
@@ -67,6 +69,7 @@ export const FINETUNE_OPTIONS = {
   'max-train': { type: 'string', arg: 'N', help: 'use only the first N training examples (0: all)', default: '0' },
   'max-eval': { type: 'string', arg: 'N', help: 'use only the first N held-out examples (0: all)', default: '0' },
   optimizer: { type: 'string', arg: 'adamw|lamb', help: 'optimizer', default: D.optimizer },
+  'bias-correction': biasCorrectionOption(D.biasCorrection),
   'weight-decay': { type: 'string', arg: 'x', help: 'decoupled weight decay (LayerNorm and biases excluded)', default: String(D.weightDecay) },
   'clip-norm': { type: 'string', arg: 'x', help: 'global-norm gradient clip (0: off)', default: String(D.clipNorm) },
   dropout: { type: 'string', arg: 'p', help: 'dropout on hidden states and attention while fine-tuning', default: String(D.dropout) },
@@ -101,10 +104,8 @@ export const finetune: Command = {
       cfg = { ...FINETUNE_DEFAULTS, ...stored.right.config, out };
     } else cfg = finetuneConfigFromFlags(v);
     const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v), resume });
-    if (E.isLeft(r)) {
-      if (r.left.code === 0) return EXIT.ok; // interrupted: the checkpoint is saved, the message printed
-      throw new CliError(r.left.message, r.left.code);
-    }
+    // an interrupted run saved its checkpoint (and said so): that is a success too (exit 0)
+    if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;
   },
 };

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { saveCheckpoint, checkpointDirName, type JsonValue } from '../checkpoint.js';
 import type { MetricsLogger } from '../metrics.js';
 import type { Progress } from '../progress.js';
-import { readStepMetrics, type Feed, type TrainState, type TrainStep } from './step.js';
+import { readStepMetrics, type Feed, type ParallelContext, type TrainState, type TrainStep } from './step.js';
 
 /**
  * Where the loop's batches come from: the micro-batches of the next step, and a JSON cursor that
@@ -25,8 +25,24 @@ import { readStepMetrics, type Feed, type TrainState, type TrainStep } from './s
  * @example { next: () => [feedOf(it.next().value)], cursor: () => it.state() }
  */
 export interface LoopBatches {
-  next(): readonly Feed[];
+  /**
+   * The next step's micro-batches. In a data-parallel group: this worker's shares, with the
+   * {@link ParallelContext} of the global ones (`stop` is this worker's stop request, to send
+   * along) and the global token count.
+   */
+  next(stop: boolean): readonly Feed[] | { readonly micro: readonly Feed[]; readonly parallel?: ParallelContext; readonly tokens?: number };
   cursor(): JsonValue;
+}
+
+/**
+ * A loop run by one worker of a data-parallel group: only the chief writes checkpoints; a stop
+ * request travels with the gradients, so every worker stops after the same step.
+ * @example { chief: group.taskIndex === 0, describeFailure: (e, s) => group.describeFailure(e, s) }
+ */
+export interface LoopCollective {
+  readonly chief: boolean;
+  /** A failed step as one line (e.g. a worker was lost), or undefined to rethrow. */
+  readonly describeFailure: (e: unknown, step: number) => string | undefined;
 }
 
 /**
@@ -60,6 +76,8 @@ export interface LoopSpec {
   readonly interrupted: () => boolean;
   /** The newest checkpoint already on disk (a resumed run's). */
   readonly lastCheckpoint?: string;
+  /** Set when this loop is one worker of a data-parallel group. */
+  readonly collective?: LoopCollective;
 }
 
 /**
@@ -78,7 +96,7 @@ export interface LoopEnd {
  * @example { kind: 'non-finite', step: 12, loss: NaN, lastCheckpoint: undefined, message: '…' }
  */
 export interface LoopFailure {
-  readonly kind: 'non-finite' | 'checkpoint';
+  readonly kind: 'non-finite' | 'checkpoint' | 'collective';
   readonly step: number;
   readonly lastCheckpoint: string | undefined;
   readonly message: string;
@@ -94,7 +112,9 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
   const { progress, log } = spec;
   let lastCheckpoint = spec.lastCheckpoint;
   let step = spec.startStep;
+  const chief = spec.collective?.chief ?? true;
   const save = async (): Promise<E.Either<LoopFailure, void>> => {
+    if (!chief) return E.right(undefined);
     const opt = spec.state.optimizer.state();
     const r = await saveCheckpoint(
       spec.runDir,
@@ -116,11 +136,30 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
     return E.right(undefined);
   };
   const record = spec.record ?? ((v, lr) => ({ ...v, lr }));
-  while (step < spec.totalSteps && !spec.interrupted()) {
+  // in a group a local signal only raises the flag sent with the next step; all stop together
+  let stopAgreed = false;
+  const stopped = () => (spec.collective ? stopAgreed : spec.interrupted());
+  while (step < spec.totalSteps && !stopped()) {
     const lr = spec.lr(step);
-    const m = spec.step(spec.state, spec.batches.next(), { lr, step });
+    const b = spec.batches.next(spec.interrupted());
+    const micro = 'micro' in b ? b.micro : (b as readonly Feed[]);
+    const parallel = 'micro' in b ? b.parallel : undefined;
+    let m: ReturnType<TrainStep>;
+    try {
+      m = spec.step(spec.state, micro, { lr, step, ...(parallel ? { parallel } : {}) });
+    } catch (e) {
+      const lost = spec.collective?.describeFailure(e, step + 1);
+      if (lost === undefined) throw e;
+      return E.left({ kind: 'collective', step, lastCheckpoint, message: lost });
+    }
     const values = await readStepMetrics(m);
+    const extras = m.extras ? Array.from(await m.extras.data()) : [];
     m.dispose();
+    if ((extras[0] ?? 0) > 0) {
+      if (!spec.interrupted()) progress.log('interrupt on another worker: saving a checkpoint');
+      stopAgreed = true;
+    }
+    const tokens = 'micro' in b && b.tokens !== undefined ? b.tokens : m.tokens;
     step += 1;
     // tfjs-node's data() resolves without a trip through the event loop, so a loop of awaits
     // would never let a signal in: yield once per step (microseconds) so SIGINT/SIGTERM is seen.
@@ -131,7 +170,7 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
       return E.left({ kind: 'non-finite', step, lastCheckpoint, message: `non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}` });
     }
     log.log(step, record(values, lr, step));
-    progress.update({ step, loss, tokens: m.tokens, values: { lr } });
+    progress.update({ step, loss, tokens, values: { lr } });
     if (spec.evaluate && spec.evalEvery > 0 && step % spec.evalEvery === 0 && step < spec.totalSteps) await spec.evaluate(step);
     if (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0 && step < spec.totalSteps) {
       const s = await save();
@@ -142,7 +181,7 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
     const s = await save();
     if (E.isLeft(s)) return s;
   }
-  return E.right({ step, interrupted: spec.interrupted(), lastCheckpoint: lastCheckpoint as string });
+  return E.right({ step, interrupted: stopped() || spec.interrupted(), lastCheckpoint: lastCheckpoint as string });
 };
 
 /**

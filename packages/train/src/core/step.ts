@@ -81,6 +81,25 @@ export interface TrainState {
 export interface StepContext {
   readonly lr: number;
   readonly step: number;
+  /** Data parallelism: the micro-batches are this worker's shares of global ones. */
+  readonly parallel?: ParallelContext;
+}
+
+/**
+ * How a step runs as one of several data-parallel workers: each worker's loss is normalised by the
+ * global batch's totals, and gradients, loss parts and `extras` are averaged over the workers in
+ * one `allReduce` of a flat vector before the clip and the update (so every worker applies the
+ * same update).
+ * @example { workers: 2, totals: [objective.globalTotals(globalFeed)], allReduce: (v) => group.allReduce(v), extras: [stop ? 1 : 0] }
+ */
+export interface ParallelContext {
+  readonly workers: number;
+  /** The global totals of each micro-batch, in order ({@link TrainingObjective.globalTotals}). */
+  readonly totals: readonly Readonly<Record<string, number>>[];
+  /** Averages a flat float32 vector over the workers; must return the same value on every worker. */
+  readonly allReduce: (flat: tf.Tensor1D) => tf.Tensor1D;
+  /** Numbers averaged along with the gradients (e.g. a stop flag); see {@link StepMetrics.extras}. */
+  readonly extras?: readonly number[];
 }
 
 /**
@@ -96,6 +115,8 @@ export interface StepMetrics {
   readonly gradNorm: tf.Scalar;
   /** Tokens processed (over all micro-batches). */
   readonly tokens: number;
+  /** With {@link ParallelContext.extras}: their averages over the workers. */
+  readonly extras?: tf.Tensor1D;
   readonly dispose: () => void;
 }
 
@@ -190,7 +211,8 @@ export const eagerStep = (spec: EagerStepSpec): TrainStep => {
         const { value, grads } = tf.variableGrads(() => {
           const ps = Object.fromEntries(names.map((n, j) => [n, vars[j] as tf.Tensor]));
           const out = forward(ps, toTensors(feed.inputs), { training: true, seed });
-          const l = objective.loss(outputsByRole(objective, out), toTensors(feed.targets));
+          const par = ctx.parallel;
+          const l = objective.loss(outputsByRole(objective, out), toTensors(feed.targets), par && { totals: par.totals[i] ?? {}, scale: par.workers });
           parts = Object.fromEntries(Object.entries(l.parts).map(([n, p]) => [n, tf.keep(p)]));
           return l.total;
         }, vars);
@@ -206,7 +228,21 @@ export const eagerStep = (spec: EagerStepSpec): TrainStep => {
         }
         gradSum = accumulate(gradSum, byPath);
       });
-      const sum = gradSum as Record<string, tf.Tensor>;
+      let sum = gradSum as Record<string, tf.Tensor>;
+      let extras: tf.Tensor1D | undefined;
+      if (ctx.parallel) {
+        // one flat vector [every gradient in parameter order, loss parts, total, extras…] through allReduce
+        const partNames = Object.keys(partSums ?? {});
+        const pieces = names.map((n, j) => (sum[n] ? tf.reshape(sum[n] as tf.Tensor, [-1]) : tf.zeros([(vars[j] as tf.Variable).size])));
+        const extra = ctx.parallel.extras ?? [];
+        const flat = tf.concat([...pieces, ...partNames.map((n) => tf.reshape((partSums as Record<string, tf.Scalar>)[n] as tf.Scalar, [1])), tf.reshape(totalSum, [1]), tf.tensor1d(extra.length ? [...extra] : [0], 'float32')]) as tf.Tensor1D;
+        const reduced = ctx.parallel.allReduce(flat);
+        const split = tf.split(reduced, [...vars.map((v) => v.size), ...partNames.map(() => 1), 1, Math.max(1, extra.length)]);
+        sum = Object.fromEntries(names.map((n, j) => [n, tf.reshape(split[j] as tf.Tensor, (vars[j] as tf.Variable).shape)]));
+        partSums = Object.fromEntries(partNames.map((n, j) => [n, tf.reshape(split[names.length + j] as tf.Tensor, []) as tf.Scalar]));
+        totalSum = tf.reshape(split[names.length + partNames.length] as tf.Tensor, []) as tf.Scalar;
+        extras = split[names.length + partNames.length + 1] as tf.Tensor1D;
+      }
       const avg = k === 1 ? sum : Object.fromEntries(Object.entries(sum).map(([n, g]) => [n, tf.div(g, k)]));
       const { grads, norm } = spec.clipNorm > 0 ? clipByGlobalNorm(avg, spec.clipNorm) : { grads: avg, norm: tf.scalar(0) };
       state.optimizer.step(state.params, grads, ctx.lr);
@@ -214,10 +250,10 @@ export const eagerStep = (spec: EagerStepSpec): TrainStep => {
       // with parts, the loss is their sum (as ALBERT's reference reports it); else the mean total
       const pv = Object.values(parts);
       const loss = pv.length ? pv.slice(1).reduce((a, p) => tf.add(a, p) as tf.Scalar, pv[0] as tf.Scalar) : (tf.div(totalSum, k) as tf.Scalar);
-      return { loss, parts, gradNorm: norm as tf.Scalar };
+      return { loss, parts, gradNorm: norm as tf.Scalar, ...(extras ? { extras } : {}) };
     });
     const tokens = micro.reduce((a, f) => a + f.tokens, 0);
-    return { ...result, tokens, dispose: () => tf.dispose([result.loss, result.gradNorm, ...Object.values(result.parts)]) };
+    return { ...result, tokens, dispose: () => tf.dispose([result.loss, result.gradNorm, ...Object.values(result.parts), ...(result.extras ? [result.extras] : [])]) };
   };
 };
 

@@ -31,7 +31,7 @@ import { decodeConfig, type AlbertConfig, type Tokenizer } from '@lamina/albert'
 import { latestCheckpoint, loadCheckpoint, rawToTensors, type JsonValue } from '../checkpoint.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
-import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type ProgressMode } from '../progress.js';
 import { createRng, deriveSeed } from '../rng.js';
@@ -51,6 +51,11 @@ import { createTaskTrainer, describeLoad, taskFeed, type LoadReport, type TaskTr
 export interface FinetuneConfig {
   /** A lamina pretraining run directory or a Hugging Face ALBERT directory. */
   readonly checkpoint: string;
+  /**
+   * Take only the model config and tokenizer from `checkpoint` and initialise every weight fresh
+   * (seeded by `seed`): the same classifier without pretraining, for comparison.
+   */
+  readonly fromScratch: boolean;
   readonly task: TaskKind;
   /** Training data: a JSONL/TSV file, or `imdb` (the bundled task's train split). */
   readonly train: string;
@@ -73,6 +78,11 @@ export interface FinetuneConfig {
   readonly maxEval: number;
   readonly seed: number;
   readonly optimizer: OptimizerKind;
+  /**
+   * Bias-correct Adam's moments (`torch.optim.AdamW`, Hugging Face); false is ALBERT's reference
+   * update. Absent in runs written before the option (they used false).
+   */
+  readonly biasCorrection: boolean;
   readonly weightDecay: number;
   readonly clipNorm: number;
   /** Dropout on hidden states and attention probabilities while fine-tuning. */
@@ -103,12 +113,14 @@ export const FINETUNE_DEFAULTS = {
   maxEval: 0,
   seed: 12345,
   optimizer: 'adamw',
+  biasCorrection: BIAS_CORRECTION_DEFAULTS.finetune,
   weightDecay: 0.01,
   clipNorm: 1,
   dropout: 0.1,
   evalEvery: 100,
   checkpointEvery: 100,
   overwrite: false,
+  fromScratch: false,
 } as const satisfies Omit<FinetuneConfig, 'checkpoint' | 'train' | 'eval' | 'out'>;
 
 /**
@@ -144,10 +156,9 @@ export interface FinetuneIO {
  */
 export interface FinetuneError {
   readonly message: string;
-  /** 2: the user's input; 1: a failure during the run; 0: interrupted by a signal, checkpoint saved (resume with `resume`). */
-  readonly code: 0 | 1 | 2;
+  readonly code: 1 | 2;
 }
-const ftError = (message: string, code: 0 | 1 | 2 = 2): FinetuneError => ({ message, code });
+const ftError = (message: string, code: 1 | 2 = 2): FinetuneError => ({ message, code });
 
 /**
  * What a finished fine-tuning run reports.
@@ -169,6 +180,11 @@ export interface FinetuneSummary {
   /** The checkpoint directory holding the fine-tuned weights. */
   readonly checkpoint: string;
   readonly seconds: number;
+  /**
+   * True when SIGINT/SIGTERM stopped the run: its checkpoint is saved (continue it with
+   * `resume`), `finalMetrics` are those of the last evaluation and no eval.json is written.
+   */
+  readonly interrupted?: boolean;
 }
 
 /**
@@ -368,16 +384,15 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     kind: cfg.task,
     numLabels,
     optimizer: cfg.optimizer,
-    hyper: { weightDecay: cfg.weightDecay },
+    hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection },
     clipNorm: cfg.clipNorm,
     seed: cfg.seed,
-    initialParams: resumed ? resumed.weights : m.params,
-    ...(resumed ? { exact: true } : {}),
+    ...(resumed ? { initialParams: resumed.weights, exact: true } : cfg.fromScratch ? {} : { initialParams: m.params }),
   });
   if (E.isLeft(trainer)) return E.left(ftError(`--checkpoint ${cfg.checkpoint}: ${trainer.left}`));
   const t = trainer.right;
   try {
-    progress0.log(describeLoad(t.report, cfg.checkpoint));
+    progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
     try {
       fs.mkdirSync(out, { recursive: true });
     } catch (e) {
@@ -418,8 +433,10 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     const log = logger.right;
     const progress = createProgress({ total, startStep, mode: io.progressMode, everySteps: io.logEvery ?? Math.max(1, Math.round(total / 20)) });
 
+    let lastMetrics: TaskMetrics | undefined;
     const evaluate = async (step: number): Promise<TaskMetrics> => {
       const mt = await evaluateEncoded(t, held, cfg.task, numLabels, cfg.evalBatchSize);
+      lastMetrics = mt;
       log.log(step, metricValues(mt));
       writeFinetuneCurves(out, cfg.task);
       progress.log(`eval @ step ${step}: ${formatTaskMetrics(mt)}`);
@@ -479,7 +496,21 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     if (ran.right.interrupted) {
       log.close();
       progress.finish(`interrupted at step ${step}; checkpoint saved. Continue with lamina finetune --out ${out} --resume.`, { out, step });
-      return E.left(ftError(`interrupted at step ${step}; checkpoint saved`, 0));
+      return E.right({
+        runDir: out,
+        task: cfg.task,
+        labels,
+        steps: step,
+        epochs: cfg.epochs,
+        trainExamples: train.size,
+        evalExamples: held.size,
+        initialMetrics,
+        finalMetrics: lastMetrics ?? initialMetrics,
+        load: t.report,
+        checkpoint: ran.right.lastCheckpoint,
+        seconds: (Date.now() - t0) / 1000,
+        interrupted: true,
+      });
     }
     const finalMetrics = await evaluate(step);
     log.close();

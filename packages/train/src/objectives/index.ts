@@ -49,6 +49,15 @@ export interface LossValue {
 }
 
 /**
+ * A worker's share of a global batch: the global totals and the number of workers.
+ * @example { totals: { mlmWeight: 96, rows: 32 }, scale: 2 }
+ */
+export interface LossShare {
+  readonly totals: Readonly<Record<string, number>>;
+  readonly scale: number;
+}
+
+/**
  * The sizes an output's shape is checked against.
  * @example { vocabSize: 10000, numLabels: 2 }
  */
@@ -67,8 +76,15 @@ export interface TrainingObjective {
   readonly outputs: Readonly<Record<string, OutputRef>>;
   /** The names of the targets a batch carries for this objective. */
   readonly targets: readonly string[];
-  /** The loss from the outputs (by role) and the targets; called inside a gradient scope. */
-  loss(out: Readonly<Record<string, tf.Tensor>>, targets: Readonly<Record<string, tf.Tensor>>): LossValue;
+  /**
+   * The loss from the outputs (by role) and the targets; called inside a gradient scope. With
+   * `share` (data parallelism: this worker holds a share of a global batch), normalised by the
+   * global batch's totals ({@link TrainingObjective.globalTotals}) times `share.scale` (the
+   * workers), so the average over workers is the global batch's loss.
+   */
+  loss(out: Readonly<Record<string, tf.Tensor>>, targets: Readonly<Record<string, tf.Tensor>>, share?: LossShare): LossValue;
+  /** The denominators of the loss over a (global) batch, for {@link LossShare}; objectives without one cannot be shared. */
+  globalTotals?(feed: { readonly targets: Readonly<Record<string, { readonly data: ArrayLike<number>; readonly shape: readonly number[] }>> }): Record<string, number>;
   /** Eval-mode sums over a batch (a fixed-length vector; sums add up over batches). */
   evalSums(out: Readonly<Record<string, tf.Tensor>>, targets: Readonly<Record<string, tf.Tensor>>): tf.Tensor1D;
   /** Held-out metrics (named, for metrics.jsonl as `eval/<name>`) from summed {@link TrainingObjective.evalSums}. */
@@ -83,7 +99,13 @@ export interface TrainingObjective {
  * `[N, V]` one-hot is materialised in the forward pass.
  * @example weightedSparseCrossEntropy(tf.tensor2d([[2, 0]]), tf.tensor1d([0], 'int32'), tf.ones([1])) // ≈ 0.127
  */
-export const weightedSparseCrossEntropy = (logits2d: tf.Tensor2D, labels: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar => {
+export const weightedSparseCrossEntropy = (
+  logits2d: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  weights: tf.Tensor1D,
+  /** Data parallelism: `scale · Σ w·l / (total + 1e-5)`, with the global batch's weight total. */
+  normaliser?: { readonly total: number; readonly scale: number },
+): tf.Scalar => {
   const V = logits2d.shape[1];
   const perExample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const logits = x as tf.Tensor2D;
@@ -103,6 +125,7 @@ export const weightedSparseCrossEntropy = (logits2d: tf.Tensor2D, labels: tf.Ten
     };
   }) as never) as (x: tf.Tensor) => tf.Tensor1D;
   const losses = perExample(logits2d);
+  if (normaliser) return tf.div(tf.mul(tf.sum(tf.mul(losses, weights)), normaliser.scale), normaliser.total + 1e-5) as tf.Scalar;
   return tf.div(tf.sum(tf.mul(losses, weights)), tf.add(tf.sum(weights), 1e-5)) as tf.Scalar;
 };
 
@@ -158,13 +181,19 @@ export const mlmObjective = (o: MlmOptions): TrainingObjective => ({
   name: 'mlm',
   outputs: { logits: o.logits, ...(o.order ? { order: o.order } : {}) },
   targets: ['mlm_labels', 'mlm_weights', ...(o.order ? ['order_labels'] : [])],
-  loss(out, t): LossValue {
+  loss(out, t, share): LossValue {
     const V = need(out, 'logits').shape.at(-1) as number;
-    const mlm = weightedSparseCrossEntropy(tf.reshape(need(out, 'logits'), [-1, V]) as tf.Tensor2D, need(t, 'mlm_labels') as tf.Tensor1D, need(t, 'mlm_weights') as tf.Tensor1D);
+    const at = (k: string) => share && { total: share.totals[k] as number, scale: share.scale };
+    const mlm = weightedSparseCrossEntropy(tf.reshape(need(out, 'logits'), [-1, V]) as tf.Tensor2D, need(t, 'mlm_labels') as tf.Tensor1D, need(t, 'mlm_weights') as tf.Tensor1D, at('mlmWeight'));
     if (!o.order) return { total: mlm, parts: { mlm_loss: mlm } };
     const y = need(t, 'order_labels') as tf.Tensor1D;
-    const order = weightedSparseCrossEntropy(need(out, 'order') as tf.Tensor2D, y, tf.ones([y.shape[0]]) as tf.Tensor1D);
+    const order = weightedSparseCrossEntropy(need(out, 'order') as tf.Tensor2D, y, tf.ones([y.shape[0]]) as tf.Tensor1D, at('rows'));
     return { total: tf.add(mlm, order) as tf.Scalar, parts: { mlm_loss: mlm, order_loss: order } };
+  },
+  globalTotals(feed) {
+    let w = 0;
+    for (const x of Array.from(feed.targets.mlm_weights?.data ?? [])) w += x;
+    return { mlmWeight: w, rows: feed.targets.order_labels?.shape[0] ?? 0 };
   },
   evalSums(out, t) {
     const s = tokenSums(need(out, 'logits'), need(t, 'mlm_labels'), need(t, 'mlm_weights'));

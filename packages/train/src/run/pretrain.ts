@@ -21,11 +21,13 @@ import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
-import { albertFeed, createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
+import { albertFeed, createPretrainer, parallelContext, type EvalSums, type Pretrainer } from '../pretrainer.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
 import type { TrainState } from '../core/step.js';
-import type { OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
 import { buildRunData, evalBatches, trainBatches, type DataOptions } from './data.js';
+import type { DataParallelGroup } from '../distributed/group.js';
+import { globalTotals, shareOf } from '../distributed/shard.js';
 
 /** Everything that defines a pretraining run (written to `config.json`). */
 export interface RunConfig {
@@ -39,6 +41,8 @@ export interface RunConfig {
   readonly lr: number;
   readonly warmup: number;
   readonly optimizer: OptimizerKind;
+  /** Bias-correct Adam's moments; absent (runs written before the option) means false, ALBERT's reference. */
+  readonly biasCorrection?: boolean;
   readonly weightDecay: number;
   readonly clipNorm: number;
   readonly seed: number;
@@ -53,6 +57,12 @@ export interface RunIO {
   readonly progressMode: ProgressMode;
   /** Plain mode: a line every this many steps. */
   readonly logEvery?: number;
+  /**
+   * Data-parallel training in a group of worker processes: each takes its share of every global
+   * batch and gradients are averaged across the group; only task 0 writes (config, checkpoints,
+   * metrics, TensorBoard, curves) and reports progress.
+   */
+  readonly group?: DataParallelGroup;
 }
 
 /** What a finished (or interrupted) run reports. */
@@ -174,19 +184,24 @@ export const writeCurves = (runDir: string): void => {
  */
 export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boolean, io: RunIO): Promise<E.Either<RunError, RunSummary>> => {
   const t0 = Date.now();
+  const group = io.group;
+  // in a group only task 0 writes; the others read what it wrote (the same --out on a shared disk)
+  const chief = group === undefined || group.taskIndex === 0;
   const cfgFile = path.join(runDir, RUN_CONFIG_FILE);
   const existing = latestCheckpoint(runDir);
-  if (!resume && (existing || fs.existsSync(cfgFile)))
+  if (chief && !resume && (existing || fs.existsSync(cfgFile)))
     return E.left(runError(`${runDir} already holds a run; pass --resume to continue it or choose another --out`));
   if (resume && !fs.existsSync(cfgFile)) return E.left(runError(`nothing to resume: ${cfgFile} does not exist`));
-  fs.mkdirSync(runDir, { recursive: true });
-  if (!resume) {
+  if (chief) fs.mkdirSync(runDir, { recursive: true });
+  if (chief && !resume) {
     const w = await writeFileAtomic(cfgFile, new TextEncoder().encode(`${JSON.stringify({ kind: 'lamina-pretraining-run', ...cfg }, null, 2)}\n`));
     if (E.isLeft(w)) return E.left(runError(`cannot write ${cfgFile}: ${w.left.message}`, 1));
   }
   const hash = configHash(cfg);
 
-  const progress: Progress = createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20 });
+  const progress: Progress = chief
+    ? createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20, ...(group ? { label: `${group.size} workers` } : {}) })
+    : silentProgress;
   // SIGINT/SIGTERM: finish the current step, save a checkpoint, return. Registered before the
   // (possibly long) data preparation so an early signal is handled too.
   return withInterrupts(progress, (interrupted) => pretrainLoop(interrupted));
@@ -213,12 +228,19 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       progress.log(`resuming from ${path.relative(process.cwd(), existing.dir) || existing.dir} (step ${startStep})`);
     }
 
+    if (group) {
+      // every worker must run the same resolved config from the same step (task 0 decides)
+      const agreed = group.agree(canonicalJson({ config: cfg, startStep }));
+      if (E.isLeft(agreed)) return E.left(runError(agreed.left.message, agreed.left.code));
+      progress.log(`cluster: ${group.size} workers (${group.workers.join(', ')}); global batch ${cfg.batchSize}${cfg.gradAccum > 1 ? ` x ${cfg.gradAccum}` : ''}, shared by the workers`);
+    }
+
     const trainer = createPretrainer({
       config: cfg.model,
       objective: cfg.data.objective,
       mlmPositions: 'masked',
       optimizer: cfg.optimizer,
-      hyper: { weightDecay: cfg.weightDecay },
+      hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection ?? BIAS_CORRECTION_DEFAULTS.pretrain },
       clipNorm: cfg.clipNorm,
       seed: cfg.seed,
       ...(initialParams ? { initialParams } : {}),
@@ -233,16 +255,17 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     const batches = trainBatches(data.right, cfg.data, cfg.batchSize, cursor);
     if (E.isLeft(batches)) return E.left(runError(batches.left));
     const heldOut = evalBatches(data.right, cfg.data, cfg.batchSize, cfg.evalBatches);
-    const logger = openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) });
+    const logger = chief ? openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) }) : E.right(silentLogger);
     if (E.isLeft(logger)) return E.left(runError(logger.left.message, 1));
     const log: MetricsLogger = logger.right;
+    if (group && group.size > cfg.batchSize) return E.left(runError(`--batch-size ${cfg.batchSize} is smaller than the ${group.size} workers that share it`));
 
     let initialEval: EvalResult | undefined;
     let finalEval: EvalResult | undefined;
     const evaluate = async (step: number): Promise<EvalResult> => {
       const e = await evaluateOn(t, heldOut);
       log.log(step, evalValues(e));
-      writeCurves(runDir);
+      if (chief) writeCurves(runDir);
       progress.log(`eval @ step ${step}: ${fmtEval(e)}`);
       return e;
     };
@@ -257,7 +280,18 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
         state,
         step: t.step,
         batches: {
-          next: () => Array.from({ length: cfg.gradAccum }, () => albertFeed(batches.right.next().value, { mlmPositions: 'masked', order })),
+          next: (stop) => {
+            const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
+            const feed = (b: Batch) => albertFeed(b, { mlmPositions: 'masked', order });
+            if (!group) return micro.map(feed);
+            // in a group: this worker's share of each global micro-batch; the stop flag travels with
+            // the gradients, so a signal on any worker stops all of them after the same step
+            return {
+              micro: micro.map((b) => feed(shareOf(b, group.size, group.taskIndex))),
+              parallel: parallelContext({ workers: group.size, totals: micro.map(globalTotals), allReduce: (v) => group.allReduce(v), extras: [stop ? 1 : 0] }),
+              tokens: micro.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0),
+            };
+          },
           cursor: () => batches.right.state() as unknown as Record<string, number>,
         },
         startStep,
@@ -273,6 +307,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
         record: (v, lr) => ({ loss: v.loss as number, mlm_loss: v.mlm_loss as number, ...(order ? { order_loss: v.order_loss as number } : {}), grad_norm: v.grad_norm as number, lr }),
         interrupted,
         ...(existing ? { lastCheckpoint: existing.dir } : {}),
+        ...(group ? { collective: { chief, describeFailure: (e: unknown, s: number) => group.describeFailure(e, s) } } : {}),
       });
       if (E.isLeft(end)) {
         log.close();
@@ -304,6 +339,12 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     }
   }
 };
+
+/** The reporter of a worker that is not task 0: it says nothing (task 0 speaks for the group). */
+const silentProgress: Progress = { update: () => undefined, log: () => undefined, error: () => undefined, finish: () => undefined };
+
+/** The metrics logger of a worker that is not task 0: it writes nothing. */
+const silentLogger: MetricsLogger = { log: () => E.right(undefined), tensorboard: false, flush: () => undefined, close: () => undefined };
 
 /** The checkpoints directory of a run. */
 export const checkpointsDir = (runDir: string): string => path.join(runDir, CHECKPOINTS_DIR);
