@@ -4,7 +4,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { generate } from '../run/generate.js';
+import { checkPrompt, generate } from '../run/generate.js';
 import { isTrainRun, loadTrainRun } from '../run/train.js';
 import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
 import { useBackend } from './pretrain.js';
@@ -40,6 +40,8 @@ export const generateCmd: Command = {
     const run = await loadTrainRun(dir);
     if (E.isLeft(run)) throw new CliError(run.left.message, run.left.code);
     if (run.right.config.objective !== 'clm') throw usageError(`${dir} was trained with ${run.right.config.objective}; generate needs a causal model trained with clm`);
+    const ok = checkPrompt(run.right.model, run.right.tokenizer, prompt);
+    if (E.isLeft(ok)) throw usageError(ok.left);
     await useBackend(v);
     const g = await generate({
       model: run.right.model,

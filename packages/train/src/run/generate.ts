@@ -99,6 +99,19 @@ export const detokenize = (tok: Tokenizer, ids: readonly number[]): string =>
     .replace(/^ /, '');
 
 /**
+ * The prompt's token ids, or why the model cannot continue it (no tokens; longer than the
+ * model's positions). Needs no tensor.
+ * @example checkPrompt(model, tok, 'Call me') // right([...])
+ */
+export const checkPrompt = (model: Node, tok: Tokenizer, text: string): E.Either<string, number[]> => {
+  const prompt = tok.tokenize(text);
+  if (prompt.length === 0) return E.left('the prompt has no tokens');
+  const maxPos = maxPositions(model);
+  if (maxPos !== undefined && prompt.length > maxPos) return E.left(`the prompt is ${prompt.length} tokens; the model has ${maxPos} positions`);
+  return E.right(prompt);
+};
+
+/**
  * What {@link generate} needs.
  * @example { model, params, tokenizer, prompt: 'Call me', maxNewTokens: 20, sampling: { temperature: 0 }, seed: 1 }
  */
@@ -137,10 +150,10 @@ export interface Generated {
  * @example const g = await generate(req); if (E.isRight(g)) console.log(g.right.text);
  */
 export const generate = async (r: GenerateRequest): Promise<E.Either<string, Generated>> => {
-  const prompt = r.tokenizer.tokenize(r.prompt);
-  if (prompt.length === 0) return E.left('the prompt has no tokens');
+  const checked = checkPrompt(r.model, r.tokenizer, r.prompt);
+  if (E.isLeft(checked)) return checked;
+  const prompt = checked.right;
   const maxPos = maxPositions(r.model);
-  if (maxPos !== undefined && prompt.length > maxPos) return E.left(`the prompt is ${prompt.length} tokens; the model has ${maxPos} positions`);
   const f = compile(r.model, { input: INPUTS.ids, ignoreInputs: [INPUTS.mask], ...(r.output ? { outputs: [r.output] } : {}) });
   if (E.isLeft(f)) return E.left(`${f.left.path}: ${f.left.message}`);
   const params = Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, tf.tensor(v.data, [...v.shape], v.dtype === 'int32' ? 'int32' : 'float32')]));

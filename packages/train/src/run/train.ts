@@ -23,7 +23,7 @@ import { canonicalJson, compile, decodeModel, init, paramSpecs, sideInputs, writ
 import { INPUTS, splitCorpus, type Tokenizer } from '@lamina/albert';
 import { latestCheckpoint, loadCheckpoint, rawToTensors } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
-import { createOptimizer, type OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, createOptimizer, type OptimizerKind } from '../optim/optimizer.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type ProgressMode } from '../progress.js';
 import { createRng, deriveSeed } from '../rng.js';
@@ -454,7 +454,7 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
     const store = init(model.right, cfg.seed);
     if (E.isLeft(store)) return E.left(trainError(`${cfg.modelSource}: ${store.left.path}: ${store.left.message}`));
     const params = store.right as Record<string, tf.Variable>;
-    const optimizer = createOptimizer(cfg.optimizer, { weightDecay: cfg.weightDecay, ...(cfg.optimizer === 'adamw' ? { biasCorrection: true } : {}) });
+    const optimizer = createOptimizer(cfg.optimizer, { weightDecay: cfg.weightDecay, biasCorrection: BIAS_CORRECTION_DEFAULTS.train });
     if (E.isLeft(optimizer)) return E.left(trainError(optimizer.left.message));
     const state: TrainState = { params, optimizer: optimizer.right };
     try {
