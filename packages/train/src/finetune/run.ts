@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@lamina/dsl';
 import { decodeConfig, type AlbertConfig, type Tokenizer } from '@lamina/albert';
-import { latestCheckpoint, loadCheckpoint, rawToTensors, type JsonValue } from '../checkpoint.js';
+import { loadLatestIntactCheckpoint, rawToTensors, type JsonValue } from '../checkpoint.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
 import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
@@ -38,6 +38,7 @@ import { createRng, deriveSeed } from '../rng.js';
 import { lrAt, validateSchedule } from '../schedule.js';
 import { runTokenizer } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
+import { checkOutDir, fsErrorLine, stageDir, type StagedDir } from '../run/rundir.js';
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
 import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
@@ -340,13 +341,17 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   const t0 = Date.now();
   const bad = checkConfig(cfg);
   if (bad) return E.left(ftError(bad));
-  const out = cfg.out;
+  const outArg = cfg.out;
   const resume = io.resume === true;
-  if (resume && !fs.existsSync(path.join(out, FINETUNE_CONFIG_FILE))) return E.left(ftError(`nothing to resume: ${path.join(out, FINETUNE_CONFIG_FILE)} does not exist`));
-  if (!resume && !cfg.overwrite && fs.existsSync(path.join(out, FINETUNE_CONFIG_FILE)))
-    return E.left(ftError(`${out} already holds a fine-tuning run; pass --resume to continue it, choose another --out or pass --overwrite`));
+  if (resume && !fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE))) return E.left(ftError(`nothing to resume: ${path.join(outArg, FINETUNE_CONFIG_FILE)} does not exist`));
+  if (!resume && !cfg.overwrite && fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE)))
+    return E.left(ftError(`${outArg} already holds a fine-tuning run; pass --resume to continue it, choose another --out or pass --overwrite`));
+  if (!resume) {
+    const dirOk = checkOutDir(cfg.out, { kind: 'lamina-finetune-run', overwrite: cfg.overwrite });
+    if (E.isLeft(dirOk)) return E.left(ftError(dirOk.left.message, dirOk.left.code));
+  }
   const progress0 = createProgress({ total: 1, mode: io.progressMode });
-  const loaded = await loadModelDir(cfg.checkpoint);
+  const loaded = await loadModelDir(cfg.checkpoint, { note: (msg) => progress0.error(msg) });
   if (E.isLeft(loaded)) return E.left(ftError(`--checkpoint: ${loaded.left}`));
   const m = loaded.right;
   if (cfg.seqLength > m.config.maxPositionEmbeddings)
@@ -373,10 +378,9 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   const warmup = cfg.warmup ?? Math.round(total / 10);
   const schedule = validateSchedule({ peak: cfg.lr, warmup, total });
   if (E.isLeft(schedule)) return E.left(ftError(`${schedule.left.message} (${total} steps = ${cfg.epochs} epochs × ${stepsPerEpoch} batches)`));
-  const latest = resume ? latestCheckpoint(out) : undefined;
-  const ck = latest ? await loadCheckpoint(latest.dir) : undefined;
-  if (ck && E.isLeft(ck)) return E.left(ftError(`cannot resume from ${latest?.dir}: ${ck.left.message}`, 1));
-  const resumed = ck && E.isRight(ck) ? ck.right : undefined;
+  const ck = resume ? await loadLatestIntactCheckpoint(cfg.out, (msg) => progress0.error(msg)) : E.right(undefined);
+  if (E.isLeft(ck)) return E.left(ftError(`cannot resume: ${ck.left.message}`, 1));
+  const resumed = ck.right;
   await io.beforeCompute?.();
   const model: AlbertConfig = { ...m.config, hiddenDropoutProb: cfg.dropout, attentionProbsDropoutProb: cfg.dropout };
   const trainer = createTaskTrainer({
@@ -391,6 +395,20 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   });
   if (E.isLeft(trainer)) return E.left(ftError(`--checkpoint ${cfg.checkpoint}: ${trainer.left}`));
   const t = trainer.right;
+  // Replacing a run (--overwrite): everything is written into a staged sibling of --out and moved
+  // into place only when the run has finished, so a NaN, a signal or a crash leaves the old run as
+  // it was. A new run or a resumed one writes into --out itself, so its periodic checkpoints
+  // survive kill -9 and --resume continues from them.
+  const replacing = !resume && cfg.overwrite && fs.existsSync(path.join(cfg.out, FINETUNE_CONFIG_FILE));
+  let stage: StagedDir | undefined;
+  try {
+    if (replacing) stage = stageDir(cfg.out);
+  } catch (e) {
+    t.dispose();
+    return E.left(ftError(fsErrorLine('cannot create', cfg.out, e)));
+  }
+  const out = stage ? stage.dir : cfg.out;
+  let committed = false;
   try {
     progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
     try {
@@ -404,9 +422,6 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       Object.values(opt).forEach((x) => x.dispose());
       if (E.isLeft(r)) return E.left(ftError(`cannot resume the optimizer: ${r.left.message}`, 1));
       progress0.log(`resuming from ${path.relative(process.cwd(), resumed.dir) || resumed.dir} (step ${resumed.state.step})`);
-    }
-    if (cfg.overwrite && !resume) {
-      for (const f of [METRICS_FILE, EVAL_FILE, FINETUNE_CURVES_FILE, 'checkpoints', 'tensorboard']) fs.rmSync(path.join(out, f), { recursive: true, force: true });
     }
     if (!resume) {
       const tokName = copyTokenizer(m.tokenizer, out);
@@ -495,7 +510,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     const step = ran.right.step;
     if (ran.right.interrupted) {
       log.close();
-      progress.finish(`interrupted at step ${step}; checkpoint saved. Continue with lamina finetune --out ${out} --resume.`, { out, step });
+      progress.finish(stage ? `interrupted at step ${step}; ${cfg.out} still holds the run it held (an --overwrite run is kept only when it finishes)` : `interrupted at step ${step}; checkpoint saved. Continue with lamina finetune --out ${out} --resume.`, { out: cfg.out, step });
       return E.right({
         runDir: out,
         task: cfg.task,
@@ -527,9 +542,13 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       seconds,
     });
     if (E.isLeft(ev)) return E.left(ftError(ev.left, 1));
-    progress.finish(`fine-tuned ${step} steps (${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'}); ${formatTaskMetrics(finalMetrics)}; was ${formatTaskMetrics(initialMetrics).replace(/ \(\d+ examples\)$/, '')}`, { out });
+    const moved = stage ? stage.commit() : E.right(undefined);
+    if (E.isLeft(moved)) return E.left(ftError(moved.left.message, 1));
+    committed = true;
+    const finalCheckpoint = path.join(cfg.out, path.relative(out, ran.right.lastCheckpoint));
+    progress.finish(`fine-tuned ${step} steps (${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'}); ${formatTaskMetrics(finalMetrics)}; was ${formatTaskMetrics(initialMetrics).replace(/ \(\d+ examples\)$/, '')}`, { out: cfg.out });
     return E.right({
-      runDir: out,
+      runDir: cfg.out,
       task: cfg.task,
       labels,
       steps: step,
@@ -539,10 +558,11 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       initialMetrics,
       finalMetrics,
       load: t.report,
-      checkpoint: ran.right.lastCheckpoint,
+      checkpoint: finalCheckpoint,
       seconds,
     });
   } finally {
+    if (!committed) stage?.abort();
     t.dispose();
   }
 };
@@ -558,6 +578,8 @@ export interface EvaluateTaskOptions {
   readonly batchSize?: number;
   /** Called after the inputs are checked, before the first tensor is made (see {@link FinetuneIO.beforeCompute}). */
   readonly beforeCompute?: () => Promise<void>;
+  /** Told, in one line, when a damaged checkpoint was skipped for an older intact one. */
+  readonly note?: (message: string) => void;
 }
 
 /**
@@ -592,10 +614,11 @@ export const evaluateTask = async (checkpointDir: string, dataFile: string, opts
   const stored = readFinetuneConfig(checkpointDir);
   if (E.isLeft(stored)) return stored;
   const s = stored.right;
-  const latest = latestCheckpoint(checkpointDir);
-  if (!latest) return E.left(ftError(`${checkpointDir} has no complete checkpoint (did the fine-tuning run finish?)`));
-  const ck = await loadCheckpoint(latest.dir);
-  if (E.isLeft(ck)) return E.left(ftError(`${latest.dir}: ${ck.left.message}`));
+  const found = await loadLatestIntactCheckpoint(checkpointDir, opts.note);
+  if (E.isLeft(found)) return E.left(ftError(found.left.message));
+  if (found.right === undefined) return E.left(ftError(`${checkpointDir} has no complete checkpoint (did the fine-tuning run finish?)`));
+  const ck = { right: found.right };
+  const latest = { dir: found.right.dir, step: found.right.state.step };
   const tok = runTokenizer(s.tokenizer === null ? undefined : path.join(checkpointDir, s.tokenizer));
   if (E.isLeft(tok)) return E.left(ftError(tok.left));
   const raw = readExamples(dataFile, 'dev', opts.maxExamples ?? 0);

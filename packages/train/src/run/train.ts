@@ -44,7 +44,7 @@ import { labelSetOf, readExamples, resolveExamples } from '../finetune/data.js';
 import { encodeExamples, sliceBatch } from '../finetune/encode.js';
 import { taskFeed } from '../finetune/model.js';
 import { albertFeed } from '../pretrainer.js';
-import { buildRunData, evalBatches, runCorpus, runTokenizer, trainBatches } from './data.js';
+import { buildRunData, datasetCacheDir, evalBatches, runCorpus, runTokenizer, trainBatches } from './data.js';
 import { lmFeed, lmWindows } from './lm-data.js';
 import { RUN_CONFIG_FILE } from './pretrain.js';
 
@@ -263,7 +263,7 @@ const shuffled = (n: number, batchSize: number, seed: number, feed: (ix: number[
   };
 };
 
-const prepare = (cfg: TrainRunConfig, runDir: string, model: Node | undefined, log: (m: string) => void): E.Either<string, Prepared> => {
+const prepare = (cfg: TrainRunConfig, _runDir: string, model: Node | undefined, log: (m: string) => void): E.Either<string, Prepared> => {
   const d = cfg.data;
   const tok = runTokenizer(d.tokenizer);
   if (E.isLeft(tok)) return tok;
@@ -293,7 +293,7 @@ const prepare = (cfg: TrainRunConfig, runDir: string, model: Node | undefined, l
     if (d.train !== undefined || d.eval !== undefined) return E.left('--train/--eval are for the supervised objectives; mlm reads --corpus');
     const maxPredictions = Math.max(1, Math.ceil(0.15 * d.seqLength));
     const opts = { corpus: d.corpus, tokenizer: d.tokenizer, maxDocuments: d.maxDocuments, seqLength: d.seqLength, maxPredictions, objective: 'none' as const, dupeFactor: 1, evalFraction: d.evalFraction, seed: cfg.seed };
-    const data = buildRunData(opts, path.join(runDir, 'data'), log);
+    const data = buildRunData(opts, datasetCacheDir(), log);
     if (E.isLeft(data)) return data;
     // a model that gathers the masked positions itself gets [B·P] labels, else dense [B·S] ones
     const mlmPositions = model && sideInputs(model).has(INPUTS.maskedPositions) ? 'masked' : 'all';
