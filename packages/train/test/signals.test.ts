@@ -51,23 +51,25 @@ beforeAll(async () => {
   );
 });
 
+/** 6 epochs × 16 steps, a checkpoint every 10: long enough to be killed after the first one. */
+const EPOCHS = 6;
 const ftArgs = (out: string, epochs: number): string[] => [
   'finetune', '--checkpoint', hf, '--train', task, '--eval', task, '--out', out, '--seq-len', '16', '--batch-size', '4', '--epochs', String(epochs),
   '--lr', '1e-3', '--dropout', '0.1', '--eval-every', '0', '--checkpoint-every', '10', '--quiet',
 ];
 
-describe('fine-tuning on the shared loop', { timeout: 400_000 }, () => {
+describe('fine-tuning on the shared loop', { timeout: 900_000 }, () => {
   it('kill -9 then --resume reproduces the uninterrupted loss trajectory', async () => {
     const full = path.join(dir, 'ft-full');
-    const a = cli(ftArgs(full, 20));
+    const a = cli(ftArgs(full, EPOCHS));
     expect(a.status, a.stderr).toBe(0);
     const reference = losses(full);
-    const total = 20 * 16;
+    const total = EPOCHS * 16;
     expect([...reference.keys()].filter((s) => s > 0)).toHaveLength(total);
 
     const cut = path.join(dir, 'ft-cut');
-    const child = cliAsync(ftArgs(cut, 20));
-    const reached = await waitFor(() => checkpointSteps(cut).length > 0, 240_000);
+    const child = cliAsync(ftArgs(cut, EPOCHS));
+    const reached = await waitFor(() => checkpointSteps(cut).length > 0, 600_000);
     child.kill('SIGKILL');
     await exitOf(child);
     expect(reached).toBe(true);
@@ -90,7 +92,7 @@ describe('fine-tuning on the shared loop', { timeout: 400_000 }, () => {
     it(`${signal} saves a checkpoint and exits 0; --resume finishes the run`, async () => {
       const out = path.join(dir, `ft-${signal}`);
       const child = cliAsync(ftArgs(out, 1000));
-      expect(await waitFor(() => hasLoss(out), 240_000)).toBe(true);
+      expect(await waitFor(() => hasLoss(out), 600_000)).toBe(true);
       child.kill(signal);
       expect(await exitOf(child)).toBe(0);
       const steps = checkpointSteps(out);
@@ -107,7 +109,7 @@ describe('fine-tuning on the shared loop', { timeout: 400_000 }, () => {
   }
 });
 
-describe('pretraining on the shared loop', { timeout: 400_000 }, () => {
+describe('pretraining on the shared loop', { timeout: 900_000 }, () => {
   it('SIGTERM saves a checkpoint and exits 0', async () => {
     const w = tinyWorkspace();
     const run = path.join(w.dir, 'run');
