@@ -53,6 +53,47 @@ export const INPUTS = {
   maskedPositions: 'masked_lm_positions',
 } as const;
 
+/**
+ * The names of the outputs the ALBERT/BERT models produce, for trainers and tools that read them
+ * (so no one outside this package spells them).
+ * @example out[OUTPUTS.mlmLogits] // [B, S, V] MLM logits
+ */
+export const OUTPUTS = {
+  hidden: 'last_hidden_state',
+  pooled: 'pooler_output',
+  mlmLogits: 'prediction_logits',
+  taskLogits: 'logits',
+} as const;
+
+/**
+ * The output of the sentence-level pretraining head.
+ * @example orderLogitsOutput('sop') // 'sop_logits'
+ */
+export const orderLogitsOutput = (objective: 'sop' | 'nsp'): string => `${objective}_logits`;
+
+/**
+ * The parameter scope of the task head of {@link albertForTask} (freshly initialised when
+ * fine-tuning starts from a pretrained encoder).
+ * @example isTaskHeadParam('classifier.kernel') // true
+ */
+export const TASK_HEAD_SCOPE = 'classifier';
+/**
+ * Whether a parameter path belongs to the task head ({@link TASK_HEAD_SCOPE}).
+ * @example isTaskHeadParam('pooler.kernel') // false
+ */
+export const isTaskHeadParam = (path: string): boolean => path.startsWith(`${TASK_HEAD_SCOPE}.`);
+/**
+ * Which sentence-level head, if any, a set of parameter paths holds (`sop.*` or `nsp.*`).
+ * @example orderHeadOf(['sop.kernel', 'sop.bias']) // 'sop'
+ */
+export const orderHeadOf = (paths: Iterable<string>): 'sop' | 'nsp' | 'none' => {
+  for (const p of paths) {
+    if (p.startsWith('sop.')) return 'sop';
+    if (p.startsWith('nsp.')) return 'nsp';
+  }
+  return 'none';
+};
+
 /** The shared word embedding (`embeddings.word`), the target of the tied MLM decoder. */
 export const wordEmbedding = (c: AlbertConfig): Layer<'ids', number> & SharedNode =>
   shared(embedding(c.vocabSize, c.embeddingSize, { initStd: c.initializerRange }), 'embeddings.word');
@@ -196,11 +237,11 @@ export interface PretrainingModelOptions {
 export const albertForPretraining = (c: AlbertConfig, opts: PretrainingModelOptions = {}): Layer<'ids', number> => {
   const objective = opts.objective ?? 'sop';
   const outputs: Record<string, Node> = {
-    last_hidden_state: identity,
-    pooler_output: pooler(c),
-    prediction_logits: mlmHead(c, opts.mlmPositions ?? 'all'),
+    [OUTPUTS.hidden]: identity,
+    [OUTPUTS.pooled]: pooler(c),
+    [OUTPUTS.mlmLogits]: mlmHead(c, opts.mlmPositions ?? 'all'),
   };
-  if (objective !== 'none') outputs[`${objective}_logits`] = orderHead(c, objective);
+  if (objective !== 'none') outputs[orderLogitsOutput(objective)] = orderHead(c, objective);
   return seq(encoder(c), fanout(outputs));
 };
 
@@ -215,7 +256,7 @@ export type TaskHead = 'sequence-classification' | 'token-classification' | 'que
  * - `multiple-choice`: `[B·C, 1]` for inputs flattened from `[B, C, S]` (reshape to `[B, C]`).
  */
 export const albertForTask = (c: AlbertConfig, task: TaskHead, numLabels = 2): Layer<'ids', number> => {
-  const cls = (n: number) => named('classifier', dense(c.hiddenSize, n, { initStd: c.initializerRange }));
+  const cls = (n: number) => named(TASK_HEAD_SCOPE, dense(c.hiddenSize, n, { initStd: c.initializerRange }));
   const head: Node = (() => {
     switch (task) {
       case 'sequence-classification':
@@ -230,5 +271,5 @@ export const albertForTask = (c: AlbertConfig, task: TaskHead, numLabels = 2): L
   })();
   // Hugging Face's token-classification and QA models have no pooler; the others do.
   const pooled = task === 'sequence-classification' || task === 'multiple-choice';
-  return seq(encoder(c), fanout({ last_hidden_state: identity, ...(pooled ? { pooler_output: pooler(c) } : {}), logits: head }));
+  return seq(encoder(c), fanout({ [OUTPUTS.hidden]: identity, ...(pooled ? { [OUTPUTS.pooled]: pooler(c) } : {}), [OUTPUTS.taskLogits]: head }));
 };

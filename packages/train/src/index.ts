@@ -12,3 +12,6 @@ export * from './checkpoint.js';
 export * from './progress.js';
 export * from './finetune/index.js';
 export * from './pretrainer.js';
+export * from './objectives/index.js';
+export * from './core/step.js';
+export * from './core/loop.js';

@@ -15,8 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compile, init, traceToFunction, callFunction, type CompiledModel, type RawTensor, type TracedFunction } from '@lamina/dsl';
-import { albertForPretraining, type AlbertConfig, type Batch } from '@lamina/albert';
+import { compile, init, paramSpecs, traceToFunction, callFunction, type CompiledModel, type RawTensor, type TracedFunction } from '@lamina/dsl';
+import { albertForPretraining, INPUTS, orderLogitsOutput, OUTPUTS, type AlbertConfig, type Batch } from '@lamina/albert';
+import { evalSumsOf, float32, int32, type Feed, type ParallelContext, type StepMetrics, type TrainStep } from './core/step.js';
+import { mlmObjective, weightedSparseCrossEntropy, type TrainingObjective } from './objectives/index.js';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
 import { accumulate, clipByGlobalNorm } from './optim/grads.js';
 import { deriveSeed } from './rng.js';
@@ -119,6 +121,11 @@ export interface Pretrainer {
   engine(): StepEngine;
   /** Graph functions traced so far (one per batch shape). */
   tracedFunctions(): number;
+  /**
+   * The same step as the {@link TrainStep} interface the training loop runs, on feeds made by
+   * {@link albertFeed} (it runs on the engine of {@link Pretrainer.trainStep}, graph or eager).
+   */
+  readonly step: TrainStep;
   /** Eval-mode metrics on a batch (MLM accuracy/loss at masked positions, order accuracy). */
   evaluate(batch: Batch): Promise<EvalSums>;
   /** Frees the parameters and optimizer state. */
@@ -173,40 +180,7 @@ const denseLabels = (b: Batch): { ids: Int32Array; weights: Float32Array } => {
   return { ids, weights };
 };
 
-/**
- * Weighted sparse softmax cross-entropy, `Σ w·(-log softmax(logits)[label]) / (Σ w + 1e-5)` as in
- * ALBERT's `get_masked_lm_output`, with a hand-written gradient (softmax − one-hot) so no
- * `[N, V]` one-hot is materialised in the forward pass.
- */
-export const weightedSparseCrossEntropy = (
-  logits2d: tf.Tensor2D,
-  labels: tf.Tensor1D,
-  weights: tf.Tensor1D,
-  /** Data parallelism: `scale · Σ w·l / (total + 1e-5)`, with the global batch's weight total. */
-  normaliser?: { readonly total: number; readonly scale: number },
-): tf.Scalar => {
-  const V = logits2d.shape[1];
-  const perExample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const logits = x as tf.Tensor2D;
-    const lsm = tf.logSoftmax(logits);
-    const n = logits.shape[0];
-    const flatIdx = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(V, 'int32')), labels);
-    const picked = tf.gather(tf.reshape(lsm, [-1]), flatIdx);
-    // labels is not an input of this op: save it too, or it is gone by the backward pass
-    save([lsm, labels]);
-    return {
-      value: tf.neg(picked),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [l, y] = saved as [tf.Tensor2D, tf.Tensor1D];
-        const onehot = tf.oneHot(y, V, 1, 0, 'float32');
-        return tf.mul(tf.sub(tf.exp(l), onehot), tf.expandDims(dy, 1));
-      },
-    };
-  }) as never) as (x: tf.Tensor) => tf.Tensor1D;
-  const losses = perExample(logits2d);
-  if (normaliser) return tf.div(tf.mul(tf.sum(tf.mul(losses, weights)), normaliser.scale), normaliser.total + 1e-5) as tf.Scalar;
-  return tf.div(tf.sum(tf.mul(losses, weights)), tf.add(tf.sum(weights), 1e-5)) as tf.Scalar;
-};
+export { weightedSparseCrossEntropy } from './objectives/index.js';
 
 /**
  * Builds a pretrainer: the pretraining model (only the outputs the loss needs are computed),
@@ -528,11 +502,32 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     };
   };
 
+  // The loop's step interface over the same engine: feeds come from albertFeed, which remembers
+  // the batch each was made from; the parallel context maps back to this step's ParallelStep.
+  const loopStep: TrainStep = (_state, micro, ctx): StepMetrics => {
+    const batches = micro.map((f) => {
+      const b = feedBatches.get(f);
+      if (!b) throw new Error('Pretrainer.step takes feeds made by albertFeed');
+      return b;
+    });
+    const p = ctx.parallel;
+    const r = step(batches, ctx.lr, ctx.step, p && { workers: p.workers, totals: p.totals.map((t) => ({ mlmWeight: t.mlmWeight as number, rows: t.rows as number })), allReduce: p.allReduce, ...(p.extras ? { extras: p.extras } : {}) });
+    return {
+      loss: r.loss,
+      parts: { mlm_loss: r.mlmLoss, ...(orderKey ? { order_loss: r.orderLoss } : {}) },
+      gradNorm: r.gradNorm,
+      tokens: r.tokens,
+      ...(r.extras ? { extras: r.extras } : {}),
+      dispose: r.dispose,
+    };
+  };
+
   return E.right({
     params,
     optimizer: optimizer.right,
     options: opts,
     trainStep: step,
+    step: loopStep,
     engine: () => engine,
     tracedFunctions: () => traced.size,
     evaluate,
@@ -540,5 +535,111 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
       Object.values(params).forEach((v) => v.dispose());
       optimizer.right.dispose();
     },
+  });
+};
+
+/** The batch each {@link albertFeed} was made from (the pretrainer's step runs on batches). */
+const feedBatches = new WeakMap<Feed, Batch>();
+
+/**
+ * A pretraining batch as a {@link Feed} of the `mlm` objective: the model inputs (by the names
+ * `@lamina/albert` exports) and the MLM (+ sentence-order) targets. With `mlmPositions: 'all'` the
+ * labels are dense `[B·S]` (weight 0 off the masked positions), else `[B·P]`.
+ * @example const feed = albertFeed(batch, { mlmPositions: 'masked', order: true });
+ */
+export const albertFeed = (b: Batch, o: { readonly mlmPositions: 'masked' | 'all'; readonly order: boolean }): Feed => {
+  const [B, S] = b.shapes.inputIds;
+  const [, P] = b.shapes.maskedLm;
+  const d = o.mlmPositions === 'all' ? denseLabels(b) : undefined;
+  const f: Feed = {
+    inputs: {
+      [INPUTS.ids]: int32([B, S], b.inputIds),
+      [INPUTS.tokenTypes]: int32([B, S], b.tokenTypeIds),
+      [INPUTS.mask]: int32([B, S], b.attentionMask),
+      [INPUTS.maskedPositions]: int32([B, P], b.maskedLmPositions),
+    },
+    targets: {
+      mlm_labels: d ? int32([B * S], d.ids) : int32([B * P], b.maskedLmIds),
+      mlm_weights: d ? float32([B * S], d.weights) : float32([B * P], b.maskedLmWeights),
+      ...(o.order ? { order_labels: int32([B], b.sentenceOrderLabel) } : {}),
+    },
+    tokens: B * S,
+  };
+  feedBatches.set(f, b);
+  return f;
+};
+
+/**
+ * The `mlm` objective of an ALBERT/BERT pretraining model with the given sentence-level head.
+ * @example albertMlmObjective('sop').outputs // { logits: 'prediction_logits', order: 'sop_logits' }
+ */
+export const albertMlmObjective = (objective: Objective): TrainingObjective =>
+  mlmObjective({ logits: OUTPUTS.mlmLogits, ...(objective === 'none' ? {} : { order: orderLogitsOutput(objective) }) });
+
+/**
+ * Starts parameters from `initial` (by path): every path must be present with the model's shape.
+ * Returns the problem, or undefined when all were assigned.
+ * @example const bad = loadInitial(params, ck.weights);
+ */
+export const loadInitial = (params: Record<string, tf.Variable>, initial: Readonly<Record<string, RawTensor>>): string | undefined => {
+  const problems: string[] = [];
+  for (const k of Object.keys(initial)) if (!(k in params)) problems.push(`unexpected ${k}`);
+  for (const [k, v] of Object.entries(params)) {
+    const raw = initial[k];
+    if (!raw) problems.push(`missing ${k}`);
+    else if (raw.shape.join(',') !== v.shape.join(',')) problems.unshift(`${k} has shape [${raw.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
+    else v.assign(tf.tensor(raw.data, raw.shape as number[], 'float32'));
+  }
+  return problems.length ? `initial parameters do not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}` : undefined;
+};
+
+/**
+ * The step interface's {@link ParallelContext} of a {@link ParallelStep} (the MLM objective's
+ * totals are the global batch's masked-LM weight and rows).
+ * @example parallelContext({ workers: 2, totals: [globalTotals(b)], allReduce })
+ */
+export const parallelContext = (p: ParallelStep): ParallelContext => ({
+  workers: p.workers,
+  totals: p.totals.map((t) => ({ mlmWeight: t.mlmWeight, rows: t.rows })),
+  allReduce: p.allReduce,
+  ...(p.extras ? { extras: p.extras } : {}),
+});
+
+/**
+ * An evaluation-only view of a pretraining model: the eval-mode forward pass (MLM logits at the
+ * masked positions) and the {@link albertMlmObjective}'s sums, on given parameters. No optimizer,
+ * no variables: `lamina eval` uses this.
+ * @example
+ * ```ts
+ * const ev = unwrap(createMlmEvaluator(config, 'sop', ck.weights));
+ * const sums = await ev.evaluate(batch); ev.dispose();
+ * ```
+ */
+export const createMlmEvaluator = (
+  config: AlbertConfig,
+  objective: Objective,
+  weights: Readonly<Record<string, RawTensor>>,
+): E.Either<PretrainerError, Pick<Pretrainer, 'evaluate' | 'dispose'>> => {
+  const obj = albertMlmObjective(objective);
+  const outputs = Object.values(obj.outputs).filter((o): o is string => o !== null);
+  const fwd = compile(albertForPretraining(config, { objective, mlmPositions: 'masked' }), { input: INPUTS.ids, outputs });
+  if (E.isLeft(fwd)) return E.left(pretrainerError(`${fwd.left.path}: ${fwd.left.message}`));
+  const specs = paramSpecs(albertForPretraining(config, { objective, mlmPositions: 'masked' }));
+  if (E.isLeft(specs)) return E.left(pretrainerError(specs.left.message));
+  const problems: string[] = [];
+  for (const s of specs.right) {
+    const w = weights[s.path];
+    if (!w) problems.push(`missing ${s.path}`);
+    else if (w.shape.join(',') !== s.shape.join(',')) problems.push(`${s.path} has shape [${w.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+  }
+  if (problems.length) return E.left(pretrainerError(`the parameters do not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`));
+  const params = Object.fromEntries(specs.right.map((s) => [s.path, tf.tensor((weights[s.path] as RawTensor).data, [...s.shape], 'float32')]));
+  const order = objective !== 'none';
+  return E.right({
+    evaluate: async (b: Batch): Promise<EvalSums> => {
+      const [lossSum, correct, count, orderCorrect, orderCount] = await evalSumsOf(fwd.right, obj, params, albertFeed(b, { mlmPositions: 'masked', order }));
+      return { mlmLossSum: lossSum as number, mlmCorrect: correct as number, mlmCount: count as number, orderCorrect: orderCorrect as number, orderCount: orderCount as number };
+    },
+    dispose: () => Object.values(params).forEach((t) => t.dispose()),
   });
 };

@@ -11,6 +11,8 @@ import { exportHf, forward } from './forward.js';
 import { evalCmd } from './eval.js';
 import { demo } from './demo.js';
 import { evalTask, finetune } from './finetune.js';
+import { train } from './train.js';
+import { generateCmd } from './generate.js';
 
 /** Every `lamina` subcommand, in the order `lamina --help` lists them. */
-export const commands: readonly Command[] = [demo, pretrain, finetune, evalCmd, evalTask, forward, params, summaryCmd, exportHf, doctor, tokenize, tokenizerTrain];
+export const commands: readonly Command[] = [demo, pretrain, finetune, train, generateCmd, evalCmd, evalTask, forward, params, summaryCmd, exportHf, doctor, tokenize, tokenizerTrain];

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { buildPretrainingDataset, pretrainingOptions, splitCorpus } from '@lamina/albert';
-import { createPretrainer } from '../pretrainer.js';
+import { createMlmEvaluator } from '../pretrainer.js';
 import { datasetCacheDir, evalBatches, runCorpus, type DataOptions } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
 import { evaluateOn, readRunConfig } from '../run/pretrain.js';
@@ -64,7 +64,7 @@ export const evalCmd: Command = {
     if (ds.right.size === 0) throw usageError('the evaluation corpus gives no instances (too short?)');
     const batches = evalBatches({ tokenizer: m.right.tokenizer, train: ds.right, eval: ds.right, corpusName: evalCorpus.name }, data, batchSize, nBatches);
     await useBackend(v);
-    const t = createPretrainer({ config: m.right.config, objective: m.right.objective, mlmPositions: 'masked', optimizer: 'adamw', seed, initialParams: m.right.params });
+    const t = createMlmEvaluator(m.right.config, m.right.objective, m.right.params);
     if (E.isLeft(t)) throw failure(t.left.message);
     const r = await evaluateOn(t.right, batches);
     t.right.dispose();

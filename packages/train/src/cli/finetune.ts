@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { TASK_KINDS, type TaskKind } from '../finetune/data.js';
 import { formatTaskMetrics } from '../finetune/metrics.js';
-import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
+import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, readFinetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, quoteInput, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
 import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
@@ -45,6 +45,7 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
     clipNorm: numOr(O, v, 'clip-norm'),
     dropout: numOr(O, v, 'dropout'),
     evalEvery: numOr(O, v, 'eval-every'),
+    checkpointEvery: numOr(O, v, 'checkpoint-every'),
     overwrite: v.overwrite === true,
   });
 };
@@ -74,7 +75,9 @@ export const FINETUNE_OPTIONS = {
   dropout: numberOption('dropout on hidden states and attention while fine-tuning', { min: 0, max: 0.9, default: D.dropout, arg: 'p' }),
   seed: intOption('seed of the new head, data order and dropout', { min: 0, max: LIMITS.seed, default: D.seed }),
   'eval-every': intOption('evaluate every N steps (0: only before and after training)', { min: 0, max: LIMITS.steps, default: D.evalEvery }),
+  'checkpoint-every': intOption('checkpoint every N steps (0: only at the end); SIGINT/SIGTERM also checkpoint', { min: 0, max: LIMITS.steps, default: D.checkpointEvery }),
   overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out (the old one stays until the new one has finished)' },
+  resume: { type: 'boolean', help: 'continue the run in --out from its newest checkpoint (its finetune.json gives the config)' },
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
@@ -85,15 +88,23 @@ export const FINETUNE_OPTIONS = {
 export const finetune: Command = {
   name: 'finetune',
   summary: 'fine-tune a pretrained model on a classification or regression task',
-  usage: 'lamina finetune --checkpoint <dir> --train <file|imdb> --eval <file|imdb> --out <dir> [--task classify|regress] [options]',
+  usage: 'lamina finetune --checkpoint <dir> --train <file|imdb> --eval <file|imdb> --out <dir> [--task classify|regress] [options] | lamina finetune --out <dir> --resume',
   options: FINETUNE_OPTIONS,
   examples: [
     'lamina finetune --checkpoint runs/demo/pretrain --train imdb --eval imdb --out runs/imdb --max-train 2000 --max-eval 500',
     'lamina finetune --checkpoint albert-base-v2/ --task regress --train stsb-train.tsv --eval stsb-dev.tsv --out runs/stsb --lr 2e-5',
   ],
   async run(v) {
-    const cfg = finetuneConfigFromFlags(v);
-    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v) });
+    const resume = v.resume === true;
+    let cfg: FinetuneConfig;
+    if (resume) {
+      const out = str(v, 'out', 'finetune');
+      const stored = readFinetuneConfig(out);
+      if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
+      cfg = { ...FINETUNE_DEFAULTS, ...stored.right.config, out };
+    } else cfg = finetuneConfigFromFlags(v);
+    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v), resume });
+    // an interrupted run saved its checkpoint (and said so): that is a success too (exit 0)
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;
   },

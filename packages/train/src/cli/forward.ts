@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { compile, formatModelError, paramSpecs, type ParamSpec, type RawTensor } from '@lamina/dsl';
-import { albertForPretraining, checkHfExportable, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
+import { albertForPretraining, checkHfExportable, INPUTS, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
 import { rawToTensors } from '../checkpoint.js';
 import { loadModelDir } from '../run/load.js';
 import { type Command, CliError, EXIT, failure, optStr, str, usageError } from './command.js';
@@ -196,7 +196,7 @@ export const forward: Command = {
     const values = B * S * (config.hiddenSize + config.vocabSize + 1) + B * (config.hiddenSize + 2);
     if (values > MAX_FORWARD_OUTPUT_VALUES)
       throw usageError(`${B} × ${S} tokens would give ${values} output numbers, more than the limit of ${MAX_FORWARD_OUTPUT_VALUES}; pass fewer or shorter sequences`);
-    const f = compile(model, { input: 'input_ids' });
+    const f = compile(model, { input: INPUTS.ids });
     if (E.isLeft(f)) throw failure(f.left.message);
     await useBackend(v);
     const params = rawToTensors(m.right.params);

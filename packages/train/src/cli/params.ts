@@ -6,7 +6,39 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { countParams, formatModelError, paramSpecs, summary, tensorSig } from '@lamina/dsl';
 import { albertForPretraining, albertModel } from '@lamina/albert';
-import { type Command, EXIT, failure, num } from './command.js';
+import { type Command, EXIT, failure, num, usageError } from './command.js';
+import { isModelFile, loadModelFile } from '../models/file.js';
+import { gpt2PresetModel } from '../models/presets.js';
+import { maxPositions } from '../run/generate.js';
+import { isTrainRun, loadTrainRun } from '../run/train.js';
+import { runTokenizer } from '../run/data.js';
+
+/**
+ * `--model` as a DSL model value when it is not an ALBERT preset or config: a model file
+ * (.ts/.js/.json encoded value; a factory gets the committed vocabulary's size), a GPT-2 preset,
+ * or a `lamina train` run directory.
+ */
+const otherModel = async (v: Record<string, unknown>): Promise<{ node: import('@lamina/dsl').Node; source: string } | undefined> => {
+  const arg = typeof v.model === 'string' ? v.model : undefined;
+  if (arg === undefined) return undefined;
+  if (isTrainRun(arg)) {
+    const r = await loadTrainRun(arg);
+    if (E.isLeft(r)) throw usageError(r.left.message);
+    return { node: r.right.model, source: arg };
+  }
+  if (isModelFile(arg)) {
+    const tok = runTokenizer(undefined);
+    const m = await loadModelFile(arg, { vocabSize: E.isRight(tok) ? tok.right.vocabSize : 10000, seqLength: num(v, 'seq-len', 128, { min: 1, integer: true }), numLabels: 2 });
+    if (E.isLeft(m)) throw usageError(m.left);
+    return { node: m.right, source: arg };
+  }
+  if (/^gpt2/.test(arg)) {
+    const m = gpt2PresetModel(arg);
+    if (E.isLeft(m)) throw usageError(m.left);
+    return { node: m.right, source: arg };
+  }
+  return undefined;
+};
 import { MODEL_OPTIONS, resolveModel } from './model-arg.js';
 
 /** `lamina params`. */
@@ -21,6 +53,15 @@ export const params: Command = {
   },
   examples: ['lamina params --model albert-base', 'lamina params --model bert-base --json', 'lamina params --model albert-large --sharing ffn'],
   async run(v) {
+    const other = await otherModel(v);
+    if (other) {
+      const specs = paramSpecs(other.node);
+      const total = countParams(other.node);
+      if (E.isLeft(specs) || E.isLeft(total)) throw usageError(`${other.source}: ${formatModelError(E.isLeft(specs) ? specs.left : (total as E.Left<never>).left)}`);
+      if (v.json === true) console.log(JSON.stringify({ model: other.source, total: total.right, parameters: specs.right.map((s) => ({ path: s.path, shape: s.shape, uses: s.uses })) }, null, 2));
+      else console.log(`${other.source}: ${total.right.toLocaleString('en-US')} parameters`);
+      return EXIT.ok;
+    }
     const { config, source } = resolveModel(v);
     const model = v.heads === true ? albertForPretraining(config) : albertModel(config);
     const specs = paramSpecs(model);
@@ -62,6 +103,15 @@ export const summaryCmd: Command = {
   },
   examples: ['lamina summary --model albert-base', 'lamina summary --model config.json --seq-len 64'],
   async run(v) {
+    const other = await otherModel(v);
+    if (other) {
+      const B = num(v, 'batch', 1, { min: 1, integer: true });
+      const S = num(v, 'seq-len', 128, { min: 1, integer: true, max: maxPositions(other.node) ?? 1_000_000 });
+      const r = summary(other.node, tensorSig([B, S], 'int32'), { attention_mask: tensorSig([B, S], 'int32') });
+      if (E.isLeft(r)) throw usageError(`${other.source}: ${formatModelError(r.left)}`);
+      console.log(r.right);
+      return EXIT.ok;
+    }
     const { config } = resolveModel(v);
     const B = num(v, 'batch', 1, { min: 1, integer: true });
     const S = num(v, 'seq-len', 128, { min: 1, integer: true, max: config.maxPositionEmbeddings });

@@ -187,14 +187,12 @@ export const pretrain: Command = {
     } else cfg = runConfigFromFlags(v);
     // the flags are checked once here, before any worker is launched
     if (how.kind === 'launch') return how.launch();
-    // a cluster member joins TensorFlow's collective runtime before any tensor exists
-    let group: ReturnType<Extract<typeof how, { kind: 'member' }>['join']> | undefined;
-    if (how.kind === 'member') {
-      await useBackend(v);
-      group = how.join();
-    }
+    // a group member joins the collective runtime, which needs the backend now; a single
+    // process selects it once its input has been checked (runPretraining's beforeCompute)
+    if (how.kind === 'member') await useBackend(v);
+    const group = how.kind === 'member' ? how.join() : undefined;
     // an interrupted run saved its checkpoint: that is a success too (exit 0)
-    finishRun(await runPretraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v), engine: v.eager === true ? 'eager' : 'graph', xla: v.xla === true, ...(group ? { group } : {}) }));
+    finishRun(await runPretraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), engine: v.eager === true ? 'eager' : 'graph', xla: v.xla === true, ...(group ? { group } : { beforeCompute: () => useBackend(v) }) }));
     return EXIT.ok;
   },
 };

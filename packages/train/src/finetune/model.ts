@@ -17,10 +17,10 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { compile, init, type RawTensor } from '@lamina/dsl';
-import { albertForTask, type AlbertConfig } from '@lamina/albert';
+import { albertForTask, INPUTS, isTaskHeadParam, OUTPUTS, type AlbertConfig } from '@lamina/albert';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from '../optim/optimizer.js';
-import { clipByGlobalNorm } from '../optim/grads.js';
-import { weightedSparseCrossEntropy } from '../pretrainer.js';
+import { eagerStep, float32, int32, toTensors, type Feed, type TrainStep } from '../core/step.js';
+import { classifyObjective, regressObjective, type TrainingObjective } from '../objectives/index.js';
 import { deriveSeed } from '../rng.js';
 import type { TaskKind } from './data.js';
 import type { TaskBatch } from './encode.js';
@@ -72,6 +72,8 @@ export interface TaskTrainer {
   readonly report: LoadReport;
   /** One optimizer step on a batch; `stepIndex` seeds dropout. Returns the loss and the pre-clip gradient norm. */
   trainStep(b: TaskBatch, lr: number, stepIndex: number): { loss: tf.Scalar; gradNorm: tf.Scalar; dispose: () => void };
+  /** The same step on {@link taskFeed}s, as the {@link TrainStep} interface the loop runs. */
+  readonly step: TrainStep;
   /** Eval-mode logits `[B, numLabels]`, read to the host (row-major). */
   predict(b: TaskBatch): Promise<Float32Array>;
   dispose(): void;
@@ -90,13 +92,26 @@ export const describeLoad = (r: LoadReport, from: string): string => {
   );
 };
 
-const batchTensors = (b: TaskBatch): Record<string, tf.Tensor> => ({
-  input_ids: tf.tensor2d(b.inputIds, [b.size, b.seqLength], 'int32'),
-  token_type_ids: tf.tensor2d(b.tokenTypeIds, [b.size, b.seqLength], 'int32'),
-  attention_mask: tf.tensor2d(b.attentionMask, [b.size, b.seqLength], 'int32'),
+/**
+ * A fine-tuning batch as a {@link Feed} of the `classify`/`regress` objective.
+ * @example const feed = taskFeed(batch, 'classify');
+ */
+export const taskFeed = (b: TaskBatch, kind: TaskKind): Feed => ({
+  inputs: {
+    [INPUTS.ids]: int32([b.size, b.seqLength], b.inputIds),
+    [INPUTS.tokenTypes]: int32([b.size, b.seqLength], b.tokenTypeIds),
+    [INPUTS.mask]: int32([b.size, b.seqLength], b.attentionMask),
+  },
+  targets: { labels: kind === 'classify' ? int32([b.size], b.targets) : float32([b.size], b.targets) },
+  tokens: b.size * b.seqLength,
 });
 
-const isHead = (p: string): boolean => p.startsWith('classifier.');
+/**
+ * The objective of a task head: `classify` or `regress` on the model's `logits` output.
+ * @example taskObjective('classify', 3).name // 'classify'
+ */
+export const taskObjective = (kind: TaskKind, numLabels: number): TrainingObjective =>
+  kind === 'classify' ? classifyObjective(numLabels, OUTPUTS.taskLogits) : regressObjective(OUTPUTS.taskLogits);
 
 /**
  * Builds the task model, its parameters (checkpoint encoder + pooler, fresh seeded head) and the
@@ -107,7 +122,7 @@ export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, Ta
   if (opts.kind === 'regress' && opts.numLabels !== 1) return E.left(`regression needs numLabels = 1, got ${opts.numLabels}`);
   if (!(Number.isInteger(opts.numLabels) && opts.numLabels >= 1)) return E.left(`numLabels must be a positive integer, got ${opts.numLabels}`);
   const model = albertForTask(opts.config, 'sequence-classification', opts.numLabels);
-  const fwd = compile(model, { input: 'input_ids', outputs: ['logits'] });
+  const fwd = compile(model, { input: INPUTS.ids, outputs: [OUTPUTS.taskLogits] });
   if (E.isLeft(fwd)) return E.left(`${fwd.left.path}: ${fwd.left.message}`);
   const store = init(model, opts.seed);
   if (E.isLeft(store)) return E.left(store.left.message);
@@ -118,7 +133,7 @@ export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, Ta
   const problems: string[] = [];
   for (const [k, v] of Object.entries(params)) {
     const raw = src[k];
-    if (raw === undefined || (isHead(k) && !opts.exact)) {
+    if (raw === undefined || (isTaskHeadParam(k) && !opts.exact)) {
       initialised.push(k);
       continue;
     }
@@ -131,7 +146,7 @@ export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, Ta
     }
   }
   if (opts.exact && initialised.length > 0) problems.push(`missing ${initialised.slice(0, 5).join(', ')}${initialised.length > 5 ? ` (+${initialised.length - 5} more)` : ''}`);
-  const ignored = Object.keys(src).filter((k) => !(k in params) || (isHead(k) && !opts.exact));
+  const ignored = Object.keys(src).filter((k) => !(k in params) || (isTaskHeadParam(k) && !opts.exact));
   if (problems.length) {
     Object.values(params).forEach((v) => v.dispose());
     return E.left(`the checkpoint does not fit the task model: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ''}`);
@@ -141,42 +156,21 @@ export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, Ta
     Object.values(params).forEach((v) => v.dispose());
     return E.left(optimizer.left.message);
   }
-  const names = Object.keys(params);
-  const vars = names.map((k) => params[k] as tf.Variable);
-  const clip = opts.clipNorm ?? 1.0;
   const C = opts.numLabels;
-
-  const lossOf = (logits: tf.Tensor, targets: tf.Tensor): tf.Scalar =>
-    opts.kind === 'classify'
-      ? weightedSparseCrossEntropy(logits as tf.Tensor2D, targets as tf.Tensor1D, tf.ones([targets.shape[0] as number]) as tf.Tensor1D)
-      : (tf.mean(tf.square(tf.sub(tf.reshape(logits, [-1]), targets))) as tf.Scalar);
+  const objective = taskObjective(opts.kind, C);
+  // one dropout seed per step (no micro-batches here), as fine-tuning has always drawn them
+  const step: TrainStep = eagerStep({ forward: fwd.right, objective, clipNorm: opts.clipNorm ?? 1.0, seed: opts.seed, dropoutSeed: (s) => deriveSeed(opts.seed, 'dropout', s) });
+  const state = { params, optimizer: optimizer.right };
 
   const trainStep = (b: TaskBatch, lr: number, stepIndex: number) => {
-    const result = tf.tidy(() => {
-      const inputs = batchTensors(b);
-      const targets = opts.kind === 'classify' ? tf.tensor1d(b.targets as Int32Array, 'int32') : tf.tensor1d(b.targets as Float32Array, 'float32');
-      const seed = deriveSeed(opts.seed, 'dropout', stepIndex);
-      const { value, grads } = tf.variableGrads(() => {
-        const ps = Object.fromEntries(names.map((n, j) => [n, vars[j] as tf.Tensor]));
-        const out = fwd.right(ps, inputs, { training: true, seed }) as Record<string, tf.Tensor>;
-        return lossOf(out.logits as tf.Tensor, targets);
-      }, vars);
-      const byPath: Record<string, tf.Tensor> = {};
-      for (const [j, n] of names.entries()) {
-        const g = grads[(vars[j] as tf.Variable).name];
-        if (g) byPath[n] = g;
-      }
-      const { grads: clipped, norm } = clip > 0 ? clipByGlobalNorm(byPath, clip) : { grads: byPath, norm: tf.scalar(0) };
-      optimizer.right.step(params, clipped, lr);
-      return { loss: value, gradNorm: norm as tf.Scalar };
-    });
-    return { ...result, dispose: () => [result.loss, result.gradNorm].forEach((t) => t.dispose()) };
+    const m = step(state, [taskFeed(b, opts.kind)], { lr, step: stepIndex });
+    return { loss: m.loss, gradNorm: m.gradNorm, dispose: m.dispose };
   };
 
   const predict = async (b: TaskBatch): Promise<Float32Array> => {
     const t = tf.tidy(() => {
-      const out = fwd.right(params, batchTensors(b), { training: false }) as Record<string, tf.Tensor>;
-      return tf.reshape(out.logits as tf.Tensor, [b.size, C]);
+      const out = fwd.right(params, toTensors(taskFeed(b, opts.kind).inputs), { training: false }) as Record<string, tf.Tensor>;
+      return tf.reshape(out[OUTPUTS.taskLogits] as tf.Tensor, [b.size, C]);
     });
     const data = (await t.data()) as Float32Array;
     t.dispose();
@@ -188,6 +182,7 @@ export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, Ta
     optimizer: optimizer.right,
     report: { loaded, initialised, ignored },
     trainStep,
+    step,
     predict,
     dispose: () => {
       Object.values(params).forEach((v) => v.dispose());

@@ -24,12 +24,12 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
-import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@lamina/dsl';
 import { decodeConfig, type AlbertConfig, type Tokenizer } from '@lamina/albert';
-import { loadLatestIntactCheckpoint, saveCheckpoint } from '../checkpoint.js';
+import { loadLatestIntactCheckpoint, rawToTensors, type JsonValue } from '../checkpoint.js';
+import { runLoop, withInterrupts } from '../core/loop.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
 import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
@@ -42,7 +42,7 @@ import { checkOutDir, fsErrorLine, stageDir, type StagedDir } from '../run/rundi
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
 import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
-import { createTaskTrainer, describeLoad, type LoadReport, type TaskTrainer } from './model.js';
+import { createTaskTrainer, describeLoad, taskFeed, type LoadReport, type TaskTrainer } from './model.js';
 
 /**
  * Everything that defines a fine-tuning run (written, resolved, to `finetune.json`); build one with
@@ -90,6 +90,8 @@ export interface FinetuneConfig {
   readonly dropout: number;
   /** Evaluate every N steps (0: only before training and at the end). */
   readonly evalEvery: number;
+  /** Checkpoint every N steps (0: only at the end); a killed run resumes from the newest one. */
+  readonly checkpointEvery: number;
   /** Replace an existing fine-tuning run in `out`. */
   readonly overwrite: boolean;
 }
@@ -117,6 +119,7 @@ export const FINETUNE_DEFAULTS = {
   clipNorm: 1,
   dropout: 0.1,
   evalEvery: 100,
+  checkpointEvery: 100,
   overwrite: false,
   fromScratch: false,
 } as const satisfies Omit<FinetuneConfig, 'checkpoint' | 'train' | 'eval' | 'out'>;
@@ -140,6 +143,12 @@ export interface FinetuneIO {
    * made (the CLI selects the backend here, so bad input fails fast without loading TensorFlow).
    */
   readonly beforeCompute?: () => Promise<void>;
+  /**
+   * Continue the run in `cfg.out` from its newest checkpoint (the config is the one stored in its
+   * `finetune.json`; read it with {@link readFinetuneConfig}). The result is the same as a run
+   * that was never interrupted.
+   */
+  readonly resume?: boolean;
 }
 
 /**
@@ -172,6 +181,11 @@ export interface FinetuneSummary {
   /** The checkpoint directory holding the fine-tuned weights. */
   readonly checkpoint: string;
   readonly seconds: number;
+  /**
+   * True when SIGINT/SIGTERM stopped the run: its checkpoint is saved (continue it with
+   * `resume`), `finalMetrics` are those of the last evaluation and no eval.json is written.
+   */
+  readonly interrupted?: boolean;
 }
 
 /**
@@ -305,6 +319,7 @@ const checkConfig = (c: FinetuneConfig): string | undefined => {
     ['max-train', c.maxTrain, 0],
     ['max-eval', c.maxEval, 0],
     ['eval-every', c.evalEvery, 0],
+    ['checkpoint-every', c.checkpointEvery, 0],
   ];
   for (const [n, v, min] of ints) if (!(Number.isInteger(v) && v >= min)) return `${n} must be an integer >= ${min}, got ${v}`;
   if (!(c.lr >= 0 && Number.isFinite(c.lr))) return `learning rate must be a finite number >= 0, got ${c.lr}`;
@@ -326,8 +341,15 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   const t0 = Date.now();
   const bad = checkConfig(cfg);
   if (bad) return E.left(ftError(bad));
-  const dirOk = checkOutDir(cfg.out, { kind: 'lamina-finetune-run', overwrite: cfg.overwrite });
-  if (E.isLeft(dirOk)) return E.left(ftError(dirOk.left.message, dirOk.left.code));
+  const outArg = cfg.out;
+  const resume = io.resume === true;
+  if (resume && !fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE))) return E.left(ftError(`nothing to resume: ${path.join(outArg, FINETUNE_CONFIG_FILE)} does not exist`));
+  if (!resume && !cfg.overwrite && fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE)))
+    return E.left(ftError(`${outArg} already holds a fine-tuning run; pass --resume to continue it, choose another --out or pass --overwrite`));
+  if (!resume) {
+    const dirOk = checkOutDir(cfg.out, { kind: 'lamina-finetune-run', overwrite: cfg.overwrite });
+    if (E.isLeft(dirOk)) return E.left(ftError(dirOk.left.message, dirOk.left.code));
+  }
   const progress0 = createProgress({ total: 1, mode: io.progressMode });
   const loaded = await loadModelDir(cfg.checkpoint, { note: (msg) => progress0.error(msg) });
   if (E.isLeft(loaded)) return E.left(ftError(`--checkpoint: ${loaded.left}`));
@@ -356,6 +378,9 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   const warmup = cfg.warmup ?? Math.round(total / 10);
   const schedule = validateSchedule({ peak: cfg.lr, warmup, total });
   if (E.isLeft(schedule)) return E.left(ftError(`${schedule.left.message} (${total} steps = ${cfg.epochs} epochs × ${stepsPerEpoch} batches)`));
+  const ck = resume ? await loadLatestIntactCheckpoint(cfg.out, (msg) => progress0.error(msg)) : E.right(undefined);
+  if (E.isLeft(ck)) return E.left(ftError(`cannot resume: ${ck.left.message}`, 1));
+  const resumed = ck.right;
   await io.beforeCompute?.();
   const model: AlbertConfig = { ...m.config, hiddenDropoutProb: cfg.dropout, attentionProbsDropoutProb: cfg.dropout };
   const trainer = createTaskTrainer({
@@ -366,86 +391,144 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection },
     clipNorm: cfg.clipNorm,
     seed: cfg.seed,
-    ...(cfg.fromScratch ? {} : { initialParams: m.params }),
+    ...(resumed ? { initialParams: resumed.weights, exact: true } : cfg.fromScratch ? {} : { initialParams: m.params }),
   });
   if (E.isLeft(trainer)) return E.left(ftError(`--checkpoint ${cfg.checkpoint}: ${trainer.left}`));
   const t = trainer.right;
-  // Everything is written into a staged sibling of --out and moved into place only when the run
-  // has finished: a NaN, a Ctrl-C or a crash leaves --out (and a run it held) as it was.
-  let stage: StagedDir;
+  // Replacing a run (--overwrite): everything is written into a staged sibling of --out and moved
+  // into place only when the run has finished, so a NaN, a signal or a crash leaves the old run as
+  // it was. A new run or a resumed one writes into --out itself, so its periodic checkpoints
+  // survive kill -9 and --resume continues from them.
+  const replacing = !resume && cfg.overwrite && fs.existsSync(path.join(cfg.out, FINETUNE_CONFIG_FILE));
+  let stage: StagedDir | undefined;
   try {
-    stage = stageDir(cfg.out);
+    if (replacing) stage = stageDir(cfg.out);
   } catch (e) {
     t.dispose();
     return E.left(ftError(fsErrorLine('cannot create', cfg.out, e)));
   }
-  const out = stage.dir;
+  const out = stage ? stage.dir : cfg.out;
   let committed = false;
   try {
     progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
-    const tokName = copyTokenizer(m.tokenizer, out);
-    const stored: StoredFinetune = {
-      kind: 'lamina-finetune-run',
-      version: 1,
-      task: cfg.task,
-      labels,
-      numLabels,
-      model,
-      tokenizer: tokName,
-      source: { checkpoint: cfg.checkpoint, kind: m.kind, step: m.step ?? null },
-      config: { ...cfg, warmup },
-      steps: total,
-      trainData: { name: data.right.train.name, examples: train.size },
-      evalData: { name: data.right.eval.name, examples: held.size },
-    };
-    const w = await writeJson(path.join(out, FINETUNE_CONFIG_FILE), stored);
-    if (E.isLeft(w)) return E.left(ftError(w.left, 1));
-    const logger = openMetricsLogger({ runDir: out, note: (msg) => progress0.log(msg) });
+    try {
+      fs.mkdirSync(out, { recursive: true });
+    } catch (e) {
+      return E.left(ftError(`cannot create ${out}: ${e instanceof Error ? e.message : String(e)}`, 1));
+    }
+    if (resumed) {
+      const opt = rawToTensors(resumed.optimizer);
+      const r = t.optimizer.loadState(opt, t.params);
+      Object.values(opt).forEach((x) => x.dispose());
+      if (E.isLeft(r)) return E.left(ftError(`cannot resume the optimizer: ${r.left.message}`, 1));
+      progress0.log(`resuming from ${path.relative(process.cwd(), resumed.dir) || resumed.dir} (step ${resumed.state.step})`);
+    }
+    if (!resume) {
+      const tokName = copyTokenizer(m.tokenizer, out);
+      const stored: StoredFinetune = {
+        kind: 'lamina-finetune-run',
+        version: 1,
+        task: cfg.task,
+        labels,
+        numLabels,
+        model,
+        tokenizer: tokName,
+        source: { checkpoint: cfg.checkpoint, kind: m.kind, step: m.step ?? null },
+        config: { ...cfg, warmup },
+        steps: total,
+        trainData: { name: data.right.train.name, examples: train.size },
+        evalData: { name: data.right.eval.name, examples: held.size },
+      };
+      const w = await writeJson(path.join(out, FINETUNE_CONFIG_FILE), stored);
+      if (E.isLeft(w)) return E.left(ftError(w.left, 1));
+    }
+    const startStep = resumed?.state.step ?? 0;
+    const logger = openMetricsLogger({ runDir: out, note: (msg) => progress0.log(msg), ...(resume ? { truncateAfterStep: startStep } : {}) });
     if (E.isLeft(logger)) return E.left(ftError(logger.left.message, 1));
     const log = logger.right;
-    const progress = createProgress({ total, mode: io.progressMode, everySteps: io.logEvery ?? Math.max(1, Math.round(total / 20)) });
+    const progress = createProgress({ total, startStep, mode: io.progressMode, everySteps: io.logEvery ?? Math.max(1, Math.round(total / 20)) });
 
+    let lastMetrics: TaskMetrics | undefined;
     const evaluate = async (step: number): Promise<TaskMetrics> => {
       const mt = await evaluateEncoded(t, held, cfg.task, numLabels, cfg.evalBatchSize);
+      lastMetrics = mt;
       log.log(step, metricValues(mt));
       writeFinetuneCurves(out, cfg.task);
       progress.log(`eval @ step ${step}: ${formatTaskMetrics(mt)}`);
       return mt;
     };
 
-    const initialMetrics = await evaluate(0);
-    let step = 0;
-    for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-      const order = createRng(deriveSeed(cfg.seed, 'finetune-data', epoch)).shuffle(Array.from({ length: train.size }, (_, i) => i));
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        const batch = sliceBatch(train, order.slice(s * cfg.batchSize, (s + 1) * cfg.batchSize));
-        const lr = lrAt(step, schedule.right);
-        const r = t.trainStep(batch, lr, step);
-        const both = tf.stack([r.loss, r.gradNorm]);
-        const [loss, norm] = Array.from(await both.data()) as [number, number];
-        both.dispose();
-        r.dispose();
-        step += 1;
-        if (!Number.isFinite(loss)) {
-          progress.error(`loss is ${loss} at step ${step}; stopping`);
-          log.close();
-          return E.left(ftError(`non-finite loss (${loss}) at step ${step} of fine-tuning; lower --lr or check the data`, 1));
+    const stored0 = (resumed?.state.trainer ?? undefined) as { initialMetrics?: TaskMetrics } | undefined;
+    const initialMetrics = stored0?.initialMetrics ?? (await evaluate(0));
+    // the data stream: epoch by epoch, each shuffled by (seed, epoch); the cursor is the next batch
+    const cursor0 = (resumed?.state.dataCursor ?? { epoch: 0, index: 0 }) as { epoch: number; index: number };
+    let epoch = cursor0.epoch;
+    let index = cursor0.index;
+    const orderOf = (e: number) => createRng(deriveSeed(cfg.seed, 'finetune-data', e)).shuffle(Array.from({ length: train.size }, (_, i) => i));
+    let order = orderOf(epoch);
+    const batches = {
+      next: () => {
+        if (index >= stepsPerEpoch) {
+          epoch += 1;
+          index = 0;
+          order = orderOf(epoch);
         }
-        log.log(step, { loss, grad_norm: norm, lr, epoch: epoch + (s + 1) / stepsPerEpoch });
-        progress.update({ step, loss, tokens: batch.size * batch.seqLength, values: { lr } });
-        if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < total) await evaluate(step);
-      }
+        const batch = sliceBatch(train, order.slice(index * cfg.batchSize, (index + 1) * cfg.batchSize));
+        index += 1;
+        return [taskFeed(batch, cfg.task)];
+      },
+      cursor: () => (index >= stepsPerEpoch ? { epoch: epoch + 1, index: 0 } : { epoch, index }),
+    };
+    const ran = await withInterrupts(progress, (interrupted) =>
+      runLoop({
+        runDir: out,
+        state: { params: t.params, optimizer: t.optimizer },
+        step: t.step,
+        batches,
+        startStep,
+        totalSteps: total,
+        lr: (s) => lrAt(s, schedule.right),
+        evalEvery: cfg.evalEvery,
+        checkpointEvery: cfg.checkpointEvery,
+        keepLast: 1,
+        evaluate: async (s) => void (await evaluate(s)),
+        checkpoint: { configHash: `finetune:${cfg.task}:${labels.join('|')}`, seed: cfg.seed, trainer: { kind: 'finetune', initialMetrics } as unknown as JsonValue },
+        log,
+        progress,
+        record: (v, lr, s) => {
+          const e = Math.floor((s - 1) / stepsPerEpoch);
+          return { loss: v.loss as number, grad_norm: v.grad_norm as number, lr, epoch: e + (s - 1 - e * stepsPerEpoch + 1) / stepsPerEpoch };
+        },
+        interrupted,
+        ...(resumed ? { lastCheckpoint: resumed.dir } : {}),
+      }),
+    );
+    if (E.isLeft(ran)) {
+      log.close();
+      return E.left(ftError(ran.left.kind === 'non-finite' ? `${ran.left.message.replace(/; last good checkpoint: .*$/, '')} of fine-tuning; lower --lr or check the data` : ran.left.message, 1));
+    }
+    const step = ran.right.step;
+    if (ran.right.interrupted) {
+      log.close();
+      progress.finish(stage ? `interrupted at step ${step}; ${cfg.out} still holds the run it held (an --overwrite run is kept only when it finishes)` : `interrupted at step ${step}; checkpoint saved. Continue with lamina finetune --out ${out} --resume.`, { out: cfg.out, step });
+      return E.right({
+        runDir: out,
+        task: cfg.task,
+        labels,
+        steps: step,
+        epochs: cfg.epochs,
+        trainExamples: train.size,
+        evalExamples: held.size,
+        initialMetrics,
+        finalMetrics: lastMetrics ?? initialMetrics,
+        load: t.report,
+        checkpoint: ran.right.lastCheckpoint,
+        seconds: (Date.now() - t0) / 1000,
+        interrupted: true,
+      });
     }
     const finalMetrics = await evaluate(step);
     log.close();
-    const opt = t.optimizer.state();
-    const saved = await saveCheckpoint(
-      out,
-      { step, params: t.params, optimizer: opt, rng: { seed: cfg.seed }, dataCursor: { epoch: cfg.epochs, index: 0 }, configHash: `finetune:${cfg.task}:${labels.join('|')}`, trainer: { kind: 'finetune' } },
-      { keepLast: 1 },
-    );
-    Object.values(opt).forEach((x) => x.dispose());
-    if (E.isLeft(saved)) return E.left(ftError(`cannot save the fine-tuned model: ${saved.left.message}`, 1));
     const seconds = (Date.now() - t0) / 1000;
     const ev = await writeJson(path.join(out, EVAL_FILE), {
       task: cfg.task,
@@ -455,13 +538,14 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       examples: held.size,
       initial: initialMetrics,
       final: finalMetrics,
-      checkpoint: path.relative(out, saved.right.dir),
+      checkpoint: path.relative(out, ran.right.lastCheckpoint),
       seconds,
     });
     if (E.isLeft(ev)) return E.left(ftError(ev.left, 1));
-    const moved = stage.commit();
+    const moved = stage ? stage.commit() : E.right(undefined);
     if (E.isLeft(moved)) return E.left(ftError(moved.left.message, 1));
     committed = true;
+    const finalCheckpoint = path.join(cfg.out, path.relative(out, ran.right.lastCheckpoint));
     progress.finish(`fine-tuned ${step} steps (${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'}); ${formatTaskMetrics(finalMetrics)}; was ${formatTaskMetrics(initialMetrics).replace(/ \(\d+ examples\)$/, '')}`, { out: cfg.out });
     return E.right({
       runDir: cfg.out,
@@ -474,11 +558,11 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       initialMetrics,
       finalMetrics,
       load: t.report,
-      checkpoint: path.join(cfg.out, path.relative(out, saved.right.dir)),
+      checkpoint: finalCheckpoint,
       seconds,
     });
   } finally {
-    if (!committed) stage.abort();
+    if (!committed) stage?.abort();
     t.dispose();
   }
 };

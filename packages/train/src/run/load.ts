@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RawTensor } from '@lamina/dsl';
-import { readHfDirectory, type AlbertConfig, type HfArchitecture, type Tokenizer } from '@lamina/albert';
+import { orderHeadOf, readHfDirectory, type AlbertConfig, type HfArchitecture, type Tokenizer } from '@lamina/albert';
 import { loadLatestIntactCheckpoint } from '../checkpoint.js';
 import { runTokenizer } from './data.js';
 import { readRunConfig, RUN_CONFIG_FILE } from './pretrain.js';
@@ -75,13 +75,13 @@ export const loadModelDir = async (dir: string, opts: { readonly note?: (message
   if (E.isLeft(hf)) return E.left(hf.left.message);
   const tok = runTokenizer(hfTokenizerPath(dir));
   if (E.isLeft(tok)) return E.left(tok.left);
-  const hasSop = Object.keys(hf.right.params).some((k) => k.startsWith('sop.'));
+  const head = orderHeadOf(Object.keys(hf.right.params));
   return E.right({
     kind: 'huggingface',
     dir,
     config: hf.right.config,
     params: hf.right.params,
-    objective: hasSop ? 'sop' : 'none',
+    objective: head === 'sop' ? 'sop' : 'none',
     architecture: hf.right.architecture,
     tokenizer: tok.right,
   });

@@ -17,13 +17,15 @@ import path from 'node:path';
 import os from 'node:os';
 import { canonicalJson, countParams, formatModelError } from '@lamina/dsl';
 import { albertForPretraining, decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
-import { CHECKPOINTS_DIR, loadLatestIntactCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
+import { CHECKPOINTS_DIR, loadLatestIntactCheckpoint, rawToTensors } from '../checkpoint.js';
 import { checkOutDir, createRunDir } from './rundir.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from '../metrics.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
-import { createPretrainer, type EvalSums, type Pretrainer, type StepEngine } from '../pretrainer.js';
+import { albertFeed, createPretrainer, parallelContext, type EvalSums, type Pretrainer, type StepEngine } from '../pretrainer.js';
+import { runLoop, withInterrupts } from '../core/loop.js';
+import type { TrainState } from '../core/step.js';
 import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
 import { buildRunData, closeRunData, datasetCacheDir, evalBatches, trainBatches, type DataOptions } from './data.js';
 import type { DataParallelGroup } from '../distributed/group.js';
@@ -176,7 +178,7 @@ export const evalResult = (sums: readonly EvalSums[]): EvalResult => {
 };
 
 /** Evaluates a pretrainer on fixed held-out batches. */
-export const evaluateOn = async (t: Pretrainer, batches: readonly Batch[]): Promise<EvalResult> => {
+export const evaluateOn = async (t: Pick<Pretrainer, 'evaluate'>, batches: readonly Batch[]): Promise<EvalResult> => {
   const sums: EvalSums[] = [];
   for (const b of batches) sums.push(await t.evaluate(b));
   return evalResult(sums);
@@ -248,7 +250,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
   }
   const existing = found.right;
   const runData = data.right;
-  if (resume) {
+  if (chief && resume) {
     // --steps may extend a run: record the new target so a later --resume continues to it
     const stored = readRunConfig(runDir);
     if (chief && E.isRight(stored) && stored.right.steps !== cfg.steps) {
@@ -278,22 +280,14 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     ? createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20, ...(group ? { label: `${group.size} workers` } : {}) })
     : silentProgress;
   for (const { warn, m } of early.splice(0)) (warn ? progress.error(m) : progress.log(m));
-  // SIGINT: finish the current step, save a checkpoint, return. Registered before the (possibly
-  // long) data preparation so an early Ctrl-C is handled too.
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    progress.log('interrupt: finishing this step, saving a checkpoint (Ctrl-C again to quit now)');
-  };
-  process.on('SIGINT', onSigint);
+  // SIGINT/SIGTERM: finish the current step, save a checkpoint, return.
   try {
-    return await pretrainLoop();
+    return await withInterrupts(progress, (interrupted) => pretrainLoop(interrupted));
   } finally {
-    process.off('SIGINT', onSigint);
+    closeRunData(runData);
   }
 
-  async function pretrainLoop(): Promise<E.Either<RunError, RunSummary>> {
+  async function pretrainLoop(interrupted: () => boolean): Promise<E.Either<RunError, RunSummary>> {
     let startStep = 0;
     let cursor: BatchCursor | undefined;
     let initialParams;
@@ -350,22 +344,6 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     const log: MetricsLogger = logger.right;
     if (group && group.size > cfg.batchSize) return E.left(runError(`--batch-size ${cfg.batchSize} is smaller than the ${group.size} workers that share it`));
 
-    let lastCheckpoint: string | undefined = existing?.dir;
-    const save = async (step: number): Promise<void> => {
-      if (!chief) return;
-      const opt = t.optimizer.state();
-      const r = await saveCheckpoint(
-        runDir,
-        { step, params: t.params, optimizer: opt, rng: { seed: cfg.seed }, dataCursor: batches.right.state() as unknown as Record<string, number>, configHash: hash },
-        { keepLast: cfg.keepLast },
-      );
-      Object.values(opt).forEach((x) => x.dispose());
-      if (E.isLeft(r)) throw new Error(`checkpoint failed: ${r.left.message}`);
-      lastCheckpoint = r.right.dir;
-      progress.log(`checkpoint: ${path.relative(process.cwd(), r.right.dir) || r.right.dir}`);
-    };
-
-
     let initialEval: EvalResult | undefined;
     let finalEval: EvalResult | undefined;
     const evaluate = async (step: number): Promise<EvalResult> => {
@@ -379,70 +357,60 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     try {
       if (startStep === 0) initialEval = await evaluate(0);
       const schedule = { peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps };
-      let step = startStep;
-      // in a group a local Ctrl-C only raises the flag sent with the next step; all stop together
-      let stopAgreed = false;
-      while (step < cfg.steps && !(group ? stopAgreed : interrupted)) {
-        const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
-        const lr = lrAt(step, schedule);
-        let r: ReturnType<typeof t.trainStep>;
-        const stepStart = performance.now();
-        const commStart = group?.allReduceSeconds() ?? 0;
-        try {
-          // in a group: this worker's share of each global micro-batch; the stop flag travels with
-          // the gradients, so a Ctrl-C on any worker stops all of them after the same step
-          r = group
-            ? t.trainStep(
-                micro.map((b) => shareOf(b, group.size, group.taskIndex)),
-                lr,
-                step,
-                { workers: group.size, totals: micro.map(globalTotals), allReduce: (v) => group.allReduce(v), extras: [interrupted ? 1 : 0] },
-              )
-            : t.trainStep(micro, lr, step);
-        } catch (e) {
-          const lost = group?.describeFailure(e, step + 1);
-          if (lost === undefined) throw e;
-          return E.left(runError(lost, 1));
-        }
-        const [loss, mlm, order, norm, stop] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data(), ...(r.extras ? [r.extras.data()] : [])]).then((xs) =>
-          xs.map((x) => x[0] as number),
-        );
-        r.dispose();
-        // wall time of the step (host sync included) and, in a group, the part spent in all-reduces
-        const timing = { step_seconds: (performance.now() - stepStart) / 1000, ...(group ? { allreduce_seconds: group.allReduceSeconds() - commStart } : {}) };
-        if (stop !== undefined && stop > 0) {
-          if (!interrupted) progress.log('interrupt on another worker: saving a checkpoint');
-          interrupted = true;
-          stopAgreed = true;
-        }
-        step += 1;
-        // tfjs-node's data() resolves without a trip through the event loop, so a loop of awaits
-        // would never let a signal in: yield once per step (microseconds) so SIGINT is seen.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (!Number.isFinite(loss as number)) {
-          progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
-          return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
-        }
-        log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr, ...timing });
-        const tokens = group ? micro.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0) : r.tokens;
-        progress.update({ step, loss: loss as number, tokens, values: { lr } });
-        if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate(step);
-        if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step < cfg.steps) await save(step);
+      const state: TrainState = { params: t.params, optimizer: t.optimizer };
+      const order = cfg.data.objective !== 'none';
+      const end = await runLoop({
+        runDir,
+        state,
+        step: t.step,
+        batches: {
+          next: (stop) => {
+            const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
+            const feed = (b: Batch) => albertFeed(b, { mlmPositions: 'masked', order });
+            if (!group) return micro.map(feed);
+            // in a group: this worker's share of each global micro-batch; the stop flag travels with
+            // the gradients, so a signal on any worker stops all of them after the same step
+            return {
+              micro: micro.map((b) => feed(shareOf(b, group.size, group.taskIndex))),
+              parallel: parallelContext({ workers: group.size, totals: micro.map(globalTotals), allReduce: (v) => group.allReduce(v), extras: [stop ? 1 : 0] }),
+              tokens: micro.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0),
+            };
+          },
+          cursor: () => batches.right.state() as unknown as Record<string, number>,
+        },
+        startStep,
+        totalSteps: cfg.steps,
+        lr: (s) => lrAt(s, schedule),
+        evalEvery: cfg.evalEvery,
+        checkpointEvery: cfg.checkpointEvery,
+        keepLast: cfg.keepLast,
+        evaluate: async (s) => void (await evaluate(s)),
+        checkpoint: { configHash: hash, seed: cfg.seed },
+        log,
+        progress,
+        record: (v, lr) => ({ loss: v.loss as number, mlm_loss: v.mlm_loss as number, ...(order ? { order_loss: v.order_loss as number } : {}), grad_norm: v.grad_norm as number, lr }),
+        interrupted,
+        ...(existing ? { lastCheckpoint: existing.dir } : {}),
+        ...(group ? { collective: { chief, describeFailure: (e: unknown, s: number) => group.describeFailure(e, s) } } : {}),
+      });
+      if (E.isLeft(end)) {
+        log.close();
+        return E.left(runError(end.left.message, 1));
       }
-      if (chief && (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0')))) await save(step);
-      if (!interrupted) finalEval = await evaluate(step);
+      const { step, lastCheckpoint } = end.right;
+      if (!end.right.interrupted) finalEval = await evaluate(step);
       log.close();
       const summary: RunSummary = {
         runDir,
         step,
-        interrupted,
+        interrupted: end.right.interrupted,
         initialEval,
         finalEval,
         lastCheckpoint,
         seconds: (Date.now() - t0) / 1000,
       };
       progress.finish(
-        interrupted
+        end.right.interrupted
           ? `interrupted at step ${step}; checkpoint saved. Continue with --resume.`
           : `done: ${step} steps${finalEval ? `; ${fmtEval(finalEval)}` : ''}`,
         { step, runDir, checkpoint: lastCheckpoint ?? null },
@@ -450,8 +418,6 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       return E.right(summary);
     } finally {
       t.dispose();
-      runData.train.close();
-      runData.eval.close();
     }
   }
 };
