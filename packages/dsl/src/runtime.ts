@@ -1,0 +1,86 @@
+/**
+ * What a compiled model's kernels see at run time: the parameter store, the side inputs, the
+ * training flag and dropout seeding, and the per-call cache of attention masks.
+ *
+ * @example
+ * ```ts
+ * const rt: Runtime = { params, side: { attention_mask }, training: false, seed: 0, dropoutCalls: 0, masks: new Map(), step: 0 };
+ * ```
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** A parameter store as the compiled function reads it: path → tensor (variables are tensors). */
+export type Params = Readonly<Record<string, tf.Tensor>>;
+
+/** The state of one call of a compiled model. */
+export interface Runtime {
+  readonly params: Params;
+  readonly side: Readonly<Record<string, tf.Tensor>>;
+  readonly training: boolean;
+  readonly seed: number;
+  dropoutCalls: number;
+  readonly masks: Map<string, tf.Tensor>;
+  /** The current application of the innermost `repeat` (0 outside one), read by step signals. */
+  step: number;
+}
+
+/**
+ * The parameter at `path` (a missing one is a bug of the caller's store: `checkParams` finds it first).
+ * @example param(rt, 'dense_0.kernel')
+ */
+export const param = (rt: Runtime, path: string): tf.Tensor => {
+  const p = rt.params[path];
+  if (p === undefined) throw new Error(`missing parameter "${path}"`);
+  return p;
+};
+
+/** Additive score mask from a 0/1 side input: `[b, s]` → `[b, 1, 1, s]`, `[b, s, s]` → `[b, 1, s, s]`. */
+export const additiveMask = (rt: Runtime, name: string): tf.Tensor | undefined => {
+  const cached = rt.masks.get(name);
+  if (cached) return cached;
+  const m = rt.side[name];
+  if (!m) return undefined;
+  const add = tf.mul(tf.sub(1, tf.cast(m, 'float32')), -1e9);
+  const shaped = m.rank === 3 ? tf.expandDims(add, 1) : tf.reshape(add, [m.shape[0] as number, 1, 1, m.shape[1] as number]);
+  rt.masks.set(name, shaped);
+  return shaped;
+};
+
+/** Added to the scores of future keys: far below the padding mask's -1e9, so padding never lets the future in. */
+const CAUSAL_NEG = -1e30;
+
+/** The causal additive mask `[1, 1, s, s]` (0 on and below the diagonal, -1e30 above), once per call and length. */
+export const causalMask = (rt: Runtime, s: number): tf.Tensor => {
+  const key = `\u0000causal:${s}`;
+  const cached = rt.masks.get(key);
+  if (cached) return cached;
+  const lower = tf.linalg.bandPart(tf.ones([s, s]), -1, 0);
+  const add = tf.reshape(tf.mul(tf.sub(1, lower), CAUSAL_NEG), [1, 1, s, s]);
+  rt.masks.set(key, add);
+  return add;
+};
+
+/** The mask added to one attention layer's scores: padding, causal, both (summed once per call) or none. */
+export const scoreMask = (rt: Runtime, maskInput: string | null, causal: boolean, s: number): tf.Tensor | undefined => {
+  const pad = maskInput === null ? undefined : additiveMask(rt, maskInput);
+  if (!causal) return pad;
+  const c = causalMask(rt, s);
+  if (!pad) return c;
+  const key = `\u0000causal:${s}+${maskInput}`;
+  const cached = rt.masks.get(key);
+  if (cached) return cached;
+  const both = tf.add(pad, c);
+  rt.masks.set(key, both);
+  return both;
+};
+
+export const dropoutSeed = (rt: Runtime): number => {
+  rt.dropoutCalls += 1;
+  // A fresh, deterministic seed per dropout call in one forward pass.
+  return ((rt.seed * 1000003) ^ (rt.dropoutCalls * 2654435761)) >>> 0;
+};
+
+export const applyDropout = (x: tf.Tensor, rate: number, rt: Runtime): tf.Tensor =>
+  rt.training && rate > 0 ? tf.dropout(x, rate, undefined, dropoutSeed(rt)) : x;
+
