@@ -31,14 +31,31 @@ function tfjsNodeDir() {
   }
 }
 
-/** Loads tfjs-node in a child process (a broken binding may crash) and reports the TF version. */
+/** Version of the entry points lamina's patch adds to the binding (patches/@tensorflow__tfjs-node@*.patch). */
+const GRAPH_API = 1;
+
+/**
+ * Loads tfjs-node in a child process (a broken binding may crash) and reports the TF version. It
+ * also probes the entry points lamina's patch adds (graph functions, traced attributes, TF errors
+ * as JS errors): a binding built from unpatched sources counts as not working, so it is rebuilt.
+ */
 function probeBinding(pkgDir) {
   const code = `
     const tf = require(${JSON.stringify(pkgDir)});
     const a = tf.tensor2d([[1, 2], [3, 4]]);
     const m = tf.matMul(a, a).arraySync();
     if (JSON.stringify(m) !== '[[7,10],[15,22]]') throw new Error('wrong matmul ' + JSON.stringify(m));
-    console.log(JSON.stringify({ backend: tf.getBackend(), tf: tf.version['tfjs-core'], native: tf.backend().binding.TF_Version }));
+    const b = tf.backend().binding;
+    if (b.LAMINA_GRAPH_API !== ${GRAPH_API} || typeof b.addFunctionDef !== 'function')
+      throw new Error('binding lacks lamina graph entry points (LAMINA_GRAPH_API ' + b.LAMINA_GRAPH_API + ', want ${GRAPH_API})');
+    if (b.hasFunction('lamina_setup_probe')) throw new Error('hasFunction reports an unregistered function');
+    const traced = b.executeOpWithAttrs('Neg', [], [tf.backend().getInputTensorIds([a])[0]], 1);
+    if (!(traced.attrs instanceof Uint8Array) || traced.attrs.length === 0) throw new Error('executeOpWithAttrs returned no attributes');
+    b.deleteTensor(traced.outputs[0].id);
+    let tfError;
+    try { b.addFunctionDef(new Uint8Array([0x0a, 0x05, 0x0a])); } catch (e) { tfError = e; }
+    if (!tfError || !String(tfError.code).startsWith('TF_')) throw new Error('a bad FunctionDef did not raise a TF error: ' + tfError);
+    console.log(JSON.stringify({ backend: tf.getBackend(), tf: tf.version['tfjs-core'], native: b.TF_Version, graph: b.LAMINA_GRAPH_API }));
   `;
   const r = spawnSync(process.execPath, ['-e', code], {
     encoding: 'utf8',
@@ -134,33 +151,67 @@ function link(target, at) {
   fs.symlinkSync(target, at);
 }
 
-/** Points tfjs-node's deps/ at a libtensorflow directory and builds the binding from source. */
+/** Whether pnpm applied lamina's patch to the installed tfjs-node sources. */
+function sourcesPatched(pkgDir) {
+  try {
+    return fs.readFileSync(path.join(pkgDir, 'binding', 'tfjs_binding.cc'), 'utf8').includes('LAMINA_GRAPH_API');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Points tfjs-node's deps/ at a libtensorflow directory and builds the binding from source.
+ *
+ * The build runs in a staging copy under .cache/: pnpm names a patched package's directory
+ * `…_patch_hash=…`, and make cannot build in a path that contains `=`. The built
+ * `tfjs_binding.node` is then copied into the package; its rpath (`$ORIGIN/../../deps/lib`) finds
+ * the package's own deps/lib.
+ */
 function buildBinding(pkgDir, tfDir) {
-  const deps = path.join(pkgDir, 'deps');
-  fs.mkdirSync(path.join(deps, 'lib'), { recursive: true });
-  link(path.join(tfDir, 'include'), path.join(deps, 'include'));
-  const lib = (n) => path.join(tfDir, 'lib', n);
-  link(lib('libtensorflow_cc.so.2'), path.join(deps, 'lib', 'libtensorflow.so'));
-  link(lib('libtensorflow_cc.so.2'), path.join(deps, 'lib', 'libtensorflow_cc.so.2'));
-  link(lib('libtensorflow_framework.so.2'), path.join(deps, 'lib', 'libtensorflow_framework.so'));
-  link(lib('libtensorflow_framework.so.2'), path.join(deps, 'lib', 'libtensorflow_framework.so.2'));
+  if (!sourcesPatched(pkgDir))
+    log("build: warning: tfjs-node's sources lack lamina's patch (patchedDependencies in pnpm-workspace.yaml); graph functions will be missing");
+  const linkDeps = (dir) => {
+    const deps = path.join(dir, 'deps');
+    fs.mkdirSync(path.join(deps, 'lib'), { recursive: true });
+    link(path.join(tfDir, 'include'), path.join(deps, 'include'));
+    const lib = (n) => path.join(tfDir, 'lib', n);
+    link(lib('libtensorflow_cc.so.2'), path.join(deps, 'lib', 'libtensorflow.so'));
+    link(lib('libtensorflow_cc.so.2'), path.join(deps, 'lib', 'libtensorflow_cc.so.2'));
+    link(lib('libtensorflow_framework.so.2'), path.join(deps, 'lib', 'libtensorflow_framework.so'));
+    link(lib('libtensorflow_framework.so.2'), path.join(deps, 'lib', 'libtensorflow_framework.so.2'));
+  };
+  linkDeps(pkgDir);
   const nd = nodeDir();
   if (!nd) {
     log('build: Node headers not found (looked for include/node/node_api.h); set npm_config_nodedir');
     return false;
   }
+  const stage = path.join(root, '.cache', 'tfjs-node-build');
+  fs.rmSync(stage, { recursive: true, force: true });
+  fs.mkdirSync(stage, { recursive: true });
+  for (const f of ['binding', 'binding.gyp', 'package.json']) fs.cpSync(path.join(pkgDir, f), path.join(stage, f), { recursive: true });
+  linkDeps(stage);
   const preGyp = path.join(pkgDir, '..', '..', '@mapbox', 'node-pre-gyp', 'bin', 'node-pre-gyp');
-  log(`build: node-pre-gyp install --build-from-source (headers from ${nd})`);
+  log(`build: node-pre-gyp install --build-from-source in ${path.relative(root, stage)} (headers from ${nd})`);
   const r = spawnSync(process.execPath, [preGyp, 'install', '--build-from-source', `--nodedir=${nd}`], {
-    cwd: pkgDir,
+    cwd: stage,
     encoding: 'utf8',
     timeout: 900_000,
   });
   if (r.status !== 0) {
-    const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-5).join(' | ');
-    log(`build: failed: ${tail}`);
+    const out = `${r.stdout}\n${r.stderr}`.trim().split('\n');
+    const cause = out.filter((l) => /error|\*\*\*/i.test(l) && !/^(gyp|node-pre-gyp) ERR!/.test(l)).slice(0, 3);
+    log(`build: failed: ${(cause.length ? cause : out.slice(-5)).join(' | ')}`);
     return false;
   }
+  const built = fs.readdirSync(path.join(stage, 'lib')).map((d) => path.join('lib', d, 'tfjs_binding.node'));
+  for (const rel of built) {
+    if (!fs.existsSync(path.join(stage, rel))) continue;
+    fs.mkdirSync(path.dirname(path.join(pkgDir, rel)), { recursive: true });
+    fs.copyFileSync(path.join(stage, rel), path.join(pkgDir, rel));
+  }
+  fs.rmSync(stage, { recursive: true, force: true });
   return true;
 }
 

@@ -42,7 +42,13 @@ let skipped = 0;
 try {
   const r = JSON.parse(fs.readFileSync(report, 'utf8'));
   passed = r.numPassedTests;
-  failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  // Count tests. A test file that failed without any failed test in it (it did not load, or a hook
+  // failed) ran none of its tests: it counts as one failed test, and is named below.
+  const broken = (r.testResults ?? []).filter(
+    (f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
+  );
+  for (const f of broken) console.log(`[lamina test] ${path.relative(root, f.name)} failed outside its tests: ${(f.message ?? '').split('\n')[0]}`);
+  failed = r.numFailedTests + broken.length;
   skipped = r.numPendingTests + r.numTodoTests;
 } catch {
   failed = Math.max(failed, 1);

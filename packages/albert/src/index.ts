@@ -1,5 +1,5 @@
 /**
- * `@lamina/albert`: ALBERT and BERT in the lamina DSL.
+ * `@lamina/albert`: the model zoo — ALBERT, BERT and GPT-2 in the lamina DSL.
  * @module
  */
 export * from './config.js';
@@ -7,3 +7,4 @@ export * from './hf/index.js';
 export * from './tokenizer/index.js';
 export * from './model.js';
 export * from './data/index.js';
+export * from './gpt2/index.js';

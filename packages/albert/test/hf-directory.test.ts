@@ -286,7 +286,10 @@ print(json.dumps(out))`;
       for (const report of reports.slice(0, FIXTURE_NAMES.length)) {
         expect(report.loading, report.dir).toEqual({ missing_keys: [], unexpected_keys: [], mismatched_keys: [], error_msgs: [] });
         expect(Object.keys(report.max_abs_diff).sort()).toEqual(['last_hidden_state', 'pooler_output', 'prediction_logits', 'sop_logits']);
-        for (const d of Object.values(report.max_abs_diff)) expect(d, report.dir).toBe(0);
+        // The fixture outputs were computed by PyTorch on whichever machine made the fixtures; this
+        // machine's PyTorch may round differently (5.96e-7 seen on an Intel Xeon, up to 7.4e-6 on AMD EPYC). A wrong
+        // or missing weight moves the outputs by orders of magnitude more than this tolerance.
+        for (const d of Object.values(report.max_abs_diff)) expect(d, report.dir).toBeLessThanOrEqual(1e-4);
         expect(report.ok).toBe(true);
       }
       const bad = reports[FIXTURE_NAMES.length];

@@ -23,3 +23,4 @@ export * from './measure.js';
 export * from './results.js';
 export * from './report.js';
 export { main, runBench, parseArgs, scalingConfig, tinyBenchConfig, REPO_ROOT, RESULTS_DIR, type BenchArgs } from './run.js';
+export * from './ablations/index.js';

@@ -2,6 +2,7 @@
  * `pnpm bench [--quick]`: runs every benchmark, writes `packages/bench/results/<date>.json`, the
  * SVG plots beside it, and regenerates `BENCHMARKS.md` at the repository root.
  * `pnpm bench --report <results.json>` only re-renders the report from a results file.
+ * `pnpm bench ablations [--quick]` runs the paper's ablations instead (see `ablations/run.ts`).
  *
  * @example
  * ```ts
@@ -75,7 +76,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> 
     } else if (a === '--report') {
       report = argv[++i];
       if (!report) return E.left('--report needs a results file');
-    } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --report <results.json>');
+    } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --report <results.json> | pnpm bench ablations [--quick] (see pnpm bench ablations --help)');
     else return E.left(`unknown argument "${a}" (usage: pnpm bench [--quick] [--no-python] [--report <results.json>])`);
   }
   return E.right({ quick, python, report, ...(smoke ? { smoke } : {}), ...(out ? { out } : {}), ...(largeOnly ? { largeOnly } : {}) });
@@ -126,6 +127,7 @@ const writeReport = (results: Results, resultsFile: string, out?: string): void 
 
 /** Runs the benchmarks (or re-renders a report); resolves with the exit code. */
 export const main = async (argv: readonly string[]): Promise<number> => {
+  if (argv[0] === 'ablations') return (await import('./ablations/run.js')).ablationsMain(argv.slice(1));
   const args = parseArgs(argv);
   if (E.isLeft(args)) {
     process.stderr.write(`${args.left}\n`);

@@ -23,3 +23,4 @@ export * from './codec.js';
 export * from './summary.js';
 export * from './util.js';
 export * from './safetensors.js';
+export * from './native/index.js';

@@ -20,6 +20,7 @@ import { albertForPretraining, type AlbertConfig, type Batch } from '@lamina/alb
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
 import { accumulate, clipByGlobalNorm } from './optim/grads.js';
 import { deriveSeed } from './rng.js';
+import type { GlobalTotals } from './distributed/shard.js';
 
 /** What the model is trained to do besides MLM. */
 export type Objective = 'sop' | 'nsp' | 'none';
@@ -40,6 +41,29 @@ export interface PretrainerOptions {
   readonly initialParams?: Readonly<Record<string, RawTensor>>;
 }
 
+/**
+ * Data parallelism of one step: the micro-batches given to {@link Pretrainer.trainStep} are this
+ * worker's shares of global micro-batches (see `distributed/shard.ts`). Each share's loss is
+ * normalised by its global batch's totals and scaled by `workers`, the accumulated gradients and
+ * losses travel in one flat vector through `allReduce` (an average over the workers), and the
+ * clip and the update then run on the same averaged gradients on every worker.
+ *
+ * @example
+ * ```ts
+ * t.trainStep([shareOf(global, 2, task)], lr, step, { workers: 2, totals: [globalTotals(global)], allReduce: (v) => group.allReduce(v) });
+ * ```
+ */
+export interface ParallelStep {
+  /** How many workers the average runs over. */
+  readonly workers: number;
+  /** The global totals of each micro-batch, in order. */
+  readonly totals: readonly GlobalTotals[];
+  /** Averages a flat float32 vector over the workers; must return the same value on every worker. */
+  readonly allReduce: (flat: tf.Tensor1D) => tf.Tensor1D;
+  /** Numbers averaged along with the gradients (e.g. a stop flag); see {@link StepResult.extras}. */
+  readonly extras?: readonly number[];
+}
+
 /** Results of one step, as tensors the caller reads and disposes (`dispose()`). */
 export interface StepResult {
   /** Total loss (MLM + order), averaged over micro-batches. */
@@ -48,8 +72,10 @@ export interface StepResult {
   readonly orderLoss: tf.Scalar;
   /** Global gradient norm before clipping. */
   readonly gradNorm: tf.Scalar;
-  /** Tokens processed (batch × sequence, over all micro-batches). */
+  /** Tokens processed (batch × sequence, over all micro-batches) by this process. */
   readonly tokens: number;
+  /** With {@link ParallelStep.extras}: their averages over the workers. */
+  readonly extras?: tf.Tensor1D;
   readonly dispose: () => void;
 }
 
@@ -72,7 +98,7 @@ export interface Pretrainer {
    * k micro-batches of n equal one batch of k·n). `stepIndex` seeds dropout, so a resumed run
    * draws the same masks.
    */
-  trainStep(microBatches: readonly Batch[], lr: number, stepIndex?: number): StepResult;
+  trainStep(microBatches: readonly Batch[], lr: number, stepIndex?: number, parallel?: ParallelStep): StepResult;
   /** Eval-mode metrics on a batch (MLM accuracy/loss at masked positions, order accuracy). */
   evaluate(batch: Batch): Promise<EvalSums>;
   /** Frees the parameters and optimizer state. */
@@ -121,7 +147,13 @@ const denseLabels = (b: Batch): { ids: Int32Array; weights: Float32Array } => {
  * ALBERT's `get_masked_lm_output`, with a hand-written gradient (softmax − one-hot) so no
  * `[N, V]` one-hot is materialised in the forward pass.
  */
-export const weightedSparseCrossEntropy = (logits2d: tf.Tensor2D, labels: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar => {
+export const weightedSparseCrossEntropy = (
+  logits2d: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  weights: tf.Tensor1D,
+  /** Data parallelism: `scale · Σ w·l / (total + 1e-5)`, with the global batch's weight total. */
+  normaliser?: { readonly total: number; readonly scale: number },
+): tf.Scalar => {
   const V = logits2d.shape[1];
   const perExample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const logits = x as tf.Tensor2D;
@@ -141,6 +173,7 @@ export const weightedSparseCrossEntropy = (logits2d: tf.Tensor2D, labels: tf.Ten
     };
   }) as never) as (x: tf.Tensor) => tf.Tensor1D;
   const losses = perExample(logits2d);
+  if (normaliser) return tf.div(tf.mul(tf.sum(tf.mul(losses, weights)), normaliser.scale), normaliser.total + 1e-5) as tf.Scalar;
   return tf.div(tf.sum(tf.mul(losses, weights)), tf.add(tf.sum(weights), 1e-5)) as tf.Scalar;
 };
 
@@ -181,7 +214,7 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
   const clip = opts.clipNorm ?? 1.0;
   const V = opts.config.vocabSize;
 
-  const losses = (forward: CompiledModel, b: Batch, training: boolean, seed: number, ps: Record<string, tf.Tensor>) => {
+  const losses = (forward: CompiledModel, b: Batch, training: boolean, seed: number, ps: Record<string, tf.Tensor>, share?: { totals: GlobalTotals; workers: number }) => {
     const inputs = batchInputs(b);
     const out = forward(ps, inputs, { training, seed }) as Record<string, tf.Tensor>;
     const logits = out.prediction_logits as tf.Tensor;
@@ -197,18 +230,19 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
       weights = tf.cast(tf.tensor1d(b.maskedLmWeights, 'int32'), 'float32') as tf.Tensor1D;
     }
     const logits2d = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
-    const mlm = weightedSparseCrossEntropy(logits2d, labels, weights);
+    const mlm = weightedSparseCrossEntropy(logits2d, labels, weights, share && { total: share.totals.mlmWeight, scale: share.workers });
     let order: tf.Scalar = tf.scalar(0);
     const orderLogits = orderKey ? out[orderKey] : undefined;
     if (orderLogits) {
       const y = tf.tensor1d(b.sentenceOrderLabel, 'int32');
-      order = weightedSparseCrossEntropy(orderLogits as tf.Tensor2D, y, tf.ones([B]) as tf.Tensor1D);
+      order = weightedSparseCrossEntropy(orderLogits as tf.Tensor2D, y, tf.ones([B]) as tf.Tensor1D, share && { total: share.totals.rows, scale: share.workers });
     }
     return { mlm, order, logits2d, labels, weights, orderLogits };
   };
 
-  const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount()): StepResult => {
+  const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount(), parallel?: ParallelStep): StepResult => {
     if (microBatches.length === 0) throw new Error('trainStep needs at least one micro-batch');
+    if (parallel && parallel.totals.length !== microBatches.length) throw new Error(`trainStep: ${parallel.totals.length} global totals for ${microBatches.length} micro-batches`);
     const k = microBatches.length;
     const result = tf.tidy(() => {
       let gradSum: Record<string, tf.Tensor> | undefined;
@@ -220,7 +254,8 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
         let parts: tf.Scalar[] = [];
         const { value, grads } = tf.variableGrads(() => {
           const ps = Object.fromEntries(names.map((n, j) => [n, vars[j] as tf.Tensor]));
-          const l = losses(fwd.right, b, true, seed, ps);
+          const share = parallel && { totals: parallel.totals[i] as GlobalTotals, workers: parallel.workers };
+          const l = losses(fwd.right, b, true, seed, ps, share);
           parts = [tf.keep(l.mlm), tf.keep(l.order)];
           return tf.add(l.mlm, l.order) as tf.Scalar;
         }, vars);
@@ -235,15 +270,46 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
         }
         gradSum = accumulate(gradSum, byPath);
       });
+      let extras: tf.Tensor1D | undefined;
+      if (parallel) {
+        const r = reduceAcross(parallel, gradSum as Record<string, tf.Tensor>, mlmSum, orderSum);
+        gradSum = r.grads;
+        mlmSum = r.mlm;
+        orderSum = r.order;
+        extras = r.extras;
+      }
       const avg = k === 1 ? (gradSum as Record<string, tf.Tensor>) : Object.fromEntries(Object.entries(gradSum as Record<string, tf.Tensor>).map(([n, g]) => [n, tf.div(g, k)]));
       const { grads, norm } = clip > 0 ? clipByGlobalNorm(avg, clip) : { grads: avg, norm: tf.scalar(0) };
       optimizer.right.step(params, grads, lr);
       const mlmLoss = tf.div(mlmSum, k) as tf.Scalar;
       const orderLoss = tf.div(orderSum, k) as tf.Scalar;
-      return { loss: tf.add(mlmLoss, orderLoss) as tf.Scalar, mlmLoss, orderLoss, gradNorm: norm as tf.Scalar };
+      return { loss: tf.add(mlmLoss, orderLoss) as tf.Scalar, mlmLoss, orderLoss, gradNorm: norm as tf.Scalar, ...(extras ? { extras } : {}) };
     });
     const tokens = microBatches.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0);
-    return { ...result, tokens, dispose: () => [result.loss, result.mlmLoss, result.orderLoss, result.gradNorm].forEach((t) => t.dispose()) };
+    return { ...result, tokens, dispose: () => [result.loss, result.mlmLoss, result.orderLoss, result.gradNorm, ...(result.extras ? [result.extras] : [])].forEach((t) => t.dispose()) };
+  };
+
+  /** One flat vector [every gradient in parameter order, mlm, order, extras…] through `allReduce`, then split back. */
+  const reduceAcross = (p: ParallelStep, grads: Record<string, tf.Tensor>, mlm: tf.Scalar, order: tf.Scalar) => {
+    const parts = names.map((n, j) => {
+      const g = grads[n];
+      return g ? tf.reshape(g, [-1]) : tf.zeros([(vars[j] as tf.Variable).size]);
+    });
+    const extra = p.extras ?? [];
+    const flat = tf.concat([...parts, tf.reshape(mlm, [1]), tf.reshape(order, [1]), tf.tensor1d(extra.length ? [...extra] : [0], 'float32')]) as tf.Tensor1D;
+    const reduced = p.allReduce(flat);
+    const sizes = [...vars.map((v) => v.size), 1, 1, Math.max(1, extra.length)];
+    const pieces = tf.split(reduced, sizes);
+    const out: Record<string, tf.Tensor> = {};
+    names.forEach((n, j) => {
+      out[n] = tf.reshape(pieces[j] as tf.Tensor, (vars[j] as tf.Variable).shape);
+    });
+    return {
+      grads: out,
+      mlm: tf.reshape(pieces[names.length] as tf.Tensor, []) as tf.Scalar,
+      order: tf.reshape(pieces[names.length + 1] as tf.Tensor, []) as tf.Scalar,
+      extras: pieces[names.length + 2] as tf.Tensor1D,
+    };
   };
 
   const evaluate = async (b: Batch): Promise<EvalSums> => {

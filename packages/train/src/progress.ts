@@ -113,6 +113,8 @@ export interface ProgressSnapshot {
   readonly eta?: number | undefined;
   /** Extra named values, shown as `name value`. */
   readonly values?: Readonly<Record<string, number>>;
+  /** A tag shown after the step, e.g. `2 workers` (the cluster size of a distributed run). */
+  readonly label?: string | undefined;
 }
 
 const fmtValue = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : x.toFixed(4)) : String(x));
@@ -131,6 +133,7 @@ export const formatProgressLine = (p: ProgressSnapshot, opts: { readonly bar?: b
     const full = Math.round(frac * cells);
     parts.push(`${'█'.repeat(full)}${'░'.repeat(cells - full)} ${p.step}/${p.total} (${(frac * 100).toFixed(1)}%)`);
   } else parts.push(`step ${p.step}/${p.total} (${(frac * 100).toFixed(1)}%)`);
+  if (p.label !== undefined) parts.push(p.label);
   if (p.loss !== undefined) parts.push(`loss ${fmtValue(p.loss)}`);
   for (const [k, v] of Object.entries(p.values ?? {})) parts.push(`${k} ${fmtValue(v)}`);
   if (p.tokensPerSecond !== undefined) parts.push(`${formatRate(p.tokensPerSecond)} tok/s`);
@@ -170,6 +173,8 @@ export interface ProgressOptions {
   readonly everySeconds?: number;
   /** Clock in seconds (for tests); default `performance.now() / 1000`. */
   readonly now?: () => number;
+  /** Shown in every progress line (e.g. `2 workers`; tokens/s is then the whole cluster's). */
+  readonly label?: string;
 }
 
 /**
@@ -244,13 +249,14 @@ export const createProgress = (o: ProgressOptions): Progress => {
         tokensPerSecond: u.tokens === undefined ? undefined : tokenRate.rate,
         eta: etaSeconds(o.total - u.step, stepRate.rate),
         ...(u.values === undefined ? {} : { values: u.values }),
+        ...(o.label === undefined ? {} : { label: o.label }),
       };
       lastSnapshot = snap;
       switch (o.mode) {
         case 'quiet':
           return;
         case 'json':
-          json('step', { step: u.step, total: o.total, loss: u.loss, tokens_per_second: snap.tokensPerSecond, eta_seconds: snap.eta, ...u.values });
+          json('step', { step: u.step, total: o.total, ...(o.label === undefined ? {} : { label: o.label }), loss: u.loss, tokens_per_second: snap.tokensPerSecond, eta_seconds: snap.eta, ...u.values });
           return;
         case 'tty':
           if (t - lastDraw >= 0.1 || u.step >= o.total) {

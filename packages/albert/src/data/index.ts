@@ -1,5 +1,5 @@
 /**
- * Corpora, pretraining instances (SOP/NSP, n-gram masking), batching, dataset cache, the IMDB task.
+ * Corpora, pretraining instances (SOP/NSP, n-gram masking), held-out SOP/NSP evaluation pairs, batching, dataset cache, the IMDB task.
  * @module
  */
 export * from './errors.js';
@@ -8,6 +8,7 @@ export * from './sentences.js';
 export * from './corpus.js';
 export * from './masking.js';
 export * from './instances.js';
+export * from './pairs.js';
 export * from './batch.js';
 export * from './cache.js';
 export * from './dataset.js';

@@ -88,19 +88,30 @@ const readShards = async (dir: string, indexFile: string): Promise<E.Either<HfEr
 };
 
 /**
- * Reads a Hugging Face ALBERT directory: `config.json` plus `model.safetensors` (or the shards of
- * `model.safetensors.index.json`), converted to lamina parameters. A missing directory, a missing
- * or invalid config.json, a pickle-only (`pytorch_model.bin`) or TF/Flax-only checkpoint, a corrupt
- * or truncated safetensors file, and missing/unexpected/mis-shaped tensors are each one
- * {@link HfError} naming the problem.
+ * An opened Hugging Face model directory: its parsed `config.json` and where its weights are.
+ * @example const { configJson } = unwrap(await openHfDirectory('albert-base-v2'));
+ */
+export interface HfDirectory {
+  readonly dir: string;
+  /** The parsed `config.json` value (not yet checked against any model). */
+  readonly configJson: unknown;
+  /** `single`: `model.safetensors`; `sharded`: `model.safetensors.index.json` and its shards. */
+  readonly weights: 'single' | 'sharded';
+}
+
+/**
+ * Opens a Hugging Face model directory, for any model type: checks that it is a directory with a
+ * `config.json` and safetensors weights (a pickle-only or TF/Flax-only checkpoint is an error
+ * saying how to convert it; `modelClass` names the class in that hint) and parses `config.json`.
+ * The tensors are read by {@link readHfTensors}.
  *
  * @example
  * ```ts
- * const r = await readHfDirectory('packages/albert/test/fixtures/albert/groups');
- * if (r._tag === 'Left') console.error(r.left.message);
+ * const d = await openHfDirectory('gpt2');
+ * if (d._tag === 'Right') console.log((d.right.configJson as { model_type?: string }).model_type);
  * ```
  */
-export const readHfDirectory = async (dir: string, options: ReadHfOptions = {}): Promise<E.Either<HfError, HfModel>> => {
+export const openHfDirectory = async (dir: string, modelClass = 'AlbertForPreTraining'): Promise<E.Either<HfError, HfDirectory>> => {
   let entries: string[];
   try {
     const st = await fs.stat(dir);
@@ -121,7 +132,7 @@ export const readHfDirectory = async (dir: string, options: ReadHfOptions = {}):
         'format',
         `${dir} has only a PyTorch pickle checkpoint (${PICKLE.filter(has).join(', ')}); pickle checkpoints are not supported (loading them can run arbitrary code). ` +
           `Convert it to safetensors with: python -c "from transformers import AutoModel as M; M.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)" ` +
-          `(use the model's own class, e.g. AlbertForPreTraining, to keep its heads)`,
+          `(use the model's own class, e.g. ${modelClass}, to keep its heads)`,
       ),
     );
   else if (OTHER_FORMATS.some(has))
@@ -130,24 +141,68 @@ export const readHfDirectory = async (dir: string, options: ReadHfOptions = {}):
 
   const cfgJson = await readJson(path.join(dir, 'config.json'));
   if (E.isLeft(cfgJson)) return cfgJson;
-  const cfg = hfConfigToAlbert(cfgJson.right);
+  return E.right({ dir, configJson: cfgJson.right, weights });
+};
+
+/**
+ * Reads every tensor of an opened directory, by HF name: `model.safetensors`, or all shards of
+ * `model.safetensors.index.json` (shard names outside the directory and index/shard disagreements
+ * are errors).
+ * @example const tensors = unwrap(await readHfTensors(unwrap(await openHfDirectory('gpt2'))));
+ */
+export const readHfTensors = async (d: HfDirectory): Promise<E.Either<HfError, Record<string, RawTensor>>> => {
+  if (d.weights === 'single') {
+    const r = await readSafetensorsFile(path.join(d.dir, 'model.safetensors'));
+    return E.isLeft(r) ? E.left(hfError('format', r.left.message)) : E.right(r.right.tensors);
+  }
+  return readShards(d.dir, path.join(d.dir, 'model.safetensors.index.json'));
+};
+
+/**
+ * Reads a Hugging Face ALBERT directory: `config.json` plus `model.safetensors` (or the shards of
+ * `model.safetensors.index.json`), converted to lamina parameters. A missing directory, a missing
+ * or invalid config.json, a pickle-only (`pytorch_model.bin`) or TF/Flax-only checkpoint, a corrupt
+ * or truncated safetensors file, and missing/unexpected/mis-shaped tensors are each one
+ * {@link HfError} naming the problem.
+ *
+ * @example
+ * ```ts
+ * const r = await readHfDirectory('packages/albert/test/fixtures/albert/groups');
+ * if (r._tag === 'Left') console.error(r.left.message);
+ * ```
+ */
+export const readHfDirectory = async (dir: string, options: ReadHfOptions = {}): Promise<E.Either<HfError, HfModel>> => {
+  const opened = await openHfDirectory(dir);
+  if (E.isLeft(opened)) return opened;
+  const cfg = hfConfigToAlbert(opened.right.configJson);
   if (E.isLeft(cfg)) return E.left(hfError('config', `${path.join(dir, 'config.json')}: ${cfg.left.message}`));
   const architecture = options.architecture ?? cfg.right.architecture;
   const numLabels = headLabels(architecture, cfg.right.numLabels);
 
-  let tensors: Record<string, RawTensor>;
-  if (weights === 'single') {
-    const r = await readSafetensorsFile(path.join(dir, 'model.safetensors'));
-    if (E.isLeft(r)) return E.left(hfError('format', r.left.message));
-    tensors = r.right.tensors;
-  } else {
-    const r = await readShards(dir, path.join(dir, 'model.safetensors.index.json'));
-    if (E.isLeft(r)) return r;
-    tensors = r.right;
-  }
-  const params = fromHfStateDict(tensors, cfg.right.config, architecture, { numLabels, allowUnexpected: options.allowUnexpected ?? false });
+  const tensors = await readHfTensors(opened.right);
+  if (E.isLeft(tensors)) return tensors;
+  const params = fromHfStateDict(tensors.right, cfg.right.config, architecture, { numLabels, allowUnexpected: options.allowUnexpected ?? false });
   if (E.isLeft(params)) return E.left({ ...params.left, message: `${dir}: ${params.left.message}` });
   return E.right(numLabels === undefined ? { config: cfg.right.config, architecture, params: params.right } : { config: cfg.right.config, architecture, numLabels, params: params.right });
+};
+
+/**
+ * Writes a Hugging Face directory from a state dict and a `config.json` value: `model.safetensors`
+ * (with `{"format": "pt"}` metadata, as `save_pretrained` writes it) then `config.json`, each
+ * atomically. Creates `dir` if needed; overwrites only those two files.
+ * @example await writeHfFiles('out/model', stateDict, { model_type: 'gpt2', … });
+ */
+export const writeHfFiles = async (dir: string, stateDict: Readonly<Record<string, RawTensor>>, configJson: unknown): Promise<E.Either<HfError, void>> => {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (e) {
+    return E.left(hfError('io', `cannot create ${dir}: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  const w = await writeSafetensorsFileAtomic(path.join(dir, 'model.safetensors'), stateDict, { format: 'pt' });
+  if (E.isLeft(w)) return E.left(hfError('io', w.left.message));
+  const c = await writeFileAtomic(path.join(dir, 'config.json'), new TextEncoder().encode(`${JSON.stringify(configJson, null, 2)}\n`));
+  if (E.isLeft(c)) return E.left(hfError('io', c.left.message));
+  return E.right(undefined);
 };
 
 /**
@@ -175,14 +230,5 @@ export const writeHfDirectory = async (
   if (E.isLeft(json)) return json;
   const sd = toHfStateDict(params, config, architecture, labels);
   if (E.isLeft(sd)) return sd;
-  try {
-    await fs.mkdir(dir, { recursive: true });
-  } catch (e) {
-    return E.left(hfError('io', `cannot create ${dir}: ${e instanceof Error ? e.message : String(e)}`));
-  }
-  const w = await writeSafetensorsFileAtomic(path.join(dir, 'model.safetensors'), sd.right, { format: 'pt' });
-  if (E.isLeft(w)) return E.left(hfError('io', w.left.message));
-  const c = await writeFileAtomic(path.join(dir, 'config.json'), new TextEncoder().encode(`${JSON.stringify(json.right, null, 2)}\n`));
-  if (E.isLeft(c)) return E.left(hfError('io', c.left.message));
-  return E.right(undefined);
+  return writeHfFiles(dir, sd.right, json.right);
 };

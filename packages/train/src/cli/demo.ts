@@ -2,15 +2,23 @@
  * `lamina demo`: the main job on embedded defaults. Pretrains a small ALBERT (factorised
  * embeddings, one shared layer applied 4 times) on the bundled public-domain corpus, evaluates it
  * on held-out documents before and after (MLM and sentence-order accuracy), fine-tunes it on the
- * bundled IMDB sentiment task, and says where everything was written.
+ * bundled IMDB sentiment task, trains the same classifier from scratch with the same recipe for
+ * comparison, and writes `<out>/summary.json`:
+ * ```
+ * { "pretrain": { "before": {…}, "after": {…}, "steps": 600, "seconds": … },
+ *   "finetune": { "before": { "accuracy": 0.5, … }, "after": { "accuracy": 0.8, … }, "scratch": { "accuracy": 0.79, … },
+ *                 "trainExamples": …, "evalExamples": 1000, "recipe": { … } },
+ *   "seconds": … }
+ * ```
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
 import path from 'node:path';
-import { countParams } from '@lamina/dsl';
+import { countParams, writeFileAtomic } from '@lamina/dsl';
 import { albertModel, PRESETS, type AlbertConfig } from '@lamina/albert';
-import { finetuneConfig, runFinetune } from '../finetune/run.js';
-import { formatTaskMetrics } from '../finetune/metrics.js';
+import { finetuneConfig, runFinetune, type FinetuneConfig, type FinetuneSummary } from '../finetune/run.js';
+import { formatTaskMetrics, type TaskMetrics } from '../finetune/metrics.js';
+import type { ProgressMode } from '../progress.js';
 import { runPretraining, CURVES_FILE, RUN_CONFIG_FILE, type EvalResult, type RunConfig } from '../run/pretrain.js';
 import { runTokenizer } from '../run/data.js';
 import { type Command, CliError, EXIT, num, optStr, usageError } from './command.js';
@@ -27,95 +35,268 @@ export const DEMO_MODEL: AlbertConfig = {
   maxPositionEmbeddings: 128,
 };
 
+/**
+ * The demo's recipe (the defaults of `lamina demo`'s flags). Pretraining: LAMB, batch 32 × 64
+ * tokens. Fine-tuning, the same for the pretrained and the from-scratch classifier: AdamW with
+ * bias correction (the fine-tuning default), 10% warm-up then linear decay, dropout 0.
+ * @example DEMO_RECIPE.finetune.examples // IMDB training reviews
+ */
+export const DEMO_RECIPE = {
+  pretrain: { steps: 1500, lr: 0.005, batchSize: 32, seqLength: 64 },
+  finetune: { examples: 2048, evalExamples: 1000, epochs: 2, lr: 1e-4, batchSize: 32, seqLength: 128 },
+  seed: 12345,
+} as const;
+
+/** The summary file of a demo run. */
+export const DEMO_SUMMARY_FILE = 'summary.json';
+
+/**
+ * What `lamina demo` does, every part overridable (tests run it on tiny dims and a tiny corpus).
+ * @example runDemo({ out: 'runs/d', model: { ...DEMO_MODEL, vocabSize: 10000 }, pretrain: { ...DEMO_RECIPE.pretrain }, finetune: { ...DEMO_RECIPE.finetune }, scratch: true, seed: 1 }, { progressMode: 'plain' })
+ */
+export interface DemoOptions {
+  readonly out: string;
+  readonly model: AlbertConfig;
+  readonly pretrain: {
+    readonly steps: number;
+    readonly lr: number;
+    readonly batchSize: number;
+    readonly seqLength: number;
+    /** A text corpus (default: the bundled one) and how many of its documents to use (0: all). */
+    readonly corpus?: string;
+    readonly maxDocuments?: number;
+    /** Held-out batches per evaluation (default 16) and fraction of documents held out (default 0.05). */
+    readonly evalBatches?: number;
+    readonly evalFraction?: number;
+  };
+  /** Undefined: stop after pretraining. */
+  readonly finetune:
+    | {
+        readonly examples: number;
+        readonly evalExamples: number;
+        readonly epochs: number;
+        readonly lr: number;
+        readonly batchSize: number;
+        readonly seqLength: number;
+      }
+    | undefined;
+  /** Also train the classifier from scratch (no pretraining) with the same recipe. */
+  readonly scratch: boolean;
+  readonly seed: number;
+}
+
+/**
+ * What `summary.json` holds (classification metrics: `accuracy`, `macroF1`, `loss`, `count`).
+ * @example JSON.parse(fs.readFileSync('runs/demo/summary.json', 'utf8')).finetune.after.accuracy // 0.8…
+ */
+export interface DemoSummary {
+  readonly pretrain: { readonly before: EvalResult | null; readonly after: EvalResult | null; readonly steps: number; readonly seconds: number };
+  readonly finetune: {
+    readonly before: TaskMetrics;
+    readonly after: TaskMetrics;
+    readonly scratch: TaskMetrics | null;
+    readonly trainExamples: number;
+    readonly evalExamples: number;
+    readonly seconds: number;
+    readonly scratchSeconds: number | null;
+    readonly recipe: Pick<FinetuneConfig, 'epochs' | 'batchSize' | 'lr' | 'seqLength' | 'optimizer' | 'biasCorrection' | 'weightDecay' | 'dropout'>;
+  } | null;
+  readonly seconds: number;
+  /** Set when the run stopped early (Ctrl-C during pretraining). */
+  readonly interrupted: boolean;
+}
+
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
 const evalLine = (e: EvalResult | undefined) =>
   e ? `MLM accuracy ${pct(e.mlmAccuracy)} (perplexity ${e.perplexity.toFixed(0)}), sentence-order accuracy ${pct(e.orderAccuracy)}` : '-';
+const accuracyOf = (m: TaskMetrics): number | undefined => (m.kind === 'classification' ? m.accuracy : undefined);
+
+/**
+ * Runs the demo into `opts.out` (pretrain/, imdb/, imdb-scratch/, summary.json); `say` prints the
+ * story. Errors are values with the exit code (2 bad input, 1 failure).
+ * @example const r = await runDemo(opts, { progressMode: 'quiet' }, console.log); if (E.isRight(r)) r.right.finetune?.after
+ */
+export const runDemo = async (
+  opts: DemoOptions,
+  io: { readonly progressMode: ProgressMode },
+  say: (line: string) => void = () => {},
+): Promise<E.Either<{ message: string; code: 1 | 2 }, DemoSummary>> => {
+  const t0 = Date.now();
+  const { out, model, seed } = opts;
+  const mode = io.progressMode;
+  const stored = E.getOrElse(() => 0)(countParams(albertModel(model)));
+  say(`lamina demo → ${out}`);
+  say(
+    `1/4 pretraining ALBERT (V=${model.vocabSize}, E=${model.embeddingSize}, H=${model.hiddenSize}, ${model.numHiddenLayers} layers sharing one set, ` +
+      `${stored.toLocaleString('en-US')} parameters) on ${opts.pretrain.corpus ?? 'the bundled corpus (State of the Union, Moby-Dick, Brown)'} for ${opts.pretrain.steps} steps: MLM with n-gram masking + sentence-order prediction`,
+  );
+  const steps = opts.pretrain.steps;
+  const cfg: RunConfig = {
+    model,
+    modelSource: 'demo (embedded)',
+    data: {
+      corpus: opts.pretrain.corpus,
+      tokenizer: undefined,
+      maxDocuments: opts.pretrain.maxDocuments ?? 0,
+      seqLength: opts.pretrain.seqLength,
+      maxPredictions: Math.max(1, Math.round(opts.pretrain.seqLength * 0.15)),
+      objective: 'sop',
+      dupeFactor: 1,
+      evalFraction: opts.pretrain.evalFraction ?? 0.05,
+      seed,
+    },
+    steps,
+    batchSize: opts.pretrain.batchSize,
+    gradAccum: 1,
+    lr: opts.pretrain.lr,
+    warmup: Math.round(steps / 10),
+    optimizer: 'lamb',
+    weightDecay: 0.01,
+    clipNorm: 1,
+    seed,
+    checkpointEvery: 500,
+    evalEvery: Math.max(50, Math.round(steps / 6)),
+    evalBatches: opts.pretrain.evalBatches ?? 16,
+    keepLast: 2,
+  };
+  const pretrainDir = path.join(out, 'pretrain');
+  const pre = await runPretraining(cfg, pretrainDir, false, { progressMode: mode, logEvery: 100 });
+  if (E.isLeft(pre)) return pre;
+  const p = pre.right;
+  say('');
+  say(`   before: ${evalLine(p.initialEval)}`);
+  say(`   after:  ${evalLine(p.finalEval)}   (${p.step} steps, ${p.seconds.toFixed(0)}s, held-out documents)`);
+  const pretrainPart = { before: p.initialEval ?? null, after: p.finalEval ?? null, steps: p.step, seconds: p.seconds };
+  const summary = (finetune: DemoSummary['finetune'], interrupted: boolean): DemoSummary => ({ pretrain: pretrainPart, finetune, seconds: (Date.now() - t0) / 1000, interrupted });
+  const write = async (s: DemoSummary): Promise<E.Either<{ message: string; code: 1 | 2 }, DemoSummary>> => {
+    const w = await writeFileAtomic(path.join(out, DEMO_SUMMARY_FILE), new TextEncoder().encode(`${JSON.stringify(s, null, 2)}\n`));
+    return E.isLeft(w) ? E.left({ message: `cannot write ${path.join(out, DEMO_SUMMARY_FILE)}: ${w.left.message}`, code: 1 }) : E.right(s);
+  };
+  if (p.interrupted) {
+    say(`interrupted; continue with: lamina pretrain --out ${pretrainDir} --resume`);
+    return write(summary(null, true));
+  }
+  const ft = opts.finetune;
+  if (ft === undefined) return write(summary(null, false));
+
+  const recipe = {
+    epochs: ft.epochs,
+    batchSize: ft.batchSize,
+    lr: ft.lr,
+    seqLength: ft.seqLength,
+    dropout: 0,
+    evalEvery: 0,
+    maxTrain: ft.examples,
+    maxEval: ft.evalExamples,
+    seed,
+  } satisfies Partial<FinetuneConfig>;
+  const ftCfg = (dir: string, fromScratch: boolean) => finetuneConfig({ checkpoint: pretrainDir, train: 'imdb', eval: 'imdb', out: path.join(out, dir), fromScratch, ...recipe });
+  const describe = (c: FinetuneConfig) =>
+    `${c.maxTrain} training reviews × ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, ${c.maxEval} held-out, ${c.seqLength} tokens, batch ${c.batchSize}, ` +
+    `AdamW${c.biasCorrection ? ' (bias-corrected)' : ''} lr ${c.lr}, 10% warm-up then linear decay`;
+  const pretrainedCfg = ftCfg('imdb', false);
+  say('');
+  say(`2/4 fine-tuning the pretrained model on IMDB sentiment (${describe(pretrainedCfg)})`);
+  const tuned = await runFinetune(pretrainedCfg, { progressMode: mode, logEvery: 25 });
+  if (E.isLeft(tuned)) return tuned;
+  const t = tuned.right;
+  say(`   IMDB: ${formatTaskMetrics(t.initialMetrics)} → ${formatTaskMetrics(t.finalMetrics)} (${t.seconds.toFixed(0)}s)`);
+  let scratch: FinetuneSummary | undefined;
+  if (opts.scratch) {
+    say('');
+    say('3/4 the same classifier from scratch (no pretraining: fresh weights, same tokenizer and recipe)');
+    const s = await runFinetune(ftCfg('imdb-scratch', true), { progressMode: mode, logEvery: 25 });
+    if (E.isLeft(s)) return s;
+    scratch = s.right;
+    say(`   IMDB: ${formatTaskMetrics(scratch.initialMetrics)} → ${formatTaskMetrics(scratch.finalMetrics)} (${scratch.seconds.toFixed(0)}s)`);
+  }
+  const result = summary(
+    {
+      before: t.initialMetrics,
+      after: t.finalMetrics,
+      scratch: scratch?.finalMetrics ?? null,
+      trainExamples: t.trainExamples,
+      evalExamples: t.evalExamples,
+      seconds: t.seconds,
+      scratchSeconds: scratch?.seconds ?? null,
+      recipe: {
+        epochs: pretrainedCfg.epochs,
+        batchSize: pretrainedCfg.batchSize,
+        lr: pretrainedCfg.lr,
+        seqLength: pretrainedCfg.seqLength,
+        optimizer: pretrainedCfg.optimizer,
+        biasCorrection: pretrainedCfg.biasCorrection,
+        weightDecay: pretrainedCfg.weightDecay,
+        dropout: pretrainedCfg.dropout,
+      },
+    },
+    false,
+  );
+  say('');
+  say(`4/4 results (${t.evalExamples} held-out IMDB reviews)`);
+  say(`   pretrained, then fine-tuned: accuracy ${pct(accuracyOf(t.finalMetrics))}   (before fine-tuning ${pct(accuracyOf(t.initialMetrics))})`);
+  if (scratch) {
+    const a = accuracyOf(t.finalMetrics) ?? 0;
+    const b = accuracyOf(scratch.finalMetrics) ?? 0;
+    const verdict = Math.abs(a - b) < 0.005 ? 'about the same' : a > b ? `pretraining helped by ${(100 * (a - b)).toFixed(1)} points` : `pretraining did not help here: from scratch is ${(100 * (b - a)).toFixed(1)} points better`;
+    say(`   from scratch, same recipe:   accuracy ${pct(b)}   (${verdict})`);
+  }
+  say(`   pretraining run:   ${pretrainDir}   (${RUN_CONFIG_FILE}, checkpoints/, metrics.jsonl, tensorboard/, ${CURVES_FILE})`);
+  say(`   fine-tuning runs:  ${path.join(out, 'imdb')}${scratch ? `, ${path.join(out, 'imdb-scratch')}` : ''}   (eval.json, curves.svg)`);
+  say(`   summary:           ${path.join(out, DEMO_SUMMARY_FILE)}   (${result.seconds.toFixed(0)}s in all)`);
+  say(`   next: lamina eval --checkpoint ${pretrainDir}   |   lamina export-hf --checkpoint ${pretrainDir} --out ${path.join(out, 'hf')}`);
+  return write(result);
+};
+
+const R = DEMO_RECIPE;
 
 /** `lamina demo`. */
 export const demo: Command = {
   name: 'demo',
-  summary: 'the main job on embedded defaults: pretrain a small ALBERT, evaluate, fine-tune on IMDB',
+  summary: 'the main job on embedded defaults: pretrain a small ALBERT, evaluate, fine-tune on IMDB, compare with no pretraining',
   usage: 'lamina demo [--out <dir>] [--steps N] [--finetune-examples N] [--skip-finetune]',
   options: {
     out: { type: 'string', arg: 'dir', help: 'where to write the runs (default: runs/demo-<date-time>)' },
-    steps: { type: 'string', arg: 'N', help: 'pretraining steps (batch 32 × 64 tokens)', default: '1500' },
-    lr: { type: 'string', arg: 'x', help: 'peak LAMB learning rate', default: '0.005' },
-    'finetune-examples': { type: 'string', arg: 'N', help: 'IMDB training reviews for fine-tuning', default: '2048' },
+    steps: { type: 'string', arg: 'N', help: `pretraining steps (batch ${R.pretrain.batchSize} × ${R.pretrain.seqLength} tokens)`, default: String(R.pretrain.steps) },
+    lr: { type: 'string', arg: 'x', help: 'peak LAMB learning rate of pretraining', default: String(R.pretrain.lr) },
+    'finetune-examples': { type: 'string', arg: 'N', help: 'IMDB training reviews for fine-tuning', default: String(R.finetune.examples) },
+    'finetune-epochs': { type: 'string', arg: 'N', help: 'passes over them', default: String(R.finetune.epochs) },
+    'finetune-lr': { type: 'string', arg: 'x', help: 'peak AdamW learning rate of fine-tuning', default: String(R.finetune.lr) },
+    'skip-scratch': { type: 'boolean', help: 'do not train the from-scratch classifier for comparison' },
     'skip-finetune': { type: 'boolean', help: 'stop after pretraining' },
-    seed: { type: 'string', arg: 'N', help: 'seed of everything', default: '12345' },
+    seed: { type: 'string', arg: 'N', help: 'seed of everything', default: String(R.seed) },
     ...OUTPUT_OPTIONS,
   },
   examples: ['lamina demo', 'lamina demo --steps 300 --skip-finetune --out runs/quick'],
   async run(v) {
-    await useBackend(v);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const out = optStr(v, 'out') ?? path.join('runs', `demo-${stamp}`);
-    const steps = num(v, 'steps', 1500, { min: 1, integer: true });
-    const seed = num(v, 'seed', 12345, { min: 0, integer: true });
+    const steps = num(v, 'steps', R.pretrain.steps, { min: 1, integer: true });
+    const seed = num(v, 'seed', R.seed, { min: 0, integer: true });
+    const lr = num(v, 'lr', R.pretrain.lr, { min: 0 });
+    const finetune =
+      v['skip-finetune'] === true
+        ? undefined
+        : {
+            ...R.finetune,
+            examples: num(v, 'finetune-examples', R.finetune.examples, { min: 32, integer: true }),
+            epochs: num(v, 'finetune-epochs', R.finetune.epochs, { min: 1, integer: true }),
+            lr: num(v, 'finetune-lr', R.finetune.lr, { min: 0 }),
+          };
+    await useBackend(v);
     const tok = runTokenizer(undefined);
     if (E.isLeft(tok)) throw usageError(tok.left);
-    const model: AlbertConfig = { ...DEMO_MODEL, vocabSize: tok.right.vocabSize };
     const mode = progressModeOf(v);
     const say = (m: string) => {
       if (mode !== 'quiet' && mode !== 'json') console.log(m);
     };
-    const stored = E.getOrElse(() => 0)(countParams(albertModel(model)));
-    say(`lamina demo → ${out}`);
-    say(
-      `1/3 pretraining ALBERT (V=${model.vocabSize}, E=${model.embeddingSize}, H=${model.hiddenSize}, ${model.numHiddenLayers} layers sharing one set, ` +
-        `${stored.toLocaleString('en-US')} parameters) on the bundled corpus (State of the Union, Moby-Dick, Brown) for ${steps} steps: MLM with n-gram masking + sentence-order prediction`,
+    const r = await runDemo(
+      { out, model: { ...DEMO_MODEL, vocabSize: tok.right.vocabSize }, pretrain: { ...R.pretrain, steps, lr }, finetune, scratch: v['skip-scratch'] !== true, seed },
+      { progressMode: mode },
+      say,
     );
-    const cfg: RunConfig = {
-      model,
-      modelSource: 'demo (embedded)',
-      data: { corpus: undefined, tokenizer: undefined, maxDocuments: 0, seqLength: 64, maxPredictions: 10, objective: 'sop', dupeFactor: 1, evalFraction: 0.05, seed },
-      steps,
-      batchSize: 32,
-      gradAccum: 1,
-      lr: num(v, 'lr', 0.005, { min: 0 }),
-      warmup: Math.round(steps / 10),
-      optimizer: 'lamb',
-      weightDecay: 0.01,
-      clipNorm: 1,
-      seed,
-      checkpointEvery: 500,
-      evalEvery: Math.max(50, Math.round(steps / 6)),
-      evalBatches: 16,
-      keepLast: 2,
-    };
-    const pretrainDir = path.join(out, 'pretrain');
-    const pre = await runPretraining(cfg, pretrainDir, false, { progressMode: mode, logEvery: 100 });
-    if (E.isLeft(pre)) throw new CliError(pre.left.message, pre.left.code);
-    const p = pre.right;
-    say('');
-    say(`   before: ${evalLine(p.initialEval)}`);
-    say(`   after:  ${evalLine(p.finalEval)}   (${p.step} steps, ${p.seconds.toFixed(0)}s, held-out documents)`);
-    if (p.interrupted) {
-      say(`interrupted; continue with: lamina pretrain --out ${pretrainDir} --resume`);
-      return EXIT.ok;
-    }
-    let finetuneLine = 'skipped (--skip-finetune)';
-    const ftDir = path.join(out, 'imdb');
-    if (v['skip-finetune'] !== true) {
-      const n = num(v, 'finetune-examples', 2048, { min: 32, integer: true });
-      say('');
-      say(`2/3 fine-tuning on IMDB sentiment (${n} training reviews, 1000 held-out, 128 tokens each)`);
-      const ft = await runFinetune(
-        finetuneConfig({ checkpoint: pretrainDir, train: 'imdb', eval: 'imdb', out: ftDir, maxTrain: n, maxEval: 1000, epochs: 2, lr: 1e-4, dropout: 0, seqLength: 128, evalEvery: 0, seed }),
-        { progressMode: mode, logEvery: 20 },
-      );
-      if (E.isLeft(ft)) throw new CliError(ft.left.message, ft.left.code);
-      finetuneLine = `${formatTaskMetrics(ft.right.initialMetrics)} → ${formatTaskMetrics(ft.right.finalMetrics)} (${ft.right.seconds.toFixed(0)}s)`;
-      say(`   IMDB: ${finetuneLine}`);
-    }
-    say('');
-    say('3/3 results');
-    say(`   pretraining run:   ${pretrainDir}   (${RUN_CONFIG_FILE}, checkpoints/, metrics.jsonl, tensorboard/)`);
-    say(`   curves:            ${path.join(pretrainDir, CURVES_FILE)}`);
-    if (v['skip-finetune'] !== true) say(`   fine-tuning run:   ${ftDir}   (eval.json, curves.svg)`);
-    say(`   next: lamina eval --checkpoint ${pretrainDir}   |   lamina export-hf --checkpoint ${pretrainDir} --out ${path.join(out, 'hf')}`);
-    if (mode === 'json')
-      console.log(JSON.stringify({ event: 'demo', out, pretrain: { step: p.step, before: p.initialEval, after: p.finalEval }, finetune: finetuneLine }));
+    if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
+    if (mode === 'json') console.log(JSON.stringify({ event: 'demo', out, ...r.right }));
     return EXIT.ok;
   },
 };

@@ -1,8 +1,9 @@
 /**
- * `lamina doctor`: which backend runs, TensorFlow's version, threads, GPU, package versions.
+ * `lamina doctor`: which backend runs, TensorFlow's version, threads, GPU, whether graph functions
+ * (one TensorFlow function per training step) are available, package versions.
  * @module
  */
-import { selectBackend, BACKEND_NAMES, packageVersions } from '@lamina/dsl';
+import { selectBackend, BACKEND_NAMES, packageVersions, probeGraphFunctions } from '@lamina/dsl';
 import * as E from 'fp-ts/lib/Either.js';
 import os from 'node:os';
 import { type Command, EXIT, usageError } from './command.js';
@@ -22,6 +23,7 @@ export const doctor: Command = {
     const r = await selectBackend({ requested: typeof v.backend === 'string' ? v.backend : undefined, warn: (m) => warnings.push(m) });
     if (E.isLeft(r)) throw usageError(r.left.message);
     const info = r.right;
+    const graph = info.native ? probeGraphFunctions() : { available: false, reason: 'needs the native TensorFlow backend' };
     const report = {
       backend: info.name,
       native: info.native,
@@ -30,6 +32,8 @@ export const doctor: Command = {
       threads: info.threads,
       cores: os.availableParallelism(),
       gpu: info.gpu,
+      graphFunctions: graph.available,
+      graphFunctionsReason: graph.reason,
       fellBack: info.fellBack,
       reasons: info.reasons,
       warnings,
@@ -47,6 +51,7 @@ export const doctor: Command = {
         ['tfjs', info.tfjsVersion],
         ['threads', `${info.threads} (of ${report.cores} cores)`],
         ['gpu', info.gpu ? 'NVIDIA GPU visible' : 'none'],
+        ['graph functions', graph.available ? `available (${graph.reason})` : `NOT available: ${graph.reason}`],
         ['node', `${report.node} ${report.platform}`],
         ...Object.entries(report.packages).map(([k, x]): [string, string] => [k, x ?? 'not installed']),
         ['why', info.reasons.join('; ')],

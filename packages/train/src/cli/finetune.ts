@@ -10,6 +10,7 @@ import { formatTaskMetrics } from '../finetune/metrics.js';
 import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
+import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 
 const D = FINETUNE_DEFAULTS;
 
@@ -30,6 +31,7 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
     out: str(v, 'out', 'finetune'),
     task: task as TaskKind,
     optimizer: optimizer as OptimizerKind,
+    biasCorrection: biasCorrectionFlag(v, D.biasCorrection),
     epochs: num(v, 'epochs', D.epochs, { min: 1, integer: true }),
     batchSize: num(v, 'batch-size', D.batchSize, { min: 1, integer: true }),
     evalBatchSize: num(v, 'eval-batch-size', D.evalBatchSize, { min: 1, integer: true }),
@@ -66,6 +68,7 @@ export const FINETUNE_OPTIONS = {
   'max-train': { type: 'string', arg: 'N', help: 'use only the first N training examples (0: all)', default: '0' },
   'max-eval': { type: 'string', arg: 'N', help: 'use only the first N held-out examples (0: all)', default: '0' },
   optimizer: { type: 'string', arg: 'adamw|lamb', help: 'optimizer', default: D.optimizer },
+  'bias-correction': biasCorrectionOption(D.biasCorrection),
   'weight-decay': { type: 'string', arg: 'x', help: 'decoupled weight decay (LayerNorm and biases excluded)', default: String(D.weightDecay) },
   'clip-norm': { type: 'string', arg: 'x', help: 'global-norm gradient clip (0: off)', default: String(D.clipNorm) },
   dropout: { type: 'string', arg: 'p', help: 'dropout on hidden states and attention while fine-tuning', default: String(D.dropout) },

@@ -4,12 +4,14 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { selectBackend } from '@lamina/dsl';
-import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { chooseMode } from '../progress.js';
 import { readRunConfig, runPretraining, type RunConfig, type RunSummary } from '../run/pretrain.js';
 import { runTokenizer } from '../run/data.js';
 import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
 import { MODEL_OPTIONS, resolveModel } from './model-arg.js';
+import { CLUSTER_OPTIONS, clusterRun } from './cluster-args.js';
+import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 
 /** Flags shared by `pretrain` and `demo` for progress output. */
 export const OUTPUT_OPTIONS = {
@@ -62,6 +64,7 @@ export const runConfigFromFlags = (v: Record<string, unknown>, defaults: { model
     lr: num(v, 'lr', 1e-3, { min: 0 }),
     warmup: num(v, 'warmup', Math.round(steps / 10), { min: 0, integer: true }),
     optimizer: optimizer as OptimizerKind,
+    biasCorrection: biasCorrectionFlag(v, BIAS_CORRECTION_DEFAULTS.pretrain),
     weightDecay: num(v, 'weight-decay', 0.01, { min: 0 }),
     clipNorm: num(v, 'clip-norm', 1, { min: 0 }),
     seed: num(v, 'seed', 12345, { min: 0, integer: true }),
@@ -86,6 +89,7 @@ export const PRETRAIN_OPTIONS = {
   lr: { type: 'string', arg: 'x', help: 'peak learning rate', default: '0.001' },
   warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps (default 10% of --steps), then linear decay to 0' },
   optimizer: { type: 'string', arg: 'lamb|adamw', help: 'optimizer', default: 'lamb' },
+  'bias-correction': biasCorrectionOption(BIAS_CORRECTION_DEFAULTS.pretrain),
   'weight-decay': { type: 'string', arg: 'x', help: 'decoupled weight decay (LayerNorm and biases excluded)', default: '0.01' },
   'clip-norm': { type: 'string', arg: 'x', help: 'global-norm gradient clip (0: off)', default: '1' },
   objective: { type: 'string', arg: 'sop|nsp|none', help: 'sentence-level objective besides MLM', default: 'sop' },
@@ -99,6 +103,7 @@ export const PRETRAIN_OPTIONS = {
   'max-documents': { type: 'string', arg: 'N', help: 'use only the first N documents of the corpus (0: all)', default: '0' },
   'dupe-factor': { type: 'string', arg: 'N', help: 'passes over the corpus with different masks', default: '1' },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
 } as const;
 
@@ -118,10 +123,12 @@ export const pretrain: Command = {
     'lamina pretrain --model albert-base --out runs/base --steps 10000 --batch-size 16 --grad-accum 8',
     'lamina pretrain --model my-config.json --corpus books/ --out runs/books --objective nsp',
     'lamina pretrain --out runs/base --resume',
+    'lamina pretrain --model albert-base --out runs/base --batch-size 32 --workers 2',
+    'lamina pretrain --out /shared/runs/base --cluster 10.0.0.1:2222,10.0.0.2:2222 --task-index 0   (and --task-index 1 on the second host)',
   ],
   async run(v) {
     const out = str(v, 'out', 'pretrain');
-    await useBackend(v);
+    const how = clusterRun(v, 'pretrain', PRETRAIN_OPTIONS);
     let cfg: RunConfig;
     if (v.resume === true) {
       const stored = readRunConfig(out);
@@ -129,8 +136,12 @@ export const pretrain: Command = {
       const stepsFlag = optStr(v, 'steps');
       cfg = stepsFlag ? { ...stored.right, steps: num(v, 'steps', stored.right.steps, { min: 1, integer: true }) } : stored.right;
     } else cfg = runConfigFromFlags(v);
+    // the flags are checked once here, before any worker is launched
+    if (how.kind === 'launch') return how.launch();
+    await useBackend(v);
+    const group = how.kind === 'member' ? how.join() : undefined;
     // an interrupted run saved its checkpoint: that is a success too (exit 0)
-    finishRun(await runPretraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v) }));
+    finishRun(await runPretraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), ...(group ? { group } : {}) }));
     return EXIT.ok;
   },
 };

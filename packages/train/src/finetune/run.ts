@@ -31,7 +31,7 @@ import { writeFileAtomic } from '@lamina/dsl';
 import { decodeConfig, type AlbertConfig, type Tokenizer } from '@lamina/albert';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
-import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type ProgressMode } from '../progress.js';
 import { createRng, deriveSeed } from '../rng.js';
@@ -51,6 +51,11 @@ import { createTaskTrainer, describeLoad, type LoadReport, type TaskTrainer } fr
 export interface FinetuneConfig {
   /** A lamina pretraining run directory or a Hugging Face ALBERT directory. */
   readonly checkpoint: string;
+  /**
+   * Take only the model config and tokenizer from `checkpoint` and initialise every weight fresh
+   * (seeded by `seed`): the same classifier without pretraining, for comparison.
+   */
+  readonly fromScratch: boolean;
   readonly task: TaskKind;
   /** Training data: a JSONL/TSV file, or `imdb` (the bundled task's train split). */
   readonly train: string;
@@ -73,6 +78,11 @@ export interface FinetuneConfig {
   readonly maxEval: number;
   readonly seed: number;
   readonly optimizer: OptimizerKind;
+  /**
+   * Bias-correct Adam's moments (`torch.optim.AdamW`, Hugging Face); false is ALBERT's reference
+   * update. Absent in runs written before the option (they used false).
+   */
+  readonly biasCorrection: boolean;
   readonly weightDecay: number;
   readonly clipNorm: number;
   /** Dropout on hidden states and attention probabilities while fine-tuning. */
@@ -101,11 +111,13 @@ export const FINETUNE_DEFAULTS = {
   maxEval: 0,
   seed: 12345,
   optimizer: 'adamw',
+  biasCorrection: BIAS_CORRECTION_DEFAULTS.finetune,
   weightDecay: 0.01,
   clipNorm: 1,
   dropout: 0.1,
   evalEvery: 100,
   overwrite: false,
+  fromScratch: false,
 } as const satisfies Omit<FinetuneConfig, 'checkpoint' | 'train' | 'eval' | 'out'>;
 
 /**
@@ -350,15 +362,15 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     kind: cfg.task,
     numLabels,
     optimizer: cfg.optimizer,
-    hyper: { weightDecay: cfg.weightDecay },
+    hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection },
     clipNorm: cfg.clipNorm,
     seed: cfg.seed,
-    initialParams: m.params,
+    ...(cfg.fromScratch ? {} : { initialParams: m.params }),
   });
   if (E.isLeft(trainer)) return E.left(ftError(`--checkpoint ${cfg.checkpoint}: ${trainer.left}`));
   const t = trainer.right;
   try {
-    progress0.log(describeLoad(t.report, cfg.checkpoint));
+    progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
     try {
       fs.mkdirSync(out, { recursive: true });
     } catch (e) {

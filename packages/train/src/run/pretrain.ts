@@ -22,8 +22,10 @@ import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
 import { createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
-import type { OptimizerKind } from '../optim/optimizer.js';
+import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
 import { buildRunData, evalBatches, trainBatches, type DataOptions } from './data.js';
+import type { DataParallelGroup } from '../distributed/group.js';
+import { globalTotals, shareOf } from '../distributed/shard.js';
 
 /** Everything that defines a pretraining run (written to `config.json`). */
 export interface RunConfig {
@@ -37,6 +39,8 @@ export interface RunConfig {
   readonly lr: number;
   readonly warmup: number;
   readonly optimizer: OptimizerKind;
+  /** Bias-correct Adam's moments; absent (runs written before the option) means false, ALBERT's reference. */
+  readonly biasCorrection?: boolean;
   readonly weightDecay: number;
   readonly clipNorm: number;
   readonly seed: number;
@@ -51,6 +55,12 @@ export interface RunIO {
   readonly progressMode: ProgressMode;
   /** Plain mode: a line every this many steps. */
   readonly logEvery?: number;
+  /**
+   * Data-parallel training in a group of worker processes: each takes its share of every global
+   * batch and gradients are averaged across the group; only task 0 writes (config, checkpoints,
+   * metrics, TensorBoard, curves) and reports progress.
+   */
+  readonly group?: DataParallelGroup;
 }
 
 /** What a finished (or interrupted) run reports. */
@@ -172,19 +182,24 @@ export const writeCurves = (runDir: string): void => {
  */
 export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boolean, io: RunIO): Promise<E.Either<RunError, RunSummary>> => {
   const t0 = Date.now();
+  const group = io.group;
+  // in a group only task 0 writes; the others read what it wrote (the same --out on a shared disk)
+  const chief = group === undefined || group.taskIndex === 0;
   const cfgFile = path.join(runDir, RUN_CONFIG_FILE);
   const existing = latestCheckpoint(runDir);
-  if (!resume && (existing || fs.existsSync(cfgFile)))
+  if (chief && !resume && (existing || fs.existsSync(cfgFile)))
     return E.left(runError(`${runDir} already holds a run; pass --resume to continue it or choose another --out`));
   if (resume && !fs.existsSync(cfgFile)) return E.left(runError(`nothing to resume: ${cfgFile} does not exist`));
-  fs.mkdirSync(runDir, { recursive: true });
-  if (!resume) {
+  if (chief) fs.mkdirSync(runDir, { recursive: true });
+  if (chief && !resume) {
     const w = await writeFileAtomic(cfgFile, new TextEncoder().encode(`${JSON.stringify({ kind: 'lamina-pretraining-run', ...cfg }, null, 2)}\n`));
     if (E.isLeft(w)) return E.left(runError(`cannot write ${cfgFile}: ${w.left.message}`, 1));
   }
   const hash = configHash(cfg);
 
-  const progress: Progress = createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20 });
+  const progress: Progress = chief
+    ? createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20, ...(group ? { label: `${group.size} workers` } : {}) })
+    : silentProgress;
   // SIGINT: finish the current step, save a checkpoint, return. Registered before the (possibly
   // long) data preparation so an early Ctrl-C is handled too.
   let interrupted = false;
@@ -222,12 +237,19 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       progress.log(`resuming from ${path.relative(process.cwd(), existing.dir) || existing.dir} (step ${startStep})`);
     }
 
+    if (group) {
+      // every worker must run the same resolved config from the same step (task 0 decides)
+      const agreed = group.agree(canonicalJson({ config: cfg, startStep }));
+      if (E.isLeft(agreed)) return E.left(runError(agreed.left.message, agreed.left.code));
+      progress.log(`cluster: ${group.size} workers (${group.workers.join(', ')}); global batch ${cfg.batchSize}${cfg.gradAccum > 1 ? ` x ${cfg.gradAccum}` : ''}, shared by the workers`);
+    }
+
     const trainer = createPretrainer({
       config: cfg.model,
       objective: cfg.data.objective,
       mlmPositions: 'masked',
       optimizer: cfg.optimizer,
-      hyper: { weightDecay: cfg.weightDecay },
+      hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection ?? BIAS_CORRECTION_DEFAULTS.pretrain },
       clipNorm: cfg.clipNorm,
       seed: cfg.seed,
       ...(initialParams ? { initialParams } : {}),
@@ -242,12 +264,14 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     const batches = trainBatches(data.right, cfg.data, cfg.batchSize, cursor);
     if (E.isLeft(batches)) return E.left(runError(batches.left));
     const heldOut = evalBatches(data.right, cfg.data, cfg.batchSize, cfg.evalBatches);
-    const logger = openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) });
+    const logger = chief ? openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) }) : E.right(silentLogger);
     if (E.isLeft(logger)) return E.left(runError(logger.left.message, 1));
     const log: MetricsLogger = logger.right;
+    if (group && group.size > cfg.batchSize) return E.left(runError(`--batch-size ${cfg.batchSize} is smaller than the ${group.size} workers that share it`));
 
     let lastCheckpoint = existing?.dir;
     const save = async (step: number): Promise<void> => {
+      if (!chief) return;
       const opt = t.optimizer.state();
       const r = await saveCheckpoint(
         runDir,
@@ -266,7 +290,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     const evaluate = async (step: number): Promise<EvalResult> => {
       const e = await evaluateOn(t, heldOut);
       log.log(step, evalValues(e));
-      writeCurves(runDir);
+      if (chief) writeCurves(runDir);
       progress.log(`eval @ step ${step}: ${fmtEval(e)}`);
       return e;
     };
@@ -275,12 +299,37 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       if (startStep === 0) initialEval = await evaluate(0);
       const schedule = { peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps };
       let step = startStep;
-      while (step < cfg.steps && !interrupted) {
+      // in a group a local Ctrl-C only raises the flag sent with the next step; all stop together
+      let stopAgreed = false;
+      while (step < cfg.steps && !(group ? stopAgreed : interrupted)) {
         const micro = Array.from({ length: cfg.gradAccum }, () => batches.right.next().value);
         const lr = lrAt(step, schedule);
-        const r = t.trainStep(micro, lr, step);
-        const [loss, mlm, order, norm] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data()]).then((xs) => xs.map((x) => x[0] as number));
+        let r: ReturnType<typeof t.trainStep>;
+        try {
+          // in a group: this worker's share of each global micro-batch; the stop flag travels with
+          // the gradients, so a Ctrl-C on any worker stops all of them after the same step
+          r = group
+            ? t.trainStep(
+                micro.map((b) => shareOf(b, group.size, group.taskIndex)),
+                lr,
+                step,
+                { workers: group.size, totals: micro.map(globalTotals), allReduce: (v) => group.allReduce(v), extras: [interrupted ? 1 : 0] },
+              )
+            : t.trainStep(micro, lr, step);
+        } catch (e) {
+          const lost = group?.describeFailure(e, step + 1);
+          if (lost === undefined) throw e;
+          return E.left(runError(lost, 1));
+        }
+        const [loss, mlm, order, norm, stop] = await Promise.all([r.loss.data(), r.mlmLoss.data(), r.orderLoss.data(), r.gradNorm.data(), ...(r.extras ? [r.extras.data()] : [])]).then((xs) =>
+          xs.map((x) => x[0] as number),
+        );
         r.dispose();
+        if (stop !== undefined && stop > 0) {
+          if (!interrupted) progress.log('interrupt on another worker: saving a checkpoint');
+          interrupted = true;
+          stopAgreed = true;
+        }
         step += 1;
         // tfjs-node's data() resolves without a trip through the event loop, so a loop of awaits
         // would never let a signal in: yield once per step (microseconds) so SIGINT is seen.
@@ -290,11 +339,12 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
           return E.left(runError(`non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}`, 1));
         }
         log.log(step, { loss: loss as number, mlm_loss: mlm as number, ...(cfg.data.objective === 'none' ? {} : { order_loss: order as number }), grad_norm: norm as number, lr });
-        progress.update({ step, loss: loss as number, tokens: r.tokens, values: { lr } });
+        const tokens = group ? micro.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0) : r.tokens;
+        progress.update({ step, loss: loss as number, tokens, values: { lr } });
         if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate(step);
         if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step < cfg.steps) await save(step);
       }
-      if (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0'))) await save(step);
+      if (chief && (!lastCheckpoint || !lastCheckpoint.endsWith(String(step).padStart(6, '0')))) await save(step);
       if (!interrupted) finalEval = await evaluate(step);
       log.close();
       const summary: RunSummary = {
@@ -320,6 +370,12 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     }
   }
 };
+
+/** The reporter of a worker that is not task 0: it says nothing (task 0 speaks for the group). */
+const silentProgress: Progress = { update: () => undefined, log: () => undefined, error: () => undefined, finish: () => undefined };
+
+/** The metrics logger of a worker that is not task 0: it writes nothing. */
+const silentLogger: MetricsLogger = { log: () => E.right(undefined), tensorboard: false, flush: () => undefined, close: () => undefined };
 
 /** The checkpoints directory of a run. */
 export const checkpointsDir = (runDir: string): string => path.join(runDir, CHECKPOINTS_DIR);

@@ -1,0 +1,92 @@
+// The model files of the top-level models/ folder (what `lamina train --model models/<x>.ts`
+// loads): each default export is a DSL value or `({ vocabSize, seqLength, numLabels }) => value`
+// that passes shape inference, compiles, and runs on tiny dims. models/gpt2.ts is the same value
+// as the library's gpt2LMHeadModel.
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { compile, countParams, disposeParams, equalLayers, init, inferShape, tensorSig, unwrap, type Node, type Signature } from '@lamina/dsl';
+import gpt2File, { gpt2 } from '../../../models/gpt2.js';
+import { GPT2_PRESETS, gpt2LMHeadModel, tinyGpt2Config } from '../src/index.js';
+
+const MODELS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'models');
+const dims = { vocabSize: 50, seqLength: 12, numLabels: 3 };
+
+/** A value with nested `seq`s flattened: `seq(seq(a, b), c)` → `seq(a, b, c)` (seq is associative, a law of the DSL). */
+const flatSeqs = (v: unknown): unknown => {
+  if (Array.isArray(v)) return v.map(flatSeqs);
+  if (v === null || typeof v !== 'object') return v;
+  const o = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, flatSeqs(x)])) as Record<string, unknown>;
+  if (o['kind'] === 'seq') o['layers'] = (o['layers'] as Record<string, unknown>[]).flatMap((l) => (l['kind'] === 'seq' ? (l['layers'] as unknown[]) : [l]));
+  return o;
+};
+const sameModel = (a: Node, b: Node): boolean => equalLayers(flatSeqs(a) as Node, flatSeqs(b) as Node);
+
+type ModelFile = { default: Node | ((d: typeof dims) => Node) };
+const load = async (file: string): Promise<Node> => {
+  const m = (await import(path.join(MODELS_DIR, file))) as ModelFile;
+  return typeof m.default === 'function' ? m.default(dims) : m.default;
+};
+
+/** What each file's model must produce for ids [2, 12]: one output name → its shape. */
+const expected: Record<string, Record<string, number[]>> = {
+  'gpt2.ts': { logits: [2, 12, dims.vocabSize] },
+};
+
+describe('models/ files', () => {
+  it('every file in models/ is listed here and short (about 60 lines at most)', () => {
+    const files = fs.readdirSync(MODELS_DIR).filter((f) => f.endsWith('.ts'));
+    expect(files.sort()).toEqual(Object.keys(expected).sort());
+    for (const f of files) expect(fs.readFileSync(path.join(MODELS_DIR, f), 'utf8').trimEnd().split('\n').length, f).toBeLessThanOrEqual(62);
+  });
+
+  it('import nothing but @lamina/dsl', () => {
+    for (const f of Object.keys(expected)) {
+      const src = fs.readFileSync(path.join(MODELS_DIR, f), 'utf8');
+      const imports = [...src.matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]);
+      expect(new Set(imports), f).toEqual(new Set(['@lamina/dsl']));
+    }
+  });
+
+  describe.each(Object.keys(expected))('%s', (file) => {
+    it('passes shape inference, compiles and runs on tiny dims (finite outputs of the inferred shapes)', async () => {
+      const model = await load(file);
+      const side = { attention_mask: tensorSig([2, dims.seqLength], 'int32') };
+      const sig = unwrap(inferShape(model, tensorSig([2, dims.seqLength], 'int32'), side)) as Signature;
+      const shapes = 'outputs' in sig ? Object.fromEntries(Object.entries(sig.outputs).map(([k, s]) => [k, s.shape])) : { output: sig.shape };
+      expect(shapes).toEqual(expected[file]);
+      expect(unwrap(countParams(model))).toBeGreaterThan(0);
+      const forward = unwrap(compile(model, { input: 'input_ids' }));
+      const params = unwrap(init(model, 7));
+      try {
+        const got = tf.tidy(() => {
+          const ids = tf.tensor2d(Array.from({ length: 2 }, (_, b) => Array.from({ length: dims.seqLength }, (_, i) => (b * 7 + i * 3) % dims.vocabSize)), undefined, 'int32');
+          const mask = tf.tensor2d([Array(dims.seqLength).fill(1), [...Array(dims.seqLength - 4).fill(1), 0, 0, 0, 0]], undefined, 'int32');
+          const out = forward(params, { input_ids: ids, attention_mask: mask }, { training: true, seed: 1 });
+          const named = out instanceof tf.Tensor ? { output: out } : out;
+          return Object.fromEntries(Object.entries(named).map(([k, t]) => [k, { shape: t.shape, finite: tf.all(tf.isFinite(t)).dataSync()[0] === 1 }]));
+        });
+        for (const [k, shape] of Object.entries(expected[file]!)) expect(got[k], `${file}: ${k}`).toEqual({ shape, finite: true });
+      } finally {
+        disposeParams(params);
+      }
+    });
+  });
+});
+
+describe('models/gpt2.ts', () => {
+  it('is the library value gpt2LMHeadModel (up to seq associativity) for every preset and for a tiny config', () => {
+    for (const c of Object.values(GPT2_PRESETS))
+      expect(sameModel(gpt2({ vocabSize: c.vocabSize, maxPositions: c.maxPositions, hiddenSize: c.hiddenSize, numLayers: c.numLayers, numHeads: c.numHeads }), gpt2LMHeadModel(c))).toBe(true);
+    const tiny = tinyGpt2Config({ residDropout: 0.2, embdDropout: 0.2, attnDropout: 0.2, innerSize: 40, layerNormEps: 1e-6, initializerRange: 0.05 });
+    const fromFile = gpt2({ ...tiny, dropout: 0.2, initStd: 0.05 });
+    expect(sameModel(fromFile, gpt2LMHeadModel(tiny))).toBe(true);
+    expect(sameModel(fromFile, gpt2LMHeadModel({ ...tiny, innerSize: 41 }))).toBe(false);
+    expect(equalLayers(fromFile, gpt2LMHeadModel(tiny))).toBe(false); // nested differently, so the flattening is needed
+  });
+
+  it('its default export is a small GPT-2 at the given vocabulary and length', () => {
+    expect(unwrap(countParams(gpt2File({ vocabSize: 50, seqLength: 12 })))).toBe(50 * 64 + 12 * 64 + 2 * (12 * 64 * 64 + 13 * 64) + 2 * 64);
+  });
+});
