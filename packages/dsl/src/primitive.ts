@@ -8,6 +8,7 @@
  * @example
  * ```ts
  * // the whole of a parameter-free primitive (see the README, "Adding a primitive")
+ * interface ScaleNode { readonly kind: 'scale'; readonly by: number }
  * export const scalePrimitive: Primitive<ScaleNode> = {
  *   kind: 'scale',
  *   check: (n) => need(Number.isFinite(n.by), `by must be finite, got ${n.by}`),

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * const rt: Runtime = { params, side: { attention_mask }, training: false, seed: 0, dropoutCalls: 0, masks: new Map(), step: 0 };
+ * const rt: Runtime = { params: store, side: { attention_mask: mask }, training: false, seed: 0, dropoutCalls: 0, masks: new Map(), step: 0 };
  * ```
  * @module
  */

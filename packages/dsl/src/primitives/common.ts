@@ -2,7 +2,7 @@
  * Small helpers shared by the primitive modules (defaults, codecs, FLOP costs).
  * @example
  * ```ts
- * normal(0.02); // { kind: 'normal', std: 0.02 }
+ * const reference: Init = { kind: 'normal', std: 0.02 }; // what normal(0.02) returns
  * ```
  * @module
  */
