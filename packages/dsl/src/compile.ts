@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
+import { PURE_JS_WARNING } from './backend.js';
 import type { CombinatorNode, Node } from './layer.js';
 import { paramSpecs, tiedTablePath } from './params.js';
 import { primitivePrefix, rootScope, stepScope, type Scope } from './paths.js';
@@ -75,6 +76,19 @@ export class ModelInputError extends Error {
     this.path = e.path;
   }
 }
+
+let warnedPureJs = false;
+
+/**
+ * The pure-JS backend must never be the silent default: a plain `import '@lamina/dsl'` does not
+ * load tfjs-node (the CLI validates its input before TensorFlow loads), so the first `compile`
+ * on the "cpu" backend says so once, loudly, on stderr. `selectBackend()` picks native TensorFlow.
+ */
+const warnIfPureJs = (): void => {
+  if (warnedPureJs || tf.getBackend() !== 'cpu') return;
+  warnedPureJs = true;
+  process.stderr.write(`${PURE_JS_WARNING} Call selectBackend() from @lamina/dsl before compile to use native TensorFlow.\n`);
+};
 
 /** Levenshtein distance (short names only: input names). */
 const editDistance = (a: string, b: string): number => {
@@ -201,6 +215,7 @@ const selectOutputs = (n: Node, names: readonly string[]): E.Either<ModelError, 
  * same paths, so one store serves every selection.
  */
 export const compile = (model: Node, opts: CompileOptions = {}): E.Either<ModelError, CompiledModel> => {
+  warnIfPureJs();
   const specs = paramSpecs(model);
   if (E.isLeft(specs)) return specs;
   const selected = opts.outputs ? selectOutputs(model, opts.outputs) : E.right(model);
