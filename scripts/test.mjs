@@ -31,6 +31,12 @@ if (run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+// The DSL's TSDoc @example blocks and README blocks must type-check (scripts/check-examples.mjs).
+if (run(process.execPath, ['scripts/check-examples.mjs']) !== 0) {
+  console.log('examples failed to type-check');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 const report = path.join(root, '.cache', 'vitest-report.json');
 fs.mkdirSync(path.dirname(report), { recursive: true });
 fs.rmSync(report, { force: true });

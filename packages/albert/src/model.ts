@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { albertForPretraining, PRESETS } from '@lamina/albert';
+ * import { albertModel, PRESETS } from '@lamina/albert';
  * import { countParams } from '@lamina/dsl';
  * countParams(albertModel(PRESETS['albert-base'])); // right(11_683_584)
  * ```

@@ -12,49 +12,27 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { ACTIVATIONS, type Node } from './layer.js';
+import type { CombinatorKind, Node } from './layer.js';
+import { oneOf, optional } from './primitive.js';
+import { PRIMITIVES } from './primitives/index.js';
+import { COMBINATORS } from './tree.js';
 
-const oneOf = <T extends string>(values: readonly T[]): t.Type<T> =>
-  new t.Type<T>(
-    values.map((v) => JSON.stringify(v)).join(' | '),
-    (u): u is T => typeof u === 'string' && (values as readonly string[]).includes(u),
-    (u, c) => (typeof u === 'string' && (values as readonly string[]).includes(u) ? t.success(u as T) : t.failure(u, c)),
-    t.identity,
-  );
-
-const activationC = oneOf(ACTIVATIONS);
-const kindOf = <K extends string>(k: K) => t.literal(k);
+/** The combinators' codecs (the primitives' live in their modules). */
+const combinatorCodecs = (self: t.Mixed) =>
+  ({
+    seq: t.strict({ kind: t.literal('seq'), layers: t.readonlyArray(self) }),
+    branch: t.strict({ kind: t.literal('branch'), branches: t.readonlyArray(self), merge: oneOf(['add', 'concat'] as const) }),
+    repeat: t.strict({ kind: t.literal('repeat'), layer: self, times: t.number, step: optional(PRIMITIVES.stepSignal.codec) }),
+    shared: t.strict({ kind: t.literal('shared'), name: t.string, layer: self }),
+    named: t.strict({ kind: t.literal('named'), name: t.string, layer: self }),
+    fanout: t.strict({ kind: t.literal('fanout'), outputs: t.record(t.string, self) }),
+  }) satisfies Record<CombinatorKind, t.Mixed>;
 
 /** The io-ts codec of {@link Node} (strict: unknown fields are dropped on decode, not kept). */
-export const NodeCodec: t.Type<Node, unknown> = t.recursion('Layer', () =>
+export const NodeCodec: t.Type<Node, unknown> = t.recursion('Layer', (self) =>
   t.union([
-    t.strict({ kind: kindOf('dense'), inDim: t.number, outDim: t.number, bias: t.boolean, activation: activationC, initStd: t.number }),
-    t.strict({ kind: kindOf('embedding'), vocab: t.number, dim: t.number, initStd: t.number }),
-    t.strict({ kind: kindOf('positionalEmbedding'), maxLen: t.number, dim: t.number, initStd: t.number }),
-    t.strict({ kind: kindOf('tokenTypeEmbedding'), types: t.number, dim: t.number, input: t.string, initStd: t.number }),
-    t.strict({ kind: kindOf('layerNorm'), dim: t.number, epsilon: t.number }),
-    t.strict({ kind: kindOf('dropout'), rate: t.number }),
-    t.strict({ kind: kindOf('activation'), fn: activationC }),
-    t.strict({
-      kind: kindOf('attention'),
-      dim: t.number,
-      heads: t.number,
-      headSize: t.number,
-      maskInput: t.union([t.string, t.null]),
-      dropout: t.number,
-      initStd: t.number,
-      causal: t.union([t.literal(true), t.undefined]),
-    }),
-    t.strict({ kind: kindOf('firstToken') }),
-    t.strict({ kind: kindOf('gather'), input: t.string }),
-    t.strict({ kind: kindOf('unembed'), target: t.string, vocab: t.number, dim: t.number, bias: t.boolean }),
-    t.strict({ kind: kindOf('identity') }),
-    t.strict({ kind: kindOf('seq'), layers: t.readonlyArray(NodeCodec) }),
-    t.strict({ kind: kindOf('branch'), branches: t.readonlyArray(NodeCodec), merge: oneOf(['add', 'concat'] as const) }),
-    t.strict({ kind: kindOf('repeat'), layer: NodeCodec, times: t.number }),
-    t.strict({ kind: kindOf('shared'), name: t.string, layer: NodeCodec }),
-    t.strict({ kind: kindOf('named'), name: t.string, layer: NodeCodec }),
-    t.strict({ kind: kindOf('fanout'), outputs: t.record(t.string, NodeCodec) }),
+    ...(Object.values(PRIMITIVES).map((p) => p.codec) as [t.Mixed, t.Mixed, ...t.Mixed[]]),
+    ...Object.values(combinatorCodecs(self as t.Mixed)),
   ]) as unknown as t.Type<Node, unknown>,
 );
 
@@ -64,10 +42,19 @@ export interface DecodeError {
   readonly message: string;
 }
 
-const KINDS = [
-  'dense', 'embedding', 'positionalEmbedding', 'tokenTypeEmbedding', 'layerNorm', 'dropout', 'activation', 'attention',
-  'firstToken', 'gather', 'unembed', 'identity', 'seq', 'branch', 'repeat', 'shared', 'named', 'fanout',
-] as const satisfies readonly Node['kind'][];
+/** Every kind, derived from the two tables (so it cannot fall behind). */
+const KINDS: readonly string[] = [...Object.keys(PRIMITIVES), ...Object.keys(COMBINATORS)];
+
+/** The children of an undecoded combinator object, with their JSON keys (guarded: the JSON may be anything). */
+const RAW_CHILDREN = {
+  seq: (o: Record<string, unknown>) => (Array.isArray(o.layers) ? o.layers.map((l, i) => [COMBINATORS.seq.jsonKey(i), l] as const) : []),
+  branch: (o: Record<string, unknown>) => (Array.isArray(o.branches) ? o.branches.map((l, i) => [COMBINATORS.branch.jsonKey(i), l] as const) : []),
+  repeat: (o: Record<string, unknown>) => ('layer' in o ? [['layer', o.layer] as const] : []),
+  shared: (o: Record<string, unknown>) => ('layer' in o ? [['layer', o.layer] as const] : []),
+  named: (o: Record<string, unknown>) => ('layer' in o ? [['layer', o.layer] as const] : []),
+  fanout: (o: Record<string, unknown>) =>
+    typeof o.outputs === 'object' && o.outputs !== null ? Object.entries(o.outputs).map(([k, l]) => [COMBINATORS.fanout.jsonKey(k), l] as const) : [],
+} satisfies Record<CombinatorKind, (o: Record<string, unknown>) => readonly (readonly [string, unknown])[]>;
 
 /**
  * Finds the most helpful error: io-ts reports every union member's failure; we follow the
@@ -78,18 +65,8 @@ const explain = (u: unknown, path: string): string => {
   if (typeof u !== 'object' || u === null || Array.isArray(u)) return `${path || '(root)'}: expected a layer object, got ${JSON.stringify(u)}`;
   const o = u as Record<string, unknown>;
   const at = (k: string) => (path ? `${path}.${k}` : k);
-  if (typeof o.kind !== 'string' || !(KINDS as readonly string[]).includes(o.kind))
-    return `${at('kind')}: expected one of ${KINDS.join(', ')}, got ${JSON.stringify(o.kind)}`;
-  const children: [string, unknown][] =
-    o.kind === 'seq' && Array.isArray(o.layers)
-      ? o.layers.map((l, i) => [`layers[${i}]`, l])
-      : o.kind === 'branch' && Array.isArray(o.branches)
-        ? o.branches.map((l, i) => [`branches[${i}]`, l])
-        : (o.kind === 'repeat' || o.kind === 'shared' || o.kind === 'named') && 'layer' in o
-          ? [['layer', o.layer]]
-          : o.kind === 'fanout' && typeof o.outputs === 'object' && o.outputs !== null
-            ? Object.entries(o.outputs).map(([k, l]) => [`outputs.${k}`, l])
-            : [];
+  if (typeof o.kind !== 'string' || !KINDS.includes(o.kind)) return `${at('kind')}: expected one of ${KINDS.join(', ')}, got ${JSON.stringify(o.kind)}`;
+  const children = Object.hasOwn(RAW_CHILDREN, o.kind) ? RAW_CHILDREN[o.kind as CombinatorKind](o) : [];
   for (const [k, c] of children) if (E.isLeft(NodeCodec.decode(c))) return explain(c, at(k));
   const member = (NodeCodec as unknown as { type: t.UnionType<t.Mixed[]> }).type.types.find(
     (m) => ((m as t.ExactC<t.TypeC<t.Props>>).type.props.kind as t.LiteralC<string>).value === o.kind,

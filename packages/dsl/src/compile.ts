@@ -15,13 +15,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Activation, Node } from './layer.js';
-import { containsParams, paramSpecs, tiedTablePath } from './params.js';
-import { joinPath, namedScope, primitivePrefix, repeatScopes, rootScope, sharedScope, siblingScope, type Scope } from './paths.js';
+import { PURE_JS_WARNING } from './backend.js';
+import type { CombinatorNode, Node } from './layer.js';
+import { paramSpecs, tiedTablePath } from './params.js';
+import { primitivePrefix, rootScope, stepScope, type Scope } from './paths.js';
+import { primitiveOf } from './primitives/index.js';
+import type { Params, Runtime } from './runtime.js';
 import { candidateInputs, formatModelError, inferShape, modelError, sideInputs, tensorSig, type ModelError, type SideInputSpec, type TensorSig } from './shape.js';
+import { childScopes, combinatorOf, foldNodes } from './tree.js';
 
-/** A parameter store as the compiled function reads it: path → tensor (variables are tensors). */
-export type Params = Readonly<Record<string, tf.Tensor>>;
+export { applyActivation, geluOp, geluTanhOp, layerNormOp, linear } from './kernels.js';
+export type { Params, Runtime } from './runtime.js';
 
 /** What the compiled function returns: a tensor, or named tensors when the model ends in a fanout. */
 export type Outputs = tf.Tensor | Readonly<Record<string, tf.Tensor>>;
@@ -79,6 +83,19 @@ export class ModelInputError extends Error {
   }
 }
 
+let warnedPureJs = false;
+
+/**
+ * The pure-JS backend must never be the silent default: a plain `import '@lamina/dsl'` does not
+ * load tfjs-node (the CLI validates its input before TensorFlow loads), so the first `compile`
+ * on the "cpu" backend says so once, loudly, on stderr. `selectBackend()` picks native TensorFlow.
+ */
+const warnIfPureJs = (): void => {
+  if (warnedPureJs || tf.getBackend() !== 'cpu') return;
+  warnedPureJs = true;
+  process.stderr.write(`${PURE_JS_WARNING} Call selectBackend() from @lamina/dsl before compile to use native TensorFlow.\n`);
+};
+
 /** Levenshtein distance (short names only: input names). */
 const editDistance = (a: string, b: string): number => {
   const d = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -105,16 +122,6 @@ const unknownInput = (name: string, main: string, expected: ReadonlyMap<string, 
 
 const sigOf = (t: tf.Tensor): TensorSig => tensorSig(t.shape, t.dtype === 'int32' ? 'int32' : 'float32');
 
-interface Runtime {
-  readonly params: Params;
-  readonly side: Readonly<Record<string, tf.Tensor>>;
-  readonly training: boolean;
-  readonly seed: number;
-  readonly seedTensor: tf.Tensor | undefined;
-  dropoutCalls: number;
-  readonly masks: Map<string, tf.Tensor>;
-}
-
 type Value = tf.Tensor | Record<string, tf.Tensor>;
 type Fn = (x: Value, rt: Runtime) => Value;
 
@@ -123,346 +130,61 @@ const asTensor = (v: Value): tf.Tensor => {
   throw new Error(`expected a tensor, got named outputs {${Object.keys(v).join(', ')}}`);
 };
 
-const param = (rt: Runtime, path: string): tf.Tensor => {
-  const p = rt.params[path];
-  if (p === undefined) throw new Error(`missing parameter "${path}"`);
-  return p;
-};
-
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-const GELU_C = 0.044715;
-
-type Unary = (x: tf.Tensor) => tf.Tensor;
-const unaryWithGrad = (f: (x: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor }): Unary =>
-  tf.customGrad(f as never) as unknown as Unary;
-
-/**
- * Tanh-approximate GELU with a hand-written gradient that keeps only x and tanh(u): autodiff of
- * the formula (with `pow`) cost ~10% of an ALBERT-base step (see BENCHMARKS.md).
- */
-export const geluTanhOp: Unary = unaryWithGrad((x, save) => {
-  const t = tf.tanh(tf.mul(tf.mul(x, tf.add(1, tf.mul(tf.square(x), GELU_C))), SQRT_2_OVER_PI));
-  save([x, t]);
-  return {
-    value: tf.mul(tf.mul(x, 0.5), tf.add(1, t)),
-    gradFunc: (dy, [xs, ts]) => {
-      const x0 = xs as tf.Tensor;
-      const t0 = ts as tf.Tensor;
-      const du = tf.mul(tf.add(1, tf.mul(tf.square(x0), 3 * GELU_C)), SQRT_2_OVER_PI);
-      const d = tf.add(tf.mul(tf.add(1, t0), 0.5), tf.mul(tf.mul(tf.mul(x0, 0.5), tf.sub(1, tf.square(t0))), du));
-      return tf.mul(dy, d);
-    },
-  };
-});
-
-/** Exact GELU `x·Φ(x)` with the gradient `Φ(x) + x·φ(x)` written out. */
-export const geluOp: Unary = unaryWithGrad((x, save) => {
-  const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))), 0.5);
-  save([x, cdf]);
-  return {
-    value: tf.mul(x, cdf),
-    gradFunc: (dy, [xs, cs]) => {
-      const x0 = xs as tf.Tensor;
-      const pdf = tf.mul(tf.exp(tf.mul(tf.square(x0), -0.5)), INV_SQRT_2PI);
-      return tf.mul(dy, tf.add(cs as tf.Tensor, tf.mul(x0, pdf)));
-    },
-  };
-});
-
-/** Applies an activation function. */
-export const applyActivation = (fn: Activation, x: tf.Tensor): tf.Tensor => {
-  switch (fn) {
-    case 'identity':
-      return x;
-    case 'relu':
-      return tf.relu(x);
-    case 'tanh':
-      return tf.tanh(x);
-    case 'softmax':
-      return tf.softmax(x);
-    case 'gelu':
-      return geluOp(x);
-    case 'gelu_new':
-      return geluTanhOp(x);
-  }
-};
-
-/** `x · w + b` over the last axis of a tensor of any rank ≥ 2, with an optional fused activation. */
-const linear = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, act: Activation = 'identity'): tf.Tensor => {
-  const inDim = x.shape[x.shape.length - 1] as number;
-  const outDim = w.shape[1] as number;
-  const lead = x.shape.slice(0, -1);
-  const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-  const fusable = act === 'relu' || act === 'identity';
-  let y: tf.Tensor = tf.fused.matMul({
-    a: x2,
-    b: w as tf.Tensor2D,
-    ...(b ? { bias: b } : {}),
-    activation: act === 'relu' ? 'relu' : 'linear',
-  });
-  if (!fusable) y = applyActivation(act, y);
-  return x.rank === 2 ? y : tf.reshape(y, [...lead, outDim]);
-};
-
-/** Additive score mask from a 0/1 side input: `[b, s]` → `[b, 1, 1, s]`, `[b, s, s]` → `[b, 1, s, s]`. */
-const additiveMask = (rt: Runtime, name: string): tf.Tensor | undefined => {
-  const cached = rt.masks.get(name);
-  if (cached) return cached;
-  const m = rt.side[name];
-  if (!m) return undefined;
-  const add = tf.mul(tf.sub(1, tf.cast(m, 'float32')), -1e9);
-  const shaped = m.rank === 3 ? tf.expandDims(add, 1) : tf.reshape(add, [m.shape[0] as number, 1, 1, m.shape[1] as number]);
-  rt.masks.set(name, shaped);
-  return shaped;
-};
-
-/** Added to the scores of future keys: far below the padding mask's -1e9, so padding never lets the future in. */
-const CAUSAL_NEG = -1e30;
-
-/** The causal additive mask `[1, 1, s, s]` (0 on and below the diagonal, -1e30 above), once per call and length. */
-const causalMask = (rt: Runtime, s: number): tf.Tensor => {
-  const key = `\u0000causal:${s}`;
-  const cached = rt.masks.get(key);
-  if (cached) return cached;
-  const lower = tf.linalg.bandPart(tf.ones([s, s]), -1, 0);
-  const add = tf.reshape(tf.mul(tf.sub(1, lower), CAUSAL_NEG), [1, 1, s, s]);
-  rt.masks.set(key, add);
-  return add;
-};
-
-/** The mask added to one attention layer's scores: padding, causal, both (summed once per call) or none. */
-const scoreMask = (rt: Runtime, maskInput: string | null, causal: boolean, s: number): tf.Tensor | undefined => {
-  const pad = maskInput === null ? undefined : additiveMask(rt, maskInput);
-  if (!causal) return pad;
-  const c = causalMask(rt, s);
-  if (!pad) return c;
-  const key = `\u0000causal:${s}+${maskInput}`;
-  const cached = rt.masks.get(key);
-  if (cached) return cached;
-  const both = tf.add(pad, c);
-  rt.masks.set(key, both);
-  return both;
-};
-
-const dropoutSeed = (rt: Runtime): number => {
-  rt.dropoutCalls += 1;
-  // A fresh, deterministic seed per dropout call in one forward pass.
-  return ((rt.seed * 1000003) ^ (rt.dropoutCalls * 2654435761)) >>> 0;
-};
-
-/**
- * Dropout with TensorFlow's `StatelessRandomUniform`: the mask is a pure function of the seed
- * tensor (plus the call's index), as tfjs's `dropout` computes it: `x · ⌊u + keep⌋ / keep`.
- */
-const statelessDropout = (x: tf.Tensor, rate: number, seed: tf.Tensor, call: number): tf.Tensor => {
-  const backend = tf.backend() as unknown as {
-    binding?: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number };
-    executeSingleOutput?: (name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[]) => tf.Tensor;
-  };
-  const b = backend.binding;
-  if (!b || !backend.executeSingleOutput) throw new Error('dropout with a seed tensor needs the native TensorFlow backend');
-  const callSeed = tf.add(seed, tf.tensor1d([0, call], 'int32'));
-  const u = backend.executeSingleOutput('StatelessRandomUniform', [
-    { name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
-    { name: 'Tseed', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
-  ], [tf.tensor1d(x.shape, 'int32'), callSeed]);
-  const keep = 1 - rate;
-  return tf.mul(x, tf.div(tf.floor(tf.add(u, keep)), keep));
-};
-
-const applyDropout = (x: tf.Tensor, rate: number, rt: Runtime): tf.Tensor => {
-  if (!(rt.training && rate > 0)) return x;
-  if (rt.seedTensor) {
-    rt.dropoutCalls += 1;
-    return statelessDropout(x, rate, rt.seedTensor, rt.dropoutCalls);
-  }
-  return tf.dropout(x, rate, undefined, dropoutSeed(rt));
-};
-
-/**
- * LayerNorm over the last axis with a hand-written gradient for x, γ and β:
- * `dx = r·(g − mean(g) − x̂·mean(g·x̂))` with `g = dy·γ`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
- */
-export const layerNormOp = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor =>
-  (
-    tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-      const { mean, variance } = tf.moments(xi, -1, true);
-      const r = tf.rsqrt(tf.add(variance, eps));
-      const xhat = tf.mul(tf.sub(xi, mean), r);
-      save([xhat, r, g]);
-      return {
-        value: tf.add(tf.mul(xhat, g), b),
-        gradFunc: (dy: tf.Tensor, [xh, rr, gg]: tf.Tensor[]) => {
-          const xhat0 = xh as tf.Tensor;
-          const gy = tf.mul(dy, gg as tf.Tensor);
-          const m1 = tf.mean(gy, -1, true);
-          const m2 = tf.mean(tf.mul(gy, xhat0), -1, true);
-          const dx = tf.mul(tf.sub(tf.sub(gy, m1), tf.mul(xhat0, m2)), rr as tf.Tensor);
-          const lead = Array.from({ length: dy.rank - 1 }, (_, i) => i);
-          return [dx, tf.sum(tf.mul(dy, xhat0), lead), tf.sum(dy, lead)];
-        },
-      };
-    }) as never) as unknown as (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor
-  )(x, gamma, beta);
-
 interface Env {
   readonly model: Node;
   readonly tables: Map<string, string>;
 }
 
 const compileNode = (n: Node, scope: Scope, env: Env): Fn => {
-  switch (n.kind) {
-    case 'dense': {
-      const p = primitivePrefix(scope, 'dense');
-      const k = joinPath(p, 'kernel');
-      const b = n.bias ? joinPath(p, 'bias') : undefined;
-      const act = n.activation;
-      return (x, rt) => linear(asTensor(x), param(rt, k), b ? param(rt, b) : undefined, act);
-    }
-    case 'embedding': {
-      const t = joinPath(primitivePrefix(scope, 'embedding'), 'embeddings');
-      return (x, rt) => tf.gather(param(rt, t), asTensor(x));
-    }
-    case 'positionalEmbedding': {
-      const t = joinPath(primitivePrefix(scope, 'positionalEmbedding'), 'embeddings');
-      const dim = n.dim;
+  const p = primitiveOf(n);
+  if (p) {
+    const owns = p.params(n as never).length > 0;
+    const tie = p.tie?.(n as never);
+    const k = p.compile(n as never, { prefix: owns ? primitivePrefix(scope, n.kind) : '', tiedTable: tie ? env.tables.get(tie.target) : undefined });
+    return (x, rt) => k(asTensor(x), rt);
+  }
+  const c = n as CombinatorNode;
+  switch (c.kind) {
+    case 'seq':
+    case 'branch':
+    case 'fanout':
+    case 'shared':
+    case 'named': {
+      const scopes = childScopes(c, scope);
+      const fs = combinatorOf(c)
+        .children(c)
+        .map(([key, l], i) => [key, compileNode(l, scopes[i] as Scope, env)] as const);
+      if (c.kind === 'shared' || c.kind === 'named') return (fs[0] as readonly [unknown, Fn])[1];
+      if (c.kind === 'seq') return (x, rt) => fs.reduce((acc, [, f]) => f(acc, rt), x);
+      if (c.kind === 'fanout')
+        return (x, rt) => {
+          const out: Record<string, tf.Tensor> = {};
+          for (const [key, f] of fs) out[key] = asTensor(f(x, rt));
+          return out;
+        };
+      const merge = c.merge;
       return (x, rt) => {
-        const xt = asTensor(x);
-        const s = xt.shape[xt.rank - 2] as number;
-        return tf.add(xt, tf.slice(param(rt, t), [0, 0], [s, dim]));
-      };
-    }
-    case 'tokenTypeEmbedding': {
-      const t = joinPath(primitivePrefix(scope, 'tokenTypeEmbedding'), 'embeddings');
-      const input = n.input;
-      const dim = n.dim;
-      return (x, rt) => {
-        const ids = rt.side[input];
-        const table = param(rt, t);
-        return tf.add(asTensor(x), ids ? tf.gather(table, ids) : tf.slice(table, [0, 0], [1, dim]));
-      };
-    }
-    case 'layerNorm': {
-      const p = primitivePrefix(scope, 'layerNorm');
-      const g = joinPath(p, 'gamma');
-      const b = joinPath(p, 'beta');
-      const eps = n.epsilon;
-      return (x, rt) => layerNormOp(asTensor(x), param(rt, g), param(rt, b), eps);
-    }
-    case 'dropout': {
-      const rate = n.rate;
-      return (x, rt) => applyDropout(asTensor(x), rate, rt);
-    }
-    case 'activation': {
-      const fn = n.fn;
-      return (x) => applyActivation(fn, asTensor(x));
-    }
-    case 'identity':
-      return (x) => x;
-    case 'attention': {
-      const p = primitivePrefix(scope, 'attention');
-      const [qk, qb, kk, kb, vk, vb, ok, ob] = ['query', 'key', 'value', 'output'].flatMap((s) => [joinPath(p, s, 'kernel'), joinPath(p, s, 'bias')]) as [
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-      ];
-      const { heads, headSize, dim, maskInput, dropout: attnDrop } = n;
-      const causal = n.causal === true;
-      const scale = 1 / Math.sqrt(headSize);
-      return (x, rt) => {
-        const xt = asTensor(x);
-        const [b, s] = xt.shape as [number, number, number];
-        const x2 = tf.reshape(xt, [b * s, dim]);
-        const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, s, heads, headSize]), [0, 2, 1, 3]);
-        // scale q ([B·S, h·d]) rather than the scores ([B, h, S, S]): fewer elements when S > d
-        const q = split(tf.mul(linear(x2, param(rt, qk), param(rt, qb)), scale));
-        const k = split(linear(x2, param(rt, kk), param(rt, kb)));
-        const v = split(linear(x2, param(rt, vk), param(rt, vb)));
-        let scores = tf.matMul(q, k, false, true);
-        const mask = scoreMask(rt, maskInput, causal, s);
-        if (mask) scores = tf.add(scores, mask);
-        const probs = applyDropout(tf.softmax(scores), attnDrop, rt);
-        const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [b * s, heads * headSize]);
-        return tf.reshape(linear(ctx, param(rt, ok), param(rt, ob)), [b, s, dim]);
-      };
-    }
-    case 'firstToken':
-      return (x) => {
-        const xt = asTensor(x);
-        return tf.squeeze(tf.slice(xt, [0, 0, 0], [-1, 1, -1]), [1]);
-      };
-    case 'gather': {
-      const input = n.input;
-      return (x, rt) => {
-        const xt = asTensor(x);
-        const [b, s, d] = xt.shape as [number, number, number];
-        const pos = rt.side[input];
-        if (!pos) throw new Error(`missing side input "${input}"`);
-        const k = pos.shape[1] as number;
-        const offsets = tf.reshape(tf.mul(tf.range(0, b, 1, 'int32'), tf.scalar(s, 'int32')), [b, 1]);
-        const flat = tf.reshape(tf.add(pos, offsets), [b * k]);
-        return tf.reshape(tf.gather(tf.reshape(xt, [b * s, d]), flat), [b, k, d]);
-      };
-    }
-    case 'unembed': {
-      const table = env.tables.get(n.target);
-      if (table === undefined) throw new Error(`no embedding shared as "${n.target}"`);
-      const b = n.bias ? joinPath(primitivePrefix(scope, 'unembed'), 'bias') : undefined;
-      const vocab = n.vocab;
-      return (x, rt) => {
-        const xt = asTensor(x);
-        const lead = xt.shape.slice(0, -1);
-        const x2 = xt.rank === 2 ? (xt as tf.Tensor2D) : tf.reshape(xt, [-1, xt.shape[xt.rank - 1] as number]) as tf.Tensor2D;
-        const y = tf.fused.matMul({ a: x2, b: param(rt, table) as tf.Tensor2D, transposeB: true, ...(b ? { bias: param(rt, b) } : {}) });
-        return xt.rank === 2 ? y : tf.reshape(y, [...lead, vocab]);
-      };
-    }
-    case 'seq': {
-      const s = siblingScope(scope);
-      const fs = n.layers.map((l) => compileNode(l, s, env));
-      return (x, rt) => fs.reduce((acc, f) => f(acc, rt), x);
-    }
-    case 'branch': {
-      const s = siblingScope(scope);
-      const fs = n.branches.map((l) => compileNode(l, s, env));
-      const merge = n.merge;
-      return (x, rt) => {
-        const outs = fs.map((f) => asTensor(f(x, rt)));
+        const outs = fs.map(([, f]) => asTensor(f(x, rt)));
         if (merge === 'concat') return tf.concat(outs, -1);
         return outs.length === 1 ? (outs[0] as tf.Tensor) : outs.length === 2 ? tf.add(outs[0] as tf.Tensor, outs[1] as tf.Tensor) : tf.addN(outs);
       };
     }
     case 'repeat': {
-      const times = n.times;
-      if (n.layer.kind === 'shared' || !containsParams(n.layer)) {
-        const f = compileNode(n.layer, scope, env);
-        return (x, rt) => {
-          let y = x;
-          for (let i = 0; i < times; i++) y = f(y, rt);
-          return y;
-        };
-      }
-      const fs = repeatScopes(scope, times).map((s) => compileNode(n.layer, s, env));
-      return (x, rt) => fs.reduce((acc, f) => f(acc, rt), x);
-    }
-    case 'shared':
-      return compileNode(n.layer, sharedScope(n.name), env);
-    case 'named':
-      return compileNode(n.layer, namedScope(scope, n.name), env);
-    case 'fanout': {
-      const s = siblingScope(scope);
-      const fs = Object.entries(n.outputs).map(([k, l]) => [k, compileNode(l, s, env)] as const);
+      const times = c.times;
+      // the step signal's scope is taken before the copies' (the order walkScoped uses)
+      const step = c.step ? compileNode(c.step, stepScope(scope), env) : undefined;
+      const fs = childScopes(c, scope).map((s) => compileNode(c.layer, s, env));
+      const at = (i: number): Fn => (fs.length === 1 ? (fs[0] as Fn) : (fs[i] as Fn));
       return (x, rt) => {
-        const out: Record<string, tf.Tensor> = {};
-        for (const [k, f] of fs) out[k] = asTensor(f(x, rt));
-        return out;
+        const outer = rt.step;
+        let y = x;
+        for (let i = 0; i < times; i++) {
+          rt.step = i;
+          if (step) y = step(y, rt);
+          y = at(i)(y, rt);
+        }
+        rt.step = outer;
+        return y;
       };
     }
   }
@@ -499,22 +221,19 @@ const selectOutputs = (n: Node, names: readonly string[]): E.Either<ModelError, 
  * same paths, so one store serves every selection.
  */
 export const compile = (model: Node, opts: CompileOptions = {}): E.Either<ModelError, CompiledModel> => {
+  warnIfPureJs();
   const specs = paramSpecs(model);
   if (E.isLeft(specs)) return specs;
   const selected = opts.outputs ? selectOutputs(model, opts.outputs) : E.right(model);
   if (E.isLeft(selected)) return selected;
-  const tables = new Map<string, string>();
-  const collect = (n: Node): void => {
-    if (n.kind === 'unembed' && !tables.has(n.target)) {
-      const t = tiedTablePath(model, n.target);
-      if (t) tables.set(n.target, t);
+  const tables = foldNodes(model, new Map<string, string>(), (m, n) => {
+    const tie = primitiveOf(n)?.tie?.(n as never);
+    if (tie && !m.has(tie.target)) {
+      const t = tiedTablePath(model, tie.target);
+      if (t) m.set(tie.target, t);
     }
-    if (n.kind === 'seq') n.layers.forEach(collect);
-    else if (n.kind === 'branch') n.branches.forEach(collect);
-    else if (n.kind === 'repeat' || n.kind === 'shared' || n.kind === 'named') collect(n.layer);
-    else if (n.kind === 'fanout') Object.values(n.outputs).forEach(collect);
-  };
-  collect(model);
+    return m;
+  });
   const inputName = opts.input ?? 'input';
   const expected = sideInputs(model);
   // a name the model does read is never ignored, whatever the caller listed
@@ -541,7 +260,7 @@ export const compile = (model: Node, opts: CompileOptions = {}): E.Either<ModelE
       if (fits.size >= 256) fits.clear();
       fits.add(key);
     }
-    const rt: Runtime = { params, side: inputs, training: run.training ?? false, seed: run.seed ?? 0, seedTensor: run.seedTensor, dropoutCalls: 0, masks: new Map() };
+    const rt: Runtime = { params, side: inputs, training: run.training ?? false, seed: run.seed ?? 0, seedTensor: run.seedTensor, dropoutCalls: 0, masks: new Map(), step: 0 };
     return f(x, rt);
   });
 };

@@ -10,6 +10,9 @@
  */
 export * from './backend.js';
 export * from './layer.js';
+export * from './primitive.js';
+export * from './primitives/index.js';
+export * from './tree.js';
 export * from './paths.js';
 export * from './shape.js';
 export * from './params.js';

@@ -38,6 +38,8 @@ export const initTensor = (spec: Pick<ParamSpec, 'path' | 'shape' | 'init'>, see
       return tf.ones(spec.shape as number[]);
     case 'normal':
       return tf.randomNormal(spec.shape as number[], 0, init.std, 'float32', hashSeed(seed, spec.path));
+    case 'uniform':
+      return tf.randomUniform(spec.shape as number[], -init.limit, init.limit, 'float32', hashSeed(seed, spec.path));
   }
 };
 

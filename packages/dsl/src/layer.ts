@@ -5,7 +5,7 @@
  * A layer maps one tensor stream to another (`[..., in] → [..., out]`); side inputs such as the
  * attention mask or token-type ids are read by name by the primitives that need them. The type
  * parameters of {@link Layer} carry the last (feature) dimension of the input and output when they
- * are literal numbers, so mis-compositions fail to compile; see `test/types.test-d.ts`.
+ * are literal numbers, so mis-compositions fail to compile; see `test/types.test.ts`.
  *
  * @example
  * ```ts
@@ -14,20 +14,29 @@
  * ```
  * @module
  */
+import type { AttentionNode } from './primitives/attention.js';
+import type { BiasNode } from './primitives/bias.js';
+import type { Conv1dNode } from './primitives/conv1d.js';
+import type { TransposeNode } from './primitives/transpose.js';
+import { dense, type DenseNode } from './primitives/dense.js';
+import type { ActivationNode, DropoutNode, IdentityNode } from './primitives/elementwise.js';
+import { embedding, type EmbeddingNode, type PositionalEmbeddingNode, type TokenTypeEmbeddingNode } from './primitives/embedding.js';
+import type { GatherNode } from './primitives/gather.js';
+import type { LayerNormNode } from './primitives/layerNorm.js';
+import type { FirstTokenNode, PoolNode } from './primitives/pooling.js';
+import { stepSignal, type SinusoidalPositionsNode, type StepSignalNode } from './primitives/signals.js';
+import type { UnembedNode } from './primitives/unembed.js';
+import { identity } from './primitives/elementwise.js';
 
-/** Activation functions. `gelu` is exact (erf); `gelu_new` is the tanh approximation. */
-export const ACTIVATIONS = ['identity', 'gelu', 'gelu_new', 'relu', 'tanh', 'softmax'] as const;
-/** One of {@link ACTIVATIONS}. */
-export type Activation = (typeof ACTIVATIONS)[number];
+
+export { ACTIVATIONS, type Activation } from './activations.js';
+export type { Init } from './primitive.js';
 
 /** How a {@link branch} merges its branches' outputs. */
 export type Merge = 'add' | 'concat';
 
-/** Parameter initialiser: normal(0, std), zeros or ones. */
-export type Init = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'zeros' } | { readonly kind: 'ones' };
-
-/** The untyped core: one variant per primitive or combinator. Plain JSON data. */
-export type Node =
+/** The primitive variants: each defined, with its interpreters, in its own module under `primitives/`. */
+export type PrimitiveNode =
   | DenseNode
   | EmbeddingNode
   | PositionalEmbeddingNode
@@ -40,101 +49,24 @@ export type Node =
   | GatherNode
   | UnembedNode
   | IdentityNode
-  | SeqNode
-  | BranchNode
-  | RepeatNode
-  | SharedNode
-  | NamedNode
-  | FanoutNode;
+  | SinusoidalPositionsNode
+  | StepSignalNode
+  | BiasNode
+  | Conv1dNode
+  | PoolNode
+  | TransposeNode;
 
-/** The value of {@link dense}. */
-export interface DenseNode {
-  readonly kind: 'dense';
-  readonly inDim: number;
-  readonly outDim: number;
-  readonly bias: boolean;
-  readonly activation: Activation;
-  readonly initStd: number;
-}
-/** The value of {@link embedding}. */
-export interface EmbeddingNode {
-  readonly kind: 'embedding';
-  readonly vocab: number;
-  readonly dim: number;
-  readonly initStd: number;
-}
-/** The value of {@link positionalEmbedding}. */
-export interface PositionalEmbeddingNode {
-  readonly kind: 'positionalEmbedding';
-  readonly maxLen: number;
-  readonly dim: number;
-  readonly initStd: number;
-}
-/** The value of {@link tokenTypeEmbedding}. */
-export interface TokenTypeEmbeddingNode {
-  readonly kind: 'tokenTypeEmbedding';
-  readonly types: number;
-  readonly dim: number;
-  /** Name of the side input holding the type ids (`[batch, seq]` int32). */
-  readonly input: string;
-  readonly initStd: number;
-}
-/** The value of {@link layerNorm}. */
-export interface LayerNormNode {
-  readonly kind: 'layerNorm';
-  readonly dim: number;
-  readonly epsilon: number;
-}
-/** The value of {@link dropout}. */
-export interface DropoutNode {
-  readonly kind: 'dropout';
-  readonly rate: number;
-}
-/** The value of {@link activation}. */
-export interface ActivationNode {
-  readonly kind: 'activation';
-  readonly fn: Activation;
-}
-/** The value of {@link multiHeadAttention}. */
-export interface AttentionNode {
-  readonly kind: 'attention';
-  readonly dim: number;
-  readonly heads: number;
-  readonly headSize: number;
-  /** Side input holding the 0/1 attention mask (`[batch, seq]`), or null for none. */
-  readonly maskInput: string | null;
-  /** Dropout on the attention probabilities. */
-  readonly dropout: number;
-  readonly initStd: number;
-  /**
-   * Causal (autoregressive): position i attends only to positions <= i. Absent (not `false`)
-   * when off, so the JSON form and structural hash of non-causal models are unchanged.
-   */
-  readonly causal?: true;
-}
-/** The value of {@link firstToken}. */
-export interface FirstTokenNode {
-  readonly kind: 'firstToken';
-}
-/** The value of {@link gatherPositions}. */
-export interface GatherNode {
-  readonly kind: 'gather';
-  /** Side input holding positions (`[batch, k]` int32) to pick along the sequence axis. */
-  readonly input: string;
-}
-/** The value of {@link tiedUnembed}. */
-export interface UnembedNode {
-  readonly kind: 'unembed';
-  /** Name of the shared embedding whose transposed table is the projection. */
-  readonly target: string;
-  readonly vocab: number;
-  readonly dim: number;
-  readonly bias: boolean;
-}
-/** The value of {@link identity}. */
-export interface IdentityNode {
-  readonly kind: 'identity';
-}
+/** The combinator variants, interpreted by the core. */
+export type CombinatorNode = SeqNode | BranchNode | RepeatNode | SharedNode | NamedNode | FanoutNode;
+
+/** The untyped core: one variant per primitive or combinator. Plain JSON data. */
+export type Node = PrimitiveNode | CombinatorNode;
+
+/** A primitive's tag. */
+export type PrimitiveKind = PrimitiveNode['kind'];
+/** A combinator's tag. */
+export type CombinatorKind = CombinatorNode['kind'];
+
 /** The value of {@link seq}. */
 export interface SeqNode {
   readonly kind: 'seq';
@@ -151,6 +83,8 @@ export interface RepeatNode {
   readonly kind: 'repeat';
   readonly layer: Node;
   readonly times: number;
+  /** A step signal added to the stream before each application (Universal Transformer); absent: none. */
+  readonly step?: StepSignalNode;
 }
 /** The value of {@link shared}. */
 export interface SharedNode {
@@ -237,179 +171,6 @@ type LastOut<Ls extends readonly unknown[], Prev = Same> = Ls extends readonly [
 // ---------------------------------------------------------------------------------------------
 // Constructors
 
-const DEFAULT_STD = 0.02;
-
-/** Options of {@link dense}. */
-export interface DenseOptions {
-  readonly bias?: boolean;
-  readonly activation?: Activation;
-  /** Std of the normal kernel initialiser (default 0.02). */
-  readonly initStd?: number;
-}
-
-/**
- * Fully connected layer `[..., inDim] → [..., outDim]`: `act(x · kernel + bias)`.
- * Parameters: `kernel [inDim, outDim]`, `bias [outDim]` (unless `bias: false`).
- * @example dense(768, 3072, { activation: 'gelu_new' })
- */
-export const dense = <I extends number, O extends number>(inDim: I, outDim: O, opts: DenseOptions = {}): Layer<I, O> => ({
-  kind: 'dense',
-  inDim,
-  outDim,
-  bias: opts.bias ?? true,
-  activation: opts.activation ?? 'identity',
-  initStd: opts.initStd ?? DEFAULT_STD,
-});
-
-/**
- * Token embedding `[...] ids → [..., dim]`. Parameter: `embeddings [vocab, dim]`.
- * @example embedding(30000, 128)
- */
-export const embedding = <D extends number>(vocab: number, dim: D, opts: { initStd?: number } = {}): Layer<'ids', D> => ({
-  kind: 'embedding',
-  vocab,
-  dim,
-  initStd: opts.initStd ?? DEFAULT_STD,
-});
-
-/**
- * Adds learned absolute position embeddings to `[batch, seq, dim]` (positions `0..seq-1`).
- * Parameter: `embeddings [maxLen, dim]`.
- * @example positionalEmbedding(512, 128)
- */
-export const positionalEmbedding = <D extends number>(maxLen: number, dim: D, opts: { initStd?: number } = {}): Layer<D, D> => ({
-  kind: 'positionalEmbedding',
-  maxLen,
-  dim,
-  initStd: opts.initStd ?? DEFAULT_STD,
-});
-
-/**
- * Adds token-type (segment) embeddings, read from the side input `input` (default
- * `token_type_ids`; all zeros when absent). Parameter: `embeddings [types, dim]`.
- * @example tokenTypeEmbedding(2, 128)
- */
-export const tokenTypeEmbedding = <D extends number>(
-  types: number,
-  dim: D,
-  opts: { input?: string; initStd?: number } = {},
-): Layer<D, D> => ({
-  kind: 'tokenTypeEmbedding',
-  types,
-  dim,
-  input: opts.input ?? 'token_type_ids',
-  initStd: opts.initStd ?? DEFAULT_STD,
-});
-
-/**
- * Layer normalisation over the last axis. Parameters: `gamma [dim]` (ones), `beta [dim]` (zeros).
- * @example layerNorm(768, 1e-12)
- */
-export const layerNorm = <D extends number>(dim: D, epsilon = 1e-12): Layer<D, D> => ({ kind: 'layerNorm', dim, epsilon });
-
-/**
- * Dropout with the given rate (training only; identity in eval mode).
- * @example dropout(0.1)
- */
-export const dropout = (rate: number): Layer<Same, Same> => ({ kind: 'dropout', rate });
-
-/**
- * An element-wise activation (`softmax` over the last axis).
- * @example activation('gelu_new')
- */
-export const activation = (fn: Activation): Layer<Same, Same> => ({ kind: 'activation', fn });
-/** Exact GELU, `0.5·x·(1 + erf(x/√2))`. */
-export const gelu: Layer<Same, Same> = activation('gelu');
-/** Tanh-approximate GELU (`gelu_new` in Hugging Face), `0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))`. */
-export const geluTanh: Layer<Same, Same> = activation('gelu_new');
-/** `max(0, x)`. */
-export const relu: Layer<Same, Same> = activation('relu');
-/** `tanh(x)`. */
-export const tanh: Layer<Same, Same> = activation('tanh');
-/** Softmax over the last axis. */
-export const softmax: Layer<Same, Same> = activation('softmax');
-/** The identity layer. */
-export const identity: Layer<Same, Same> = { kind: 'identity' };
-
-/** Options of {@link multiHeadAttention}. */
-export interface AttentionOptions {
-  /** Width of one head (default `dim / heads`). */
-  readonly headSize?: number;
-  /** Side input with the 0/1 mask `[batch, seq]`; `null` for none (default `attention_mask`). */
-  readonly maskInput?: string | null;
-  /** Dropout on attention probabilities (default 0). */
-  readonly dropout?: number;
-  readonly initStd?: number;
-  /**
-   * Causal self-attention (GPT): position i attends only to positions <= i (default false).
-   * Combines with the padding mask: both are applied.
-   */
-  readonly causal?: boolean;
-}
-
-/**
- * Multi-head self-attention `[batch, seq, dim] → [batch, seq, dim]`: softmax(q·kᵀ/√d + mask)·v,
- * heads merged, then the output projection. The 0/1 mask side input (`[batch, seq]` padding
- * mask, or `[batch, seq, seq]` per query) becomes the additive `(1 - mask)·(-1e9)`. With
- * `causal: true` the scores of keys after the query get `-1e30` in addition (so a query whose
- * past is all padding still never sees the future); the full score matrix is still computed, so
- * FLOPs are those of the non-causal layer.
- *
- * Parameters: `query|key|value.kernel [dim, heads·headSize]` and `.bias`,
- * `output.kernel [heads·headSize, dim]` and `.bias`; head h reads columns `h·headSize…(h+1)·headSize`.
- * A fused projection such as GPT-2's `c_attn` (`[dim, 3·dim]`, q|k|v along the columns) loads by
- * slicing its columns into the three kernels (and its bias likewise).
- * @example multiHeadAttention(768, 12)
- * @example multiHeadAttention(768, 12, { causal: true }) // GPT-style decoder attention
- */
-export const multiHeadAttention = <D extends number>(dim: D, heads: number, opts: AttentionOptions = {}): Layer<D, D> => ({
-  kind: 'attention',
-  dim,
-  heads,
-  headSize: opts.headSize ?? dim / heads,
-  maskInput: opts.maskInput === undefined ? 'attention_mask' : opts.maskInput,
-  dropout: opts.dropout ?? 0,
-  initStd: opts.initStd ?? DEFAULT_STD,
-  ...(opts.causal ? { causal: true as const } : {}),
-});
-
-/**
- * Pools the first token: `[batch, seq, dim] → [batch, dim]`.
- * @example seq(firstToken, dense(768, 768, { activation: 'tanh' }))
- */
-export const firstToken: Layer<Same, Same> = { kind: 'firstToken' };
-
-/**
- * Picks positions along the sequence axis: `[batch, seq, dim] → [batch, k, dim]`, with positions
- * from the side input `input` (`[batch, k]` int32). Used to compute MLM logits only where tokens
- * were masked.
- * @example gatherPositions('masked_lm_positions')
- */
-export const gatherPositions = (input: string): Layer<Same, Same> => ({ kind: 'gather', input });
-
-/**
- * The transpose of a shared embedding as a projection `[..., dim] → [..., vocab]` (weight tying,
- * as in BERT/ALBERT's MLM decoder), with its own bias `bias [vocab]`.
- * @example
- * ```ts
- * const words = shared(embedding(30000, 128), 'embeddings.word');
- * const decoder = tiedUnembed(words); // Layer<128, number>
- * ```
- */
-export const tiedUnembed = <D extends number>(
-  target: Layer<'ids', D> & SharedNode,
-  opts: { bias?: boolean } = {},
-): Layer<D, number> => {
-  const emb = innerEmbedding(target.layer);
-  return {
-    kind: 'unembed',
-    target: target.name,
-    vocab: emb?.vocab ?? -1,
-    dim: emb?.dim ?? -1,
-    bias: opts.bias ?? true,
-  };
-};
-
 /** The embedding inside a shared/named wrapper, if that is what it wraps. */
 export const innerEmbedding = (n: Node): EmbeddingNode | undefined =>
   n.kind === 'embedding' ? n : n.kind === 'named' || n.kind === 'shared' ? innerEmbedding(n.layer) : undefined;
@@ -450,13 +211,30 @@ export const residual = <I extends Dim | Same, O extends Dim | Same>(f: Layer<I,
 /** Accepts only layers whose output dim can feed their own input (needed by residual and repeat). */
 export type EndoCheck<I, O> = Compatible<O, I> extends true ? unknown : ShapeMismatch<O, I>;
 
+/** Options of {@link repeat}: a per-application step signal. */
+export type RepeatOptions =
+  | { readonly step?: undefined }
+  | { readonly step: 'sinusoidal' }
+  | { readonly step: 'embedding'; readonly dim: number; readonly initStd?: number };
+
 /**
  * `f` applied `times` times in sequence. Without {@link shared}, every copy has its own
  * parameters (stored under `0.`, `1.`, …); `repeat(shared(f), n)` uses one set.
+ *
+ * `{ step }` adds a signal of the application's index to the stream before each application,
+ * so one shared block can tell its steps apart (Universal Transformer): `'sinusoidal'` (fixed,
+ * no parameters) or `'embedding'` (a learned `[times, dim]` table under `step.embeddings`).
  * @example repeat(block, 12)
+ * @example repeat(shared(block), 6, { step: 'sinusoidal' })
  */
-export const repeat = <I extends Dim | Same, O extends Dim | Same>(f: Layer<I, O> & EndoCheck<I, O>, times: number): Layer<I, I> =>
-  ({ kind: 'repeat', layer: f, times }) as Layer<I, I>;
+export const repeat = <I extends Dim | Same, O extends Dim | Same>(f: Layer<I, O> & EndoCheck<I, O>, times: number, opts: RepeatOptions = {}): Layer<I, I> =>
+  ({
+    kind: 'repeat',
+    layer: f,
+    times,
+    ...(opts.step === 'sinusoidal' ? { step: stepSignal('sinusoidal', times) } : {}),
+    ...(opts.step === 'embedding' ? { step: stepSignal('embedding', times, opts.dim, opts.initStd === undefined ? {} : { initStd: opts.initStd }) } : {}),
+  }) as Layer<I, I>;
 
 /**
  * Weight tying: every occurrence of a shared value (same `name`) uses ONE set of parameters,

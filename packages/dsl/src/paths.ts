@@ -13,8 +13,6 @@
  * ```
  * @module
  */
-import type { Node } from './layer.js';
-
 /** Joins path segments with dots, skipping empty ones. */
 export const joinPath = (...parts: readonly string[]): string => parts.filter((p) => p !== '').join('.');
 
@@ -55,51 +53,7 @@ export const repeatScopes = (s: Scope, times: number): Scope[] => {
   return Array.from({ length: times }, (_, i) => ({ prefix: joinPath(base, String(i)), explicit: false, counters: new Map() }));
 };
 
-/** Readable location of a child, for error messages: `seq[1].repeat.shared(encoder).attention`. */
-export const childWhere = (where: string, parent: Node, child: number | string): string => {
-  switch (parent.kind) {
-    case 'seq':
-      return joinPath(where, `seq[${child}]`);
-    case 'branch':
-      return joinPath(where, `branch[${child}]`);
-    case 'repeat':
-      return joinPath(where, 'repeat');
-    case 'shared':
-      return joinPath(where, `shared(${parent.name})`);
-    case 'named':
-      return joinPath(where, parent.name);
-    case 'fanout':
-      return joinPath(where, `fanout.${child}`);
-    default:
-      return where;
-  }
-};
 
-/** Readable location of a primitive itself. */
-export const primitiveWhere = (where: string, n: Node): string => joinPath(where, n.kind === 'attention' ? 'attention' : n.kind);
-
-/** Collects every shared node by name (first occurrence), for tying and validation. */
-export const collectShared = (n: Node, out: Map<string, Node> = new Map()): Map<string, Node> => {
-  switch (n.kind) {
-    case 'seq':
-      n.layers.forEach((l) => collectShared(l, out));
-      break;
-    case 'branch':
-      n.branches.forEach((l) => collectShared(l, out));
-      break;
-    case 'repeat':
-    case 'named':
-      collectShared(n.layer, out);
-      break;
-    case 'shared':
-      if (!out.has(n.name)) out.set(n.name, n.layer);
-      collectShared(n.layer, out);
-      break;
-    case 'fanout':
-      Object.values(n.outputs).forEach((l) => collectShared(l, out));
-      break;
-    default:
-      break;
-  }
-  return out;
-};
+/** Scope of a repeat's step signal: `<prefix>.step` under a name, else `step_0`, `step_1`, … per scope. */
+export const stepScope = (s: Scope): Scope =>
+  s.explicit ? namedScope(s, 'step') : { prefix: joinPath(s.prefix, auto(s, 'step')), explicit: true, counters: new Map() };

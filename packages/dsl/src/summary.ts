@@ -5,14 +5,16 @@
  *
  * @example
  * ```ts
- * console.log(unwrapOr(summary(model, tensorSig([8, 128], 'int32')), (e) => e.message));
+ * console.log(unwrap(summary(model, tensorSig([8, 128], 'int32'))));
  * ```
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Node } from './layer.js';
 import { countParams, ownParams, paramSpecs, sizeOf } from './params.js';
+import { primitiveOf } from './primitives/index.js';
 import { inferShape, type ModelError, type Signature, type TensorSig } from './shape.js';
+import { children, repeatShares } from './tree.js';
 
 /** One row of the summary. */
 export interface SummaryRow {
@@ -42,72 +44,40 @@ const showSig = (s: Signature): string =>
         .map(([k, v]) => `${k}: ${showSig(v)}`)
         .join(', ')}}`;
 
-const own = (n: Node): number => ownParams(n).reduce((a, [, s]) => a + sizeOf(s), 0);
+const own = (n: Node): number => ownParams(n).reduce((a, p) => a + sizeOf(p.shape), 0);
 
+/** Parameters applied by one pass through a node (stored × reuse; a tied decoder applies its table too). */
 const applied = (n: Node): number => {
-  switch (n.kind) {
-    case 'seq':
-      return n.layers.reduce((a, l) => a + applied(l), 0);
-    case 'branch':
-      return n.branches.reduce((a, l) => a + applied(l), 0);
-    case 'repeat':
-      return n.times * applied(n.layer);
-    case 'shared':
-    case 'named':
-      return applied(n.layer);
-    case 'fanout':
-      return Object.values(n.outputs).reduce((a, l) => a + applied(l), 0);
-    case 'unembed':
-      return own(n) + n.vocab * n.dim;
-    default:
-      return own(n);
+  const p = primitiveOf(n);
+  if (p) {
+    const tie = p.tie?.(n as never);
+    return own(n) + (tie ? tie.vocab * tie.dim : 0);
   }
+  const sum = children(n).reduce((a, [, c]) => a + applied(c), 0);
+  return n.kind === 'repeat' ? n.times * sum : sum;
 };
 
+/** Parameters stored by a node (a shared body counted at its first occurrence only). */
 const stored = (n: Node, seen: Set<string>): number => {
-  switch (n.kind) {
-    case 'seq':
-      return n.layers.reduce((a, l) => a + stored(l, seen), 0);
-    case 'branch':
-      return n.branches.reduce((a, l) => a + stored(l, seen), 0);
-    case 'repeat':
-      if (n.layer.kind === 'shared') return stored(n.layer, seen);
-      return Array.from({ length: n.times }).reduce<number>((a) => a + stored(n.layer, seen), 0);
-    case 'shared':
-      if (seen.has(n.name)) return 0;
-      seen.add(n.name);
-      return stored(n.layer, seen);
-    case 'named':
-      return stored(n.layer, seen);
-    case 'fanout':
-      return Object.values(n.outputs).reduce((a, l) => a + stored(l, seen), 0);
-    default:
-      return own(n);
+  if (primitiveOf(n)) return own(n);
+  if (n.kind === 'shared') {
+    if (seen.has(n.name)) return 0;
+    seen.add(n.name);
+    return stored(n.layer, seen);
   }
+  if (n.kind === 'repeat') {
+    const body = repeatShares(n) ? stored(n.layer, seen) : Array.from({ length: n.times }).reduce<number>((a) => a + stored(n.layer, seen), 0);
+    return body + (n.step ? stored(n.step, seen) : 0);
+  }
+  return children(n).reduce((a, [, c]) => a + stored(c, seen), 0);
 };
 
 const label = (n: Node): string => {
+  const p = primitiveOf(n);
+  if (p) return p.label(n as never);
   switch (n.kind) {
-    case 'dense':
-      return `dense ${n.inDim}→${n.outDim}${n.activation !== 'identity' ? ` ${n.activation}` : ''}`;
-    case 'embedding':
-      return `embedding ${n.vocab}×${n.dim}`;
-    case 'positionalEmbedding':
-      return `positionalEmbedding ${n.maxLen}×${n.dim}`;
-    case 'tokenTypeEmbedding':
-      return `tokenTypeEmbedding ${n.types}×${n.dim}`;
-    case 'layerNorm':
-      return `layerNorm ${n.dim}`;
-    case 'dropout':
-      return `dropout ${n.rate}`;
-    case 'activation':
-      return n.fn;
-    case 'attention':
-      return `attention ${n.heads}×${n.headSize}${n.causal ? ' causal' : ''}`;
-    case 'unembed':
-      return `unembed (tied to "${n.target}")`;
     case 'repeat':
-      return `repeat ×${n.times}`;
+      return `repeat ×${n.times}${n.step ? ` (${n.step.signal} step signal)` : ''}`;
     case 'shared':
       return `shared "${n.name}"`;
     case 'named':
@@ -179,10 +149,12 @@ export const summarize = (model: Node, input: TensorSig, side: Readonly<Record<s
         row();
         if (expand) for (const [, l] of Object.entries(n.outputs)) walk(l, x, depth + 1, mult, expand);
         return y;
-      default:
-        if (n.kind === 'unembed') uses.set(n.target, (uses.get(n.target) ?? 0) + mult);
-        row(n.kind === 'unembed' ? `decoder = transpose of "${n.target}" (tied)` : '');
+      default: {
+        const tie = primitiveOf(n)?.tie?.(n as never);
+        if (tie) uses.set(tie.target, (uses.get(tie.target) ?? 0) + mult);
+        row(tie ? `decoder = transpose of "${tie.target}" (tied)` : '');
         return y;
+      }
     }
   };
   walk(model, input, 0, 1, true);

@@ -85,7 +85,7 @@ describe('the compiled function checks its inputs before any op runs', () => {
       'seq[2].attention: side input "attention_mask" must have rank 2 or 3, got [1, 3, 3, 1]',
     );
     expect(thrown(() => f(params, { input: ids, attention_mask: tf.ones([1, 4], 'int32') })).message).toMatch(/does not fit the sequence length 3/);
-    expect(thrown(() => f(params, { input: ids, token_type_ids: tf.zeros([1, 3]) })).message).toMatch(/must be int32 type ids, got float32/);
+    expect(thrown(() => f(params, { input: ids, token_type_ids: tf.zeros([1, 3]) })).message).toMatch(/must be int32 token type ids \[batch, seq\], got float32/);
     expect(thrown(() => f(params, { input: tf.ones([1, 3]) })).message).toMatch(/^seq\[0\]\.embedding: expected int32 ids, got float32/);
     expect(thrown(() => f(params, { ids })).message).toMatch(/missing main input "input"/);
   });

@@ -14,9 +14,13 @@
  * ```ts
  * const opt = createOptimizer('lamb', { weightDecay: 0.01 });   // Either<OptimizerError, Optimizer>
  * if (opt._tag === 'Right') {
- *   const { value, grads } = tf.variableGrads(() => loss());   // grads keyed like params
+ *   // grads must be keyed by parameter PATH, like params. tf.variableGrads keys its result by
+ *   // variable NAME, and init's variables are unnamed (tfjs numbers them '0', '1', …): re-key them.
+ *   const paths = Object.keys(params);
+ *   const { value, grads: byName } = tf.variableGrads(() => loss(), paths.map((p) => params[p]));
+ *   const grads = Object.fromEntries(paths.map((p) => [p, byName[params[p].name]]));
  *   opt.right.step(params, grads, lrAt(step, schedule));
- *   tf.dispose([value, grads]);
+ *   tf.dispose([value, ...Object.values(byName)]);
  * }
  * ```
  * @module

@@ -5,7 +5,8 @@
  *
  * @example
  * ```ts
- * const r = await runPretraining(resolveRunConfig({ out: 'runs/tiny', model: tinyConfig(), steps: 100 }), { progressMode: 'plain' });
+ * const cfg = E.getOrElseW((e: RunError) => { throw new Error(e.message); })(readRunConfig('runs/tiny')); // a run's config.json
+ * const r = await runPretraining(cfg, 'runs/tiny', true, { progressMode: 'plain' }); // resume it
  * ```
  * @module
  */
