@@ -184,9 +184,38 @@ const describeErrors = (errors: t.Errors): string =>
     })
     .join('; ');
 
-/** Checks the relations between fields that types cannot express. */
+/**
+ * Upper limits of the numeric config fields: far beyond every published model, well below what
+ * would overflow a tensor or a parameter count. A config beyond one is refused, naming the limit.
+ * @example CONFIG_LIMITS.hiddenSize // 65536
+ */
+export const CONFIG_LIMITS = {
+  vocabSize: 1_000_000,
+  embeddingSize: 65_536,
+  hiddenSize: 65_536,
+  numHiddenLayers: 1_024,
+  numHiddenGroups: 1_024,
+  numAttentionHeads: 1_024,
+  intermediateSize: 262_144,
+  innerGroupNum: 64,
+  maxPositionEmbeddings: 65_536,
+  typeVocabSize: 1_024,
+  layerNormEps: 1,
+  initializerRange: 10,
+} as const satisfies Partial<Record<keyof AlbertConfig, number>>;
+
+/**
+ * Checks every field against {@link CONFIG_LIMITS} and the relations between fields that types
+ * cannot express.
+ * @example validateConfig({ ...PRESETS['albert-base'], hiddenSize: 1e300 }) // left: 'hiddenSize must be at most 65536 (the limit), got 1e+300'
+ */
 export const validateConfig = (c: AlbertConfig): E.Either<ConfigError, AlbertConfig> => {
   const problems: string[] = [];
+  for (const [k, max] of Object.entries(CONFIG_LIMITS) as [keyof typeof CONFIG_LIMITS, number][]) {
+    const x = c[k];
+    if (typeof x !== 'number' || !Number.isFinite(x) || x > max) problems.push(`${k} must be at most ${max} (the limit), got ${String(x)}`);
+  }
+  if (problems.length) return E.left(configError(problems.join('; ')));
   if (c.hiddenSize % c.numAttentionHeads !== 0)
     problems.push(`hiddenSize (${c.hiddenSize}) must be a multiple of numAttentionHeads (${c.numAttentionHeads})`);
   if (c.numHiddenGroups > c.numHiddenLayers)

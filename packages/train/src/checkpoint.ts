@@ -494,3 +494,49 @@ export const loadCheckpoint = async (dir: string): Promise<E.Either<CheckpointEr
   };
   return E.right({ dir, state: cs, weights: weights.right, optimizer: optimizer.right });
 };
+
+/**
+ * Every `step-<digits>` directory of a run, complete or not, newest first (what
+ * {@link loadLatestIntactCheckpoint} tries in turn).
+ * @example checkpointCandidates('run') // [{ dir: 'run/checkpoints/step-000010', step: 10 }, …]
+ */
+export const checkpointCandidates = (runDir: string): CheckpointInfo[] => {
+  const root = path.join(runDir, CHECKPOINTS_DIR);
+  const found: CheckpointInfo[] = [];
+  for (const entry of safeReaddir(root)) {
+    const m = DIR_RE.exec(entry);
+    if (m) found.push({ dir: path.join(root, entry), step: Number(m[1]) });
+  }
+  return found.sort((a, b) => b.step - a.step);
+};
+
+/**
+ * Loads the newest checkpoint of a run whose files are all intact (sizes and SHA-256 hashes
+ * verified, safetensors decoded). Damaged or truncated newer ones are skipped and `note` is told
+ * so in one line naming them and the checkpoint used instead. Right(undefined) when the run has
+ * no checkpoint at all; a Left when it has some but none is intact.
+ * @example
+ * ```ts
+ * const r = await loadLatestIntactCheckpoint('run', (m) => console.error(m));
+ * // "warning: checkpoint run/checkpoints/step-000010 is damaged (weights.safetensors does not match its recorded SHA-256); using step-000005"
+ * ```
+ */
+export const loadLatestIntactCheckpoint = async (runDir: string, note: (message: string) => void = () => {}): Promise<E.Either<CheckpointError, LoadedCheckpoint | undefined>> => {
+  const candidates = checkpointCandidates(runDir);
+  const damaged: Array<{ dir: string; reason: string }> = [];
+  for (const c of candidates) {
+    const r = await loadCheckpoint(c.dir);
+    if (E.isRight(r) && r.right.state.step === c.step) {
+      if (damaged.length > 0) {
+        const [first] = damaged;
+        const more = damaged.length > 1 ? ` and ${damaged.length - 1} newer one${damaged.length > 2 ? 's' : ''}` : '';
+        note(`warning: checkpoint ${first?.dir} is damaged (${first?.reason})${more}; using ${path.basename(c.dir)} (step ${c.step}) instead`);
+      }
+      return E.right(r.right);
+    }
+    const reason = E.isLeft(r) ? r.left.message.replace(/^.*?(?:is damaged|is not a complete checkpoint|is inconsistent): /, '').replace(`${c.dir}/`, '') : `its state says step ${r.right.state.step}`;
+    damaged.push({ dir: c.dir, reason: reason.length > 160 ? `${reason.slice(0, 160)}…` : reason });
+  }
+  if (damaged.length === 0) return E.right(undefined);
+  return E.left(ckptError(`no intact checkpoint in ${runDir}: ${damaged[0]?.dir} is damaged (${damaged[0]?.reason})${damaged.length > 1 ? ` and so are ${damaged.length - 1} older one(s)` : ''}`));
+};

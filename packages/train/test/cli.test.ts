@@ -47,7 +47,7 @@ describe('lamina CLI: bad input is exit 2 with one line', () => {
   });
   it('missing --out, resume without a run, unknown command', () => {
     expectUsageError(['pretrain', '--model', w.model], /missing --out/);
-    expectUsageError(['pretrain', '--out', path.join(w.dir, 'nothing'), '--resume'], /cannot read .*config\.json/);
+    expectUsageError(['pretrain', '--out', path.join(w.dir, 'nothing'), '--resume'], /nothing to resume: .*config\.json does not exist/);
     expectUsageError(['frobnicate'], /unknown command "frobnicate"/);
   });
   it('forward / eval / export-hf on something that is not a model directory', () => {

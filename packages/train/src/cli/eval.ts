@@ -4,14 +4,12 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
-import os from 'node:os';
-import path from 'node:path';
 import { buildPretrainingDataset, pretrainingOptions, splitCorpus } from '@lamina/albert';
 import { createPretrainer } from '../pretrainer.js';
-import { evalBatches, runCorpus, type DataOptions } from '../run/data.js';
+import { datasetCacheDir, evalBatches, runCorpus, type DataOptions } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
 import { evaluateOn, readRunConfig } from '../run/pretrain.js';
-import { type Command, EXIT, failure, num, optStr, str, usageError } from './command.js';
+import { type Command, EXIT, failure, intOption, LIMITS, numOr, optStr, str, usageError } from './command.js';
 import { useBackend } from './pretrain.js';
 
 /** `lamina eval`. */
@@ -22,23 +20,26 @@ export const evalCmd: Command = {
   options: {
     checkpoint: { type: 'string', arg: 'dir', help: 'a lamina run directory or a Hugging Face ALBERT directory' },
     corpus: { type: 'string', arg: 'file|dir', help: "evaluate on this whole corpus (default: the run's held-out documents)" },
-    'batch-size': { type: 'string', arg: 'B', help: 'sequences per batch', default: '32' },
-    batches: { type: 'string', arg: 'N', help: 'batches to evaluate', default: '16' },
-    'seq-len': { type: 'string', arg: 'S', help: 'sequence length (default: the run’s, else 128)' },
-    seed: { type: 'string', arg: 'N', help: 'seed of masking and pairing', default: '12345' },
+    'batch-size': intOption('sequences per batch', { min: 1, max: LIMITS.batchSize, default: 32, arg: 'B' }),
+    batches: intOption('batches to evaluate', { min: 1, max: LIMITS.evalBatches, default: 16 }),
+    'seq-len': intOption('sequence length (default: the run’s, else 128)', { min: 8, max: LIMITS.seqLength, arg: 'S' }),
+    seed: intOption('seed of masking and pairing', { min: 0, max: LIMITS.seed, default: 12345 }),
     json: { type: 'boolean', help: 'print one JSON object' },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
   },
   examples: ['lamina eval --checkpoint runs/demo/pretrain', 'lamina eval --checkpoint runs/demo/pretrain --corpus my-notes.txt --json'],
   async run(v) {
+    const O = evalCmd.options;
     const dir = str(v, 'checkpoint', 'eval');
-    await useBackend(v);
-    const m = await loadModelDir(dir);
+    const batchSize = numOr(O, v, 'batch-size');
+    const nBatches = numOr(O, v, 'batches');
+    const m = await loadModelDir(dir, { note: (msg) => console.error(`lamina eval: ${msg}`) });
     if (E.isLeft(m)) throw usageError(m.left);
     const run = m.right.kind === 'lamina-run' ? readRunConfig(dir) : undefined;
     const runData = run && E.isRight(run) ? run.right.data : undefined;
-    const seqLength = num(v, 'seq-len', runData?.seqLength ?? 128, { min: 8, max: m.right.config.maxPositionEmbeddings, integer: true });
-    const seed = num(v, 'seed', runData?.seed ?? 12345, { min: 0, integer: true });
+    const seqLength = numOr(O, v, 'seq-len', runData?.seqLength ?? 128);
+    if (seqLength > m.right.config.maxPositionEmbeddings) throw usageError(`--seq-len must be an integer <= ${m.right.config.maxPositionEmbeddings} (the model's maxPositionEmbeddings), got ${seqLength}`);
+    const seed = numOr(O, v, 'seed', runData?.seed);
     const corpusPath = optStr(v, 'corpus');
     if (!corpusPath && !runData) throw usageError('--corpus is needed for a Hugging Face directory (it has no held-out split of its own)');
     const data: DataOptions = {
@@ -57,11 +58,12 @@ export const evalCmd: Command = {
     const opts = pretrainingOptions({ maxSeqLength: seqLength, maxPredictionsPerSeq: data.maxPredictions, task: data.objective === 'nsp' ? 'nsp' : 'sop', seed });
     if (E.isLeft(opts)) throw usageError(opts.left.message);
     const evalCorpus = corpusPath ? corpus.right : splitCorpus(corpus.right, { evalFraction: data.evalFraction, seed }).eval;
-    const cacheDir = m.right.kind === 'lamina-run' ? path.join(dir, 'data') : path.join(os.tmpdir(), 'lamina-eval-cache');
-    const ds = buildPretrainingDataset({ corpus: evalCorpus, tokenizer: m.right.tokenizer, options: opts.right, cacheDir });
+    // caches go to the cache directory: eval never writes into the run it reads
+    const ds = buildPretrainingDataset({ corpus: evalCorpus, tokenizer: m.right.tokenizer, options: opts.right, cacheDir: datasetCacheDir() });
     if (E.isLeft(ds)) throw usageError(ds.left.message);
     if (ds.right.size === 0) throw usageError('the evaluation corpus gives no instances (too short?)');
-    const batches = evalBatches({ tokenizer: m.right.tokenizer, train: ds.right, eval: ds.right, corpusName: evalCorpus.name }, data, num(v, 'batch-size', 32, { min: 1, integer: true }), num(v, 'batches', 16, { min: 1, integer: true }));
+    const batches = evalBatches({ tokenizer: m.right.tokenizer, train: ds.right, eval: ds.right, corpusName: evalCorpus.name }, data, batchSize, nBatches);
+    await useBackend(v);
     const t = createPretrainer({ config: m.right.config, objective: m.right.objective, mlmPositions: 'masked', optimizer: 'adamw', seed, initialParams: m.right.params });
     if (E.isLeft(t)) throw failure(t.left.message);
     const r = await evaluateOn(t.right, batches);

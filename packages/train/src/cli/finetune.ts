@@ -8,7 +8,7 @@ import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { TASK_KINDS, type TaskKind } from '../finetune/data.js';
 import { formatTaskMetrics } from '../finetune/metrics.js';
 import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
-import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
+import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, quoteInput, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
 import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 
@@ -19,11 +19,11 @@ const D = FINETUNE_DEFAULTS;
  * @example finetuneConfigFromFlags({ checkpoint: 'p', train: 't.jsonl', eval: 'e.jsonl', out: 'o', lr: '3e-4' }).lr // 3e-4
  */
 export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneConfig => {
+  const O = FINETUNE_OPTIONS;
   const task = optStr(v, 'task') ?? D.task;
-  if (!(TASK_KINDS as readonly string[]).includes(task)) throw usageError(`--task must be one of ${TASK_KINDS.join(', ')}, got "${task}"`);
+  if (!(TASK_KINDS as readonly string[]).includes(task)) throw usageError(`--task must be one of ${TASK_KINDS.join(', ')}, got ${quoteInput(task)}`);
   const optimizer = optStr(v, 'optimizer') ?? D.optimizer;
-  if (!(OPTIMIZER_KINDS as readonly string[]).includes(optimizer)) throw usageError(`--optimizer must be one of ${OPTIMIZER_KINDS.join(', ')}, got "${optimizer}"`);
-  const warmup = optStr(v, 'warmup');
+  if (!(OPTIMIZER_KINDS as readonly string[]).includes(optimizer)) throw usageError(`--optimizer must be one of ${OPTIMIZER_KINDS.join(', ')}, got ${quoteInput(optimizer)}`);
   return finetuneConfig({
     checkpoint: str(v, 'checkpoint', 'finetune'),
     train: str(v, 'train', 'finetune'),
@@ -32,25 +32,25 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
     task: task as TaskKind,
     optimizer: optimizer as OptimizerKind,
     biasCorrection: biasCorrectionFlag(v, D.biasCorrection),
-    epochs: num(v, 'epochs', D.epochs, { min: 1, integer: true }),
-    batchSize: num(v, 'batch-size', D.batchSize, { min: 1, integer: true }),
-    evalBatchSize: num(v, 'eval-batch-size', D.evalBatchSize, { min: 1, integer: true }),
-    lr: num(v, 'lr', D.lr, { min: 0 }),
-    warmup: warmup === undefined ? undefined : num(v, 'warmup', 0, { min: 0, integer: true }),
-    seqLength: num(v, 'seq-len', D.seqLength, { min: 3, integer: true }),
-    maxTrain: num(v, 'max-train', D.maxTrain, { min: 0, integer: true }),
-    maxEval: num(v, 'max-eval', D.maxEval, { min: 0, integer: true }),
-    seed: num(v, 'seed', D.seed, { min: 0, integer: true }),
-    weightDecay: num(v, 'weight-decay', D.weightDecay, { min: 0 }),
-    clipNorm: num(v, 'clip-norm', D.clipNorm, { min: 0 }),
-    dropout: num(v, 'dropout', D.dropout, { min: 0, max: 0.9 }),
-    evalEvery: num(v, 'eval-every', D.evalEvery, { min: 0, integer: true }),
+    epochs: numOr(O, v, 'epochs'),
+    batchSize: numOr(O, v, 'batch-size'),
+    evalBatchSize: numOr(O, v, 'eval-batch-size'),
+    lr: numOr(O, v, 'lr'),
+    warmup: optNum(O, v, 'warmup'),
+    seqLength: numOr(O, v, 'seq-len'),
+    maxTrain: numOr(O, v, 'max-train'),
+    maxEval: numOr(O, v, 'max-eval'),
+    seed: numOr(O, v, 'seed'),
+    weightDecay: numOr(O, v, 'weight-decay'),
+    clipNorm: numOr(O, v, 'clip-norm'),
+    dropout: numOr(O, v, 'dropout'),
+    evalEvery: numOr(O, v, 'eval-every'),
     overwrite: v.overwrite === true,
   });
 };
 
 /**
- * The options of `lamina finetune`.
+ * The options of `lamina finetune` (numeric bounds and defaults stated here once).
  * @example helpText({ ...finetune, options: FINETUNE_OPTIONS })
  */
 export const FINETUNE_OPTIONS = {
@@ -59,24 +59,24 @@ export const FINETUNE_OPTIONS = {
   train: { type: 'string', arg: 'file|imdb', help: 'training data: JSONL/TSV with text, optional text_pair, label; or imdb (bundled)' },
   eval: { type: 'string', arg: 'file|imdb', help: 'held-out data, same format (imdb: the bundled dev split)' },
   out: { type: 'string', arg: 'dir', help: 'output directory (weights, finetune.json, metrics, curves, eval.json)' },
-  epochs: { type: 'string', arg: 'N', help: 'passes over the training data', default: String(D.epochs) },
-  'batch-size': { type: 'string', arg: 'B', help: 'examples per step', default: String(D.batchSize) },
-  'eval-batch-size': { type: 'string', arg: 'B', help: 'examples per forward pass when evaluating', default: String(D.evalBatchSize) },
-  lr: { type: 'string', arg: 'x', help: 'peak learning rate', default: String(D.lr) },
-  warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps (default 10% of all steps), then linear decay to 0' },
-  'seq-len': { type: 'string', arg: 'S', help: 'tokens per example incl. [CLS]/[SEP] (longest-first truncation)', default: String(D.seqLength) },
-  'max-train': { type: 'string', arg: 'N', help: 'use only the first N training examples (0: all)', default: '0' },
-  'max-eval': { type: 'string', arg: 'N', help: 'use only the first N held-out examples (0: all)', default: '0' },
+  epochs: intOption('passes over the training data', { min: 1, max: LIMITS.epochs, default: D.epochs }),
+  'batch-size': intOption('examples per step', { min: 1, max: LIMITS.batchSize, default: D.batchSize, arg: 'B' }),
+  'eval-batch-size': intOption('examples per forward pass when evaluating', { min: 1, max: LIMITS.batchSize, default: D.evalBatchSize, arg: 'B' }),
+  lr: numberOption('peak learning rate', { min: 0, max: LIMITS.lr, default: D.lr }),
+  warmup: intOption('linear warm-up steps (default 10% of all steps), then linear decay to 0', { min: 0, max: LIMITS.steps }),
+  'seq-len': intOption('tokens per example incl. [CLS]/[SEP] (longest-first truncation)', { min: 3, max: LIMITS.seqLength, default: D.seqLength, arg: 'S' }),
+  'max-train': intOption('use only the first N training examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxTrain }),
+  'max-eval': intOption('use only the first N held-out examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxEval }),
   optimizer: { type: 'string', arg: 'adamw|lamb', help: 'optimizer', default: D.optimizer },
   'bias-correction': biasCorrectionOption(D.biasCorrection),
-  'weight-decay': { type: 'string', arg: 'x', help: 'decoupled weight decay (LayerNorm and biases excluded)', default: String(D.weightDecay) },
-  'clip-norm': { type: 'string', arg: 'x', help: 'global-norm gradient clip (0: off)', default: String(D.clipNorm) },
-  dropout: { type: 'string', arg: 'p', help: 'dropout on hidden states and attention while fine-tuning', default: String(D.dropout) },
-  seed: { type: 'string', arg: 'N', help: 'seed of the new head, data order and dropout', default: String(D.seed) },
-  'eval-every': { type: 'string', arg: 'N', help: 'evaluate every N steps (0: only before and after training)', default: String(D.evalEvery) },
-  overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out' },
+  'weight-decay': numberOption('decoupled weight decay (LayerNorm and biases excluded)', { min: 0, max: LIMITS.weightDecay, default: D.weightDecay }),
+  'clip-norm': numberOption('global-norm gradient clip (0: off)', { min: 0, max: LIMITS.clipNorm, default: D.clipNorm }),
+  dropout: numberOption('dropout on hidden states and attention while fine-tuning', { min: 0, max: 0.9, default: D.dropout, arg: 'p' }),
+  seed: intOption('seed of the new head, data order and dropout', { min: 0, max: LIMITS.seed, default: D.seed }),
+  'eval-every': intOption('evaluate every N steps (0: only before and after training)', { min: 0, max: LIMITS.steps, default: D.evalEvery }),
+  overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out (the old one stays until the new one has finished)' },
   ...OUTPUT_OPTIONS,
-} as const;
+} as const satisfies Record<string, OptionSpec>;
 
 /**
  * `lamina finetune`: fine-tunes a checkpoint on a classification or regression data set.
@@ -110,8 +110,8 @@ export const evalTask: Command = {
   options: {
     checkpoint: { type: 'string', arg: 'dir', help: 'the --out directory of lamina finetune' },
     data: { type: 'string', arg: 'file|imdb', help: 'JSONL/TSV with text, optional text_pair, label; or imdb (bundled dev split)' },
-    'max-examples': { type: 'string', arg: 'N', help: 'score only the first N examples (0: all)', default: '0' },
-    'batch-size': { type: 'string', arg: 'B', help: 'examples per forward pass', default: '64' },
+    'max-examples': intOption('score only the first N examples (0: all)', { min: 0, max: LIMITS.examples, default: 0 }),
+    'batch-size': intOption('examples per forward pass', { min: 1, max: LIMITS.batchSize, default: 64, arg: 'B' }),
     json: { type: 'boolean', help: 'print the metrics as one JSON object' },
     backend: OUTPUT_OPTIONS.backend,
   },
@@ -119,9 +119,9 @@ export const evalTask: Command = {
   async run(v) {
     const dir = str(v, 'checkpoint', 'eval-task');
     const data = str(v, 'data', 'eval-task');
-    const maxExamples = num(v, 'max-examples', 0, { min: 0, integer: true });
-    const batchSize = num(v, 'batch-size', 64, { min: 1, integer: true });
-    const r = await evaluateTask(dir, data, { maxExamples, batchSize, beforeCompute: () => useBackend(v) });
+    const maxExamples = numOr(evalTask.options, v, 'max-examples');
+    const batchSize = numOr(evalTask.options, v, 'batch-size');
+    const r = await evaluateTask(dir, data, { maxExamples, batchSize, beforeCompute: () => useBackend(v), note: (m) => console.error(`lamina eval-task: ${m}`) });
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     const e = r.right;
     if (v.json === true) console.log(JSON.stringify({ ...e.metrics, task: e.task, labels: e.labels, data: e.data, checkpoint: e.checkpoint, step: e.step }));

@@ -7,33 +7,38 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { compile, writeFileAtomic } from '@lamina/dsl';
+import { compile, formatModelError, paramSpecs, type ParamSpec, type RawTensor } from '@lamina/dsl';
 import { albertForPretraining, checkHfExportable, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
 import { rawToTensors } from '../checkpoint.js';
 import { loadModelDir } from '../run/load.js';
-import { type Command, EXIT, failure, optStr, str, usageError } from './command.js';
+import { type Command, CliError, EXIT, failure, optStr, str, usageError } from './command.js';
+import { checkWritable, fsErrorLine, inspectDir } from '../run/rundir.js';
 import { useBackend } from './pretrain.js';
 
 type IntMatrix = number[][];
 const isIntMatrix = (u: unknown): u is IntMatrix =>
-  Array.isArray(u) && u.length > 0 && u.every((r) => Array.isArray(r) && r.length === (u[0] as unknown[]).length && r.every((x) => Number.isInteger(x)));
+  Array.isArray(u) && u.length > 0 && u.every((r) => Array.isArray(r) && r.length === (u[0] as unknown[]).length && r.every((x) => Number.isSafeInteger(x)));
 
-/** Reads and checks the forward input file. */
-export const readForwardInputs = (file: string, vocab: number, maxLen: number, types: number): Record<string, IntMatrix> => {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw usageError(code === 'ENOENT' ? `input file ${file} does not exist` : `input file ${file} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
+/** An input file larger than this is refused before it is read. */
+export const MAX_FORWARD_INPUT_BYTES = 64 * 1024 * 1024;
+/** At most this many numbers in all outputs together (they are streamed; ~10 bytes each as JSON). */
+export const MAX_FORWARD_OUTPUT_VALUES = 100_000_000;
+
+/**
+ * Checks parsed forward inputs: `input_ids` a non-empty batch × seq (seq ≥ 1) integer matrix of
+ * ids in the vocabulary, optional `token_type_ids`/`attention_mask` of the same shape in range.
+ * Returns the three matrices (defaults filled in) or a one-line error.
+ * @example checkForwardInputs({ input_ids: [[2, 45, 3]] }, 'in.json', 30000, 512, 2) // right({ input_ids, token_type_ids: [[0,0,0]], attention_mask: [[1,1,1]] })
+ */
+export const checkForwardInputs = (json: unknown, file: string, vocab: number, maxLen: number, types: number): E.Either<string, Record<string, IntMatrix>> => {
   const o = json as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || !isIntMatrix(o.input_ids)) throw usageError(`${file}: "input_ids" must be a non-empty batch × seq array of integers`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return E.left(`${file}: expected a JSON object with "input_ids"`);
+  if (!isIntMatrix(o.input_ids)) return E.left(`${file}: "input_ids" must be a non-empty batch × seq array of integers (every row the same length)`);
   const ids = o.input_ids;
   const [B, S] = [ids.length, (ids[0] as number[]).length];
-  if (S > maxLen) throw usageError(`${file}: sequences of ${S} tokens exceed the model's max_position_embeddings (${maxLen})`);
-  const bad = ids.flat().find((x) => x < 0 || x >= vocab);
-  if (bad !== undefined) throw usageError(`${file}: input id ${bad} is outside the vocabulary (0..${vocab - 1})`);
+  if (S === 0) return E.left(`${file}: "input_ids" rows are empty; every sequence needs at least 1 token`);
+  if (S > maxLen) return E.left(`${file}: sequences of ${S} tokens exceed the model's max_position_embeddings (${maxLen})`);
+  for (const r of ids) for (const x of r) if (x < 0 || x >= vocab) return E.left(`${file}: input id ${x} is outside the vocabulary (0..${vocab - 1})`);
   const out: Record<string, IntMatrix> = { input_ids: ids };
   for (const [k, def, max] of [['token_type_ids', 0, types - 1], ['attention_mask', 1, 1]] as const) {
     if (o[k] === undefined) {
@@ -41,11 +46,116 @@ export const readForwardInputs = (file: string, vocab: number, maxLen: number, t
       continue;
     }
     const m = o[k];
-    if (!isIntMatrix(m) || m.length !== B || (m[0] as number[]).length !== S) throw usageError(`${file}: "${k}" must be an integer array of shape [${B}, ${S}] like input_ids`);
-    if (m.flat().some((x) => x < 0 || x > max)) throw usageError(`${file}: "${k}" values must be in 0..${max}`);
+    if (!isIntMatrix(m) || m.length !== B || (m[0] as number[]).length !== S) return E.left(`${file}: "${k}" must be an integer array of shape [${B}, ${S}] like input_ids`);
+    if (m.some((r) => r.some((x) => x < 0 || x > max))) return E.left(`${file}: "${k}" values must be in 0..${max}`);
     out[k] = m;
   }
-  return out;
+  const unknown = Object.keys(o).filter((k) => !['input_ids', 'token_type_ids', 'attention_mask'].includes(k));
+  if (unknown.length > 0) return E.left(`${file}: unknown field ${JSON.stringify(unknown[0]).slice(0, 40)} (expected input_ids, token_type_ids, attention_mask)`);
+  return E.right(out);
+};
+
+/**
+ * Reads and checks the forward input file (size-limited; errors are usage errors).
+ * @example readForwardInputs('in.json', 30000, 512, 2).input_ids.length // the batch size
+ */
+export const readForwardInputs = (file: string, vocab: number, maxLen: number, types: number): Record<string, IntMatrix> => {
+  let text: string;
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) throw usageError(`input file ${file} is a directory`);
+    if (st.size > MAX_FORWARD_INPUT_BYTES) throw usageError(`input file ${file} has ${st.size} bytes, more than the limit of ${MAX_FORWARD_INPUT_BYTES}`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw usageError((e as NodeJS.ErrnoException).code === 'ENOENT' ? `input file ${file} does not exist` : fsErrorLine('cannot read input file', file, e));
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw usageError(`input file ${file} is not valid JSON: ${(e instanceof Error ? e.message : String(e)).slice(0, 100)}`);
+  }
+  const r = checkForwardInputs(json, file, vocab, maxLen, types);
+  if (E.isLeft(r)) throw usageError(r.left);
+  return r.right;
+};
+
+/**
+ * Compares a model's parameter specs with loaded weights (names and shapes); the first few
+ * differences as one line, or undefined when they match.
+ * @example weightsMismatch(specs, params) // 'config.json does not match the weights: "embeddings.word.table" is [30000,128] in the config but [99,16] in the weights'
+ */
+export const weightsMismatch = (specs: readonly ParamSpec[], params: Readonly<Record<string, RawTensor>>): string | undefined => {
+  const problems: string[] = [];
+  for (const s of specs) {
+    const p = params[s.path];
+    if (p === undefined) problems.push(`"${s.path}" is missing from the weights`);
+    else if (p.shape.length !== s.shape.length || p.shape.some((d, i) => d !== s.shape[i])) problems.push(`"${s.path}" is [${s.shape.join(',')}] in the config but [${p.shape.join(',')}] in the weights`);
+  }
+  if (problems.length === 0) return undefined;
+  return `the config does not match the weights: ${problems.slice(0, 2).join('; ')}${problems.length > 2 ? `; and ${problems.length - 2} more` : ''}`;
+};
+
+/**
+ * The first parameter holding NaN or ±Infinity, or undefined.
+ * @example nonFiniteParam(params) // '"encoder.group0.ffn.kernel" holds NaN'
+ */
+export const nonFiniteParam = (params: Readonly<Record<string, RawTensor>>): string | undefined => {
+  for (const [name, p] of Object.entries(params)) {
+    if (p.dtype !== 'float32') continue;
+    const d = p.data as Float32Array;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i] as number)) return `"${name}" holds ${d[i]}`;
+  }
+  return undefined;
+};
+
+/** writeSync that also copes with a non-blocking pipe (EAGAIN: wait a moment, write the rest). */
+const writeAll = (fd: number, text: string): void => {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+};
+
+/** Writes `{ "name": nested arrays, … }` a row at a time (memory: one row of text). */
+const streamJson = (fd: number, outputs: ReadonlyArray<[string, tf.Tensor]>): void => {
+  writeAll(fd, '{');
+  outputs.forEach(([name, t], k) => {
+    writeAll(fd, `${k > 0 ? ',' : ''}${JSON.stringify(name)}:`);
+    const shape = t.shape;
+    const data = t.dataSync();
+    const last = shape[shape.length - 1] ?? 1;
+    const rows = data.length / Math.max(1, last);
+    const writeRow = (r: number) => writeAll(fd, `[${Array.from(data.subarray(r * last, (r + 1) * last), (x) => (Number.isFinite(x) ? String(x) : 'null')).join(',')}]`);
+    if (shape.length <= 1) {
+      if (shape.length === 0) writeAll(fd, String(data[0]));
+      else writeRow(0);
+      return;
+    }
+    // nested brackets for the leading dims
+    const lead = shape.slice(0, -1);
+    const idx = lead.map(() => 0);
+    for (let r = 0; r < rows; r++) {
+      let opens = 0;
+      for (let d = lead.length - 1; d >= 0 && idx[d] === 0; d--) opens++;
+      writeAll(fd, `${r > 0 ? ',' : ''}${'['.repeat(opens)}`);
+      writeRow(r);
+      for (let d = lead.length - 1; d >= 0; d--) {
+        idx[d] = (idx[d] as number) + 1;
+        if ((idx[d] as number) < (lead[d] as number)) break;
+        idx[d] = 0;
+        writeAll(fd, ']');
+      }
+    }
+  });
+  writeAll(fd, '}\n');
 };
 
 /** `lamina forward`. */
@@ -55,41 +165,70 @@ export const forward: Command = {
   usage: 'lamina forward --checkpoint <run-dir|hf-dir> --input <inputs.json> [--output <file>]',
   options: {
     checkpoint: { type: 'string', arg: 'dir', help: 'a lamina run directory or a Hugging Face ALBERT directory' },
-    input: { type: 'string', arg: 'file', help: 'JSON with input_ids and optional token_type_ids, attention_mask (batch × seq integers)' },
-    output: { type: 'string', arg: 'file', help: 'write the outputs here (default: stdout)' },
+    input: { type: 'string', arg: 'file', help: `JSON with input_ids and optional token_type_ids, attention_mask (batch × seq integers; at most ${MAX_FORWARD_INPUT_BYTES} bytes)` },
+    output: { type: 'string', arg: 'file', help: `write the outputs here (default: stdout; streamed, at most ${MAX_FORWARD_OUTPUT_VALUES} numbers)` },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
   },
   examples: ['lamina forward --checkpoint runs/demo/pretrain --input inputs.json --output outputs.json'],
   async run(v) {
     const dir = str(v, 'checkpoint', 'forward');
     const inputFile = str(v, 'input', 'forward');
-    await useBackend(v);
-    const m = await loadModelDir(dir);
+    const file = optStr(v, 'output');
+    if (file !== undefined) {
+      if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw usageError(`--output ${file} is a directory`);
+      const w = checkWritable(path.dirname(path.resolve(file)), '--output');
+      if (E.isLeft(w)) throw usageError(w.left.message.replace(path.dirname(path.resolve(file)), file));
+    }
+    const m = await loadModelDir(dir, { note: (msg) => console.error(`lamina forward: ${msg}`) });
     if (E.isLeft(m)) throw usageError(m.left);
     const { config } = m.right;
     const inputs = readForwardInputs(inputFile, config.vocabSize, config.maxPositionEmbeddings, config.typeVocabSize);
     const objective = m.right.objective;
     const model = albertForPretraining(config, { objective, mlmPositions: 'all' });
+    const specs = paramSpecs(model);
+    if (E.isLeft(specs)) throw usageError(formatModelError(specs.left));
+    if (Object.keys(m.right.params).length === 0) throw usageError(`${dir} holds no parameters`);
+    const mismatch = weightsMismatch(specs.right, m.right.params);
+    if (mismatch) throw usageError(`${dir}: ${mismatch}`);
+    const bad = nonFiniteParam(m.right.params);
+    if (bad) throw usageError(`${dir}: the weights are unusable: ${bad}`);
+    const [B, S] = [inputs.input_ids?.length ?? 0, inputs.input_ids?.[0]?.length ?? 0];
+    const values = B * S * (config.hiddenSize + config.vocabSize + 1) + B * (config.hiddenSize + 2);
+    if (values > MAX_FORWARD_OUTPUT_VALUES)
+      throw usageError(`${B} × ${S} tokens would give ${values} output numbers, more than the limit of ${MAX_FORWARD_OUTPUT_VALUES}; pass fewer or shorter sequences`);
     const f = compile(model, { input: 'input_ids' });
     if (E.isLeft(f)) throw failure(f.left.message);
+    await useBackend(v);
     const params = rawToTensors(m.right.params);
-    const missing = Object.keys(params).length === 0;
-    if (missing) throw usageError(`${dir} holds no parameters`);
     const out = tf.tidy(() => {
       const t = Object.fromEntries(Object.entries(inputs).map(([k, x]) => [k, tf.tensor2d(x, undefined, 'int32')]));
       return f.right(params, t) as Record<string, tf.Tensor>;
     });
-    const json: Record<string, unknown> = {};
-    for (const [k, t] of Object.entries(out)) json[k] = await t.array();
-    Object.values(out).forEach((t) => t.dispose());
     Object.values(params).forEach((t) => t.dispose());
-    const text = `${JSON.stringify(json)}\n`;
-    const file = optStr(v, 'output');
-    if (file) {
-      const w = await writeFileAtomic(file, new TextEncoder().encode(text));
-      if (E.isLeft(w)) throw failure(w.left.message);
-      console.error(`wrote ${Object.keys(json).join(', ')} to ${file}`);
-    } else process.stdout.write(text);
+    const entries = Object.entries(out);
+    try {
+      const nonFinite = entries.find(([, t]) => tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(t))).dataSync()[0]) === 1);
+      if (nonFinite) throw failure(`the output "${nonFinite[0]}" holds NaN or Infinity (the model overflowed on these inputs)`);
+      if (file) {
+        const tmp = `${file}.tmp-${process.pid}`;
+        let fd: number | undefined;
+        try {
+          fd = fs.openSync(tmp, 'w');
+          streamJson(fd, entries);
+          fs.fsyncSync(fd);
+          fs.closeSync(fd);
+          fd = undefined;
+          fs.renameSync(tmp, file);
+        } catch (e) {
+          if (fd !== undefined) fs.closeSync(fd);
+          fs.rmSync(tmp, { force: true });
+          throw failure(fsErrorLine('cannot write', file, e));
+        }
+        console.error(`wrote ${entries.map(([k]) => k).join(', ')} to ${file}`);
+      } else streamJson(1, entries);
+    } finally {
+      entries.forEach(([, t]) => t.dispose());
+    }
     return EXIT.ok;
   },
 };
@@ -101,13 +240,24 @@ export const exportHf: Command = {
   usage: 'lamina export-hf --checkpoint <run-dir> --out <dir>',
   options: {
     checkpoint: { type: 'string', arg: 'dir', help: 'a lamina run directory (or an HF directory, re-written)' },
-    out: { type: 'string', arg: 'dir', help: 'the Hugging Face directory to write' },
+    out: { type: 'string', arg: 'dir', help: 'the Hugging Face directory to write (new, or empty)' },
+    overwrite: { type: 'boolean', help: 'replace the model in an existing Hugging Face directory' },
   },
   examples: ['lamina export-hf --checkpoint runs/demo/pretrain --out exported/albert-demo', "python -c \"from transformers import AlbertForPreTraining as M; M.from_pretrained('exported/albert-demo')\""],
   async run(v) {
     const dir = str(v, 'checkpoint', 'export-hf');
     const out = str(v, 'out', 'export-hf');
-    const m = await loadModelDir(dir);
+    const target = inspectDir(out);
+    if (target.exists && !target.isDirectory) throw usageError(`--out ${out} is a file, not a directory`);
+    if (target.kind === 'lamina-pretraining-run' || target.kind === 'lamina-finetune-run')
+      throw usageError(`${out} holds ${target.kind === 'lamina-pretraining-run' ? 'a lamina pretraining run' : 'a lamina fine-tuning run'}; export into another --out`);
+    if (target.kind === 'config' || target.entries.some((e) => e !== 'config.json' && e !== 'model.safetensors' && e !== 'tokenizer.json' && e !== 'spiece.model'))
+      throw usageError(`${out} holds ${target.entries.slice(0, 3).join(', ')} that are not a Hugging Face export; export into another --out`);
+    if (target.kind === 'huggingface' && v.overwrite !== true) throw usageError(`${out} already holds a Hugging Face model; pass --overwrite to replace it or choose another --out`);
+    const writable = checkWritable(out);
+    if (E.isLeft(writable)) throw usageError(writable.left.message);
+    if (path.resolve(out) === path.resolve(dir)) throw usageError('--out must differ from --checkpoint');
+    const m = await loadModelDir(dir, { note: (msg) => console.error(`lamina export-hf: ${msg}`) });
     if (E.isLeft(m)) throw usageError(m.left);
     const ok = checkHfExportable(m.right.config);
     if (E.isLeft(ok)) throw usageError(ok.left.message);

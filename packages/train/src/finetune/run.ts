@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@lamina/dsl';
 import { decodeConfig, type AlbertConfig, type Tokenizer } from '@lamina/albert';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
+import { loadLatestIntactCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
 import { BIAS_CORRECTION_DEFAULTS, OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
@@ -38,6 +38,7 @@ import { createRng, deriveSeed } from '../rng.js';
 import { lrAt, validateSchedule } from '../schedule.js';
 import { runTokenizer } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
+import { checkOutDir, fsErrorLine, stageDir, type StagedDir } from '../run/rundir.js';
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
 import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
@@ -325,10 +326,10 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   const t0 = Date.now();
   const bad = checkConfig(cfg);
   if (bad) return E.left(ftError(bad));
-  const out = cfg.out;
-  if (!cfg.overwrite && fs.existsSync(path.join(out, FINETUNE_CONFIG_FILE))) return E.left(ftError(`${out} already holds a fine-tuning run; choose another --out or pass --overwrite`));
+  const dirOk = checkOutDir(cfg.out, { kind: 'lamina-finetune-run', overwrite: cfg.overwrite });
+  if (E.isLeft(dirOk)) return E.left(ftError(dirOk.left.message, dirOk.left.code));
   const progress0 = createProgress({ total: 1, mode: io.progressMode });
-  const loaded = await loadModelDir(cfg.checkpoint);
+  const loaded = await loadModelDir(cfg.checkpoint, { note: (msg) => progress0.error(msg) });
   if (E.isLeft(loaded)) return E.left(ftError(`--checkpoint: ${loaded.left}`));
   const m = loaded.right;
   if (cfg.seqLength > m.config.maxPositionEmbeddings)
@@ -369,16 +370,19 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   });
   if (E.isLeft(trainer)) return E.left(ftError(`--checkpoint ${cfg.checkpoint}: ${trainer.left}`));
   const t = trainer.right;
+  // Everything is written into a staged sibling of --out and moved into place only when the run
+  // has finished: a NaN, a Ctrl-C or a crash leaves --out (and a run it held) as it was.
+  let stage: StagedDir;
+  try {
+    stage = stageDir(cfg.out);
+  } catch (e) {
+    t.dispose();
+    return E.left(ftError(fsErrorLine('cannot create', cfg.out, e)));
+  }
+  const out = stage.dir;
+  let committed = false;
   try {
     progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
-    try {
-      fs.mkdirSync(out, { recursive: true });
-    } catch (e) {
-      return E.left(ftError(`cannot create ${out}: ${e instanceof Error ? e.message : String(e)}`, 1));
-    }
-    if (cfg.overwrite) {
-      for (const f of [METRICS_FILE, EVAL_FILE, FINETUNE_CURVES_FILE, 'checkpoints', 'tensorboard']) fs.rmSync(path.join(out, f), { recursive: true, force: true });
-    }
     const tokName = copyTokenizer(m.tokenizer, out);
     const stored: StoredFinetune = {
       kind: 'lamina-finetune-run',
@@ -455,9 +459,12 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       seconds,
     });
     if (E.isLeft(ev)) return E.left(ftError(ev.left, 1));
-    progress.finish(`fine-tuned ${step} steps (${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'}); ${formatTaskMetrics(finalMetrics)}; was ${formatTaskMetrics(initialMetrics).replace(/ \(\d+ examples\)$/, '')}`, { out });
+    const moved = stage.commit();
+    if (E.isLeft(moved)) return E.left(ftError(moved.left.message, 1));
+    committed = true;
+    progress.finish(`fine-tuned ${step} steps (${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'}); ${formatTaskMetrics(finalMetrics)}; was ${formatTaskMetrics(initialMetrics).replace(/ \(\d+ examples\)$/, '')}`, { out: cfg.out });
     return E.right({
-      runDir: out,
+      runDir: cfg.out,
       task: cfg.task,
       labels,
       steps: step,
@@ -467,10 +474,11 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       initialMetrics,
       finalMetrics,
       load: t.report,
-      checkpoint: saved.right.dir,
+      checkpoint: path.join(cfg.out, path.relative(out, saved.right.dir)),
       seconds,
     });
   } finally {
+    if (!committed) stage.abort();
     t.dispose();
   }
 };
@@ -486,6 +494,8 @@ export interface EvaluateTaskOptions {
   readonly batchSize?: number;
   /** Called after the inputs are checked, before the first tensor is made (see {@link FinetuneIO.beforeCompute}). */
   readonly beforeCompute?: () => Promise<void>;
+  /** Told, in one line, when a damaged checkpoint was skipped for an older intact one. */
+  readonly note?: (message: string) => void;
 }
 
 /**
@@ -520,10 +530,11 @@ export const evaluateTask = async (checkpointDir: string, dataFile: string, opts
   const stored = readFinetuneConfig(checkpointDir);
   if (E.isLeft(stored)) return stored;
   const s = stored.right;
-  const latest = latestCheckpoint(checkpointDir);
-  if (!latest) return E.left(ftError(`${checkpointDir} has no complete checkpoint (did the fine-tuning run finish?)`));
-  const ck = await loadCheckpoint(latest.dir);
-  if (E.isLeft(ck)) return E.left(ftError(`${latest.dir}: ${ck.left.message}`));
+  const found = await loadLatestIntactCheckpoint(checkpointDir, opts.note);
+  if (E.isLeft(found)) return E.left(ftError(found.left.message));
+  if (found.right === undefined) return E.left(ftError(`${checkpointDir} has no complete checkpoint (did the fine-tuning run finish?)`));
+  const ck = { right: found.right };
+  const latest = { dir: found.right.dir, step: found.right.state.step };
   const tok = runTokenizer(s.tokenizer === null ? undefined : path.join(checkpointDir, s.tokenizer));
   if (E.isLeft(tok)) return E.left(ftError(tok.left));
   const raw = readExamples(dataFile, 'dev', opts.maxExamples ?? 0);

@@ -4,6 +4,8 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   batchIterator,
@@ -45,6 +47,33 @@ export interface RunData {
   readonly eval: CachedDataset & { readonly built: boolean };
   readonly corpusName: string;
 }
+
+/**
+ * Where lamina caches tokenized datasets: `$LAMINA_CACHE_DIR`, else `$XDG_CACHE_HOME/lamina`,
+ * else `~/.cache/lamina`, with `datasets/` below; the system temp directory when none of these
+ * can be written. Never a run directory, so a failed start writes nothing there.
+ * @example datasetCacheDir() // '/home/me/.cache/lamina/datasets'
+ */
+export const datasetCacheDir = (): string => {
+  const root = process.env.LAMINA_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lamina');
+  const dir = path.join(root, 'datasets');
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+    return dir;
+  } catch {
+    return path.join(os.tmpdir(), `lamina-cache-${os.userInfo().uid}`, 'datasets');
+  }
+};
+
+/**
+ * Closes a run's datasets.
+ * @example closeRunData(data)
+ */
+export const closeRunData = (d: RunData): void => {
+  d.train.close();
+  d.eval.close();
+};
 
 /** Keeps only the first `n` documents of a corpus (n = 0: all). */
 export const limitCorpus = (c: Corpus, n: number): Corpus =>

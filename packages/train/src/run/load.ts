@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RawTensor } from '@lamina/dsl';
 import { readHfDirectory, type AlbertConfig, type HfArchitecture, type Tokenizer } from '@lamina/albert';
-import { latestCheckpoint, loadCheckpoint } from '../checkpoint.js';
+import { loadLatestIntactCheckpoint } from '../checkpoint.js';
 import { runTokenizer } from './data.js';
 import { readRunConfig, RUN_CONFIG_FILE } from './pretrain.js';
 
@@ -39,9 +39,10 @@ const hfTokenizerPath = (dir: string): string | undefined =>
 
 /**
  * Reads `dir` as a lamina run (has `config.json` of kind lamina-pretraining-run and checkpoints)
- * or as a Hugging Face ALBERT directory. Errors are one readable line.
+ * or as a Hugging Face ALBERT directory. Errors are one readable line. A run's newest intact
+ * checkpoint is used; skipping a damaged one is told to `opts.note` in one line.
  */
-export const loadModelDir = async (dir: string): Promise<E.Either<string, LoadedModel>> => {
+export const loadModelDir = async (dir: string, opts: { readonly note?: (message: string) => void } = {}): Promise<E.Either<string, LoadedModel>> => {
   if (!fs.existsSync(dir)) return E.left(`no such directory: ${dir}`);
   if (!fs.statSync(dir).isDirectory()) return E.left(`${dir} is not a directory (expected a lamina run directory or a Hugging Face model directory)`);
   const cfgFile = path.join(dir, RUN_CONFIG_FILE);
@@ -54,10 +55,10 @@ export const loadModelDir = async (dir: string): Promise<E.Either<string, Loaded
   if (isRun) {
     const cfg = readRunConfig(dir);
     if (E.isLeft(cfg)) return E.left(cfg.left.message);
-    const latest = latestCheckpoint(dir);
-    if (!latest) return E.left(`${dir} has no complete checkpoint yet`);
-    const ck = await loadCheckpoint(latest.dir);
-    if (E.isLeft(ck)) return E.left(`${latest.dir}: ${ck.left.message}`);
+    const found = await loadLatestIntactCheckpoint(dir, opts.note);
+    if (E.isLeft(found)) return E.left(found.left.message);
+    if (found.right === undefined) return E.left(`${dir} has no complete checkpoint yet`);
+    const ck = { right: found.right };
     const tok = runTokenizer(cfg.right.data.tokenizer);
     if (E.isLeft(tok)) return E.left(tok.left);
     return E.right({

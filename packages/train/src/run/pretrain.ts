@@ -14,16 +14,18 @@ import * as E from 'fp-ts/lib/Either.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canonicalJson, writeFileAtomic } from '@lamina/dsl';
-import { decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
-import { CHECKPOINTS_DIR, latestCheckpoint, loadCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
+import os from 'node:os';
+import { canonicalJson, countParams, formatModelError } from '@lamina/dsl';
+import { albertForPretraining, decodeConfig, type AlbertConfig, type Batch, type BatchCursor } from '@lamina/albert';
+import { CHECKPOINTS_DIR, loadLatestIntactCheckpoint, rawToTensors, saveCheckpoint } from '../checkpoint.js';
+import { checkOutDir, createRunDir } from './rundir.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE, type MetricsLogger } from '../metrics.js';
 import { renderSvgPanels, seriesFromMetrics, writeSvgAtomic } from '../plot.js';
 import { createProgress, type Progress, type ProgressMode } from '../progress.js';
 import { lrAt } from '../schedule.js';
 import { createPretrainer, type EvalSums, type Pretrainer } from '../pretrainer.js';
 import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
-import { buildRunData, evalBatches, trainBatches, type DataOptions } from './data.js';
+import { buildRunData, closeRunData, datasetCacheDir, evalBatches, trainBatches, type DataOptions } from './data.js';
 import type { DataParallelGroup } from '../distributed/group.js';
 import { globalTotals, shareOf } from '../distributed/shard.js';
 
@@ -53,6 +55,11 @@ export interface RunConfig {
 /** How a run reports. */
 export interface RunIO {
   readonly progressMode: ProgressMode;
+  /**
+   * Called once every input has been checked and the run directory written, before the first
+   * tensor is made (the CLI selects the backend here, so bad input never loads TensorFlow).
+   */
+  readonly beforeCompute?: () => Promise<void>;
   /** Plain mode: a line every this many steps. */
   readonly logEvery?: number;
   /**
@@ -116,6 +123,34 @@ export const readRunConfig = (runDir: string): E.Either<RunError, RunConfig> => 
   if (E.isLeft(model)) return E.left(runError(`${file}: model: ${model.left.message}`));
   const { kind: _kind, ...rest } = json as RunConfig & { kind: string };
   return E.right({ ...rest, model: model.right });
+};
+
+/** Float32 elements one tensor may hold (tfjs' typed arrays are indexed by 32-bit integers). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Refuses a run whose parameters or activations could not exist: a tensor beyond
+ * {@link MAX_TENSOR_ELEMENTS}, or an estimated training footprint (weights, gradients, two
+ * optimizer moments, activations of one micro-batch) beyond the machine's memory. The message
+ * names the limit.
+ * @example checkRunLimits({ ...cfg, batchSize: 1e6 }) // left('a micro-batch of 1000000 × 128 … needs about 9.4 TB; the machine has 24 GB …')
+ */
+export const checkRunLimits = (cfg: RunConfig, totalBytes: number = os.totalmem()): E.Either<string, void> => {
+  const m = cfg.model;
+  const params = countParams(albertForPretraining(m, { objective: cfg.data.objective }));
+  if (E.isLeft(params)) return E.left(formatModelError(params.left));
+  const B = cfg.batchSize;
+  const S = cfg.data.seqLength;
+  const largest = Math.max(m.vocabSize * Math.max(m.embeddingSize, m.hiddenSize), m.hiddenSize * m.intermediateSize, B * m.numAttentionHeads * S * S, B * S * Math.max(m.intermediateSize, m.vocabSize));
+  if (largest > MAX_TENSOR_ELEMENTS)
+    return E.left(`one tensor of this run would hold ${largest.toExponential(2)} elements, beyond the limit of ${MAX_TENSOR_ELEMENTS} (2^31 - 1): lower --batch-size/--seq-len or the model's sizes`);
+  const perLayer = B * S * (12 * m.hiddenSize + 3 * m.intermediateSize) + 3 * B * m.numAttentionHeads * S * S;
+  const bytes = 4 * (4 * params.right + perLayer * m.numHiddenLayers + B * S * m.vocabSize * 2);
+  if (bytes > totalBytes) {
+    const gb = (x: number) => `${(x / 1e9).toFixed(x < 1e10 ? 1 : 0)} GB`;
+    return E.left(`this run needs about ${gb(bytes)} (${params.right.toLocaleString('en-US')} parameters, micro-batch ${B} × ${S}), more than the machine's memory (${gb(totalBytes)}): lower --batch-size/--seq-len or the model's sizes`);
+  }
+  return E.right(undefined);
 };
 
 /** Aggregates evaluation sums. */
@@ -186,20 +221,59 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
   // in a group only task 0 writes; the others read what it wrote (the same --out on a shared disk)
   const chief = group === undefined || group.taskIndex === 0;
   const cfgFile = path.join(runDir, RUN_CONFIG_FILE);
-  const existing = latestCheckpoint(runDir);
-  if (chief && !resume && (existing || fs.existsSync(cfgFile)))
-    return E.left(runError(`${runDir} already holds a run; pass --resume to continue it or choose another --out`));
-  if (resume && !fs.existsSync(cfgFile)) return E.left(runError(`nothing to resume: ${cfgFile} does not exist`));
-  if (chief) fs.mkdirSync(runDir, { recursive: true });
+  // messages from before the progress reporter exists; warnings are shown even with --quiet
+  const early: Array<{ warn: boolean; m: string }> = [];
+  const progressLog = (m: string) => early.push({ warn: m.startsWith('warning:'), m });
+  // only task 0 writes, so only task 0 checks --out for writing (the others read what it writes)
+  const dirOk = chief ? checkOutDir(runDir, { kind: 'lamina-pretraining-run', resume }) : E.right(undefined);
+  if (E.isLeft(dirOk)) return E.left(dirOk.left);
+  const limits = checkRunLimits(cfg);
+  if (E.isLeft(limits)) return E.left(runError(limits.left));
+  // Everything is checked (corpus, tokenizer, held-out split) before anything is written, so a
+  // failed start leaves no run directory behind. The dataset cache lives in the cache directory.
+  const data = buildRunData(cfg.data, datasetCacheDir(), (m) => progressLog(m));
+  if (E.isLeft(data)) return E.left(runError(data.left));
+  if (data.right.tokenizer.vocabSize !== cfg.model.vocabSize) {
+    closeRunData(data.right);
+    return E.left(runError(`the model's vocabSize (${cfg.model.vocabSize}) differs from the tokenizer's (${data.right.tokenizer.vocabSize})`));
+  }
+  const found = resume ? await loadLatestIntactCheckpoint(runDir, (m) => progressLog(m)) : E.right(undefined);
+  if (E.isLeft(found)) {
+    closeRunData(data.right);
+    return E.left(runError(`cannot resume: ${found.left.message}`, 1));
+  }
+  const existing = found.right;
+  const runData = data.right;
+  if (resume) {
+    // --steps may extend a run: record the new target so a later --resume continues to it
+    const stored = readRunConfig(runDir);
+    if (chief && E.isRight(stored) && stored.right.steps !== cfg.steps) {
+      const w = await createRunDir(runDir, RUN_CONFIG_FILE, { kind: 'lamina-pretraining-run', ...stored.right, steps: cfg.steps });
+      if (E.isLeft(w)) {
+        closeRunData(runData);
+        return E.left(w.left);
+      }
+    }
+  }
   if (chief && !resume) {
-    const w = await writeFileAtomic(cfgFile, new TextEncoder().encode(`${JSON.stringify({ kind: 'lamina-pretraining-run', ...cfg }, null, 2)}\n`));
-    if (E.isLeft(w)) return E.left(runError(`cannot write ${cfgFile}: ${w.left.message}`, 1));
+    const made = await createRunDir(runDir, RUN_CONFIG_FILE, { kind: 'lamina-pretraining-run', ...cfg });
+    if (E.isLeft(made)) {
+      closeRunData(data.right);
+      return E.left(made.left);
+    }
+  }
+  try {
+    await io.beforeCompute?.();
+  } catch (e) {
+    closeRunData(data.right);
+    return E.left(runError(e instanceof Error ? e.message : String(e), 2));
   }
   const hash = configHash(cfg);
 
   const progress: Progress = chief
     ? createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? 20, ...(group ? { label: `${group.size} workers` } : {}) })
     : silentProgress;
+  for (const { warn, m } of early.splice(0)) (warn ? progress.error(m) : progress.log(m));
   // SIGINT: finish the current step, save a checkpoint, return. Registered before the (possibly
   // long) data preparation so an early Ctrl-C is handled too.
   let interrupted = false;
@@ -216,18 +290,12 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
   }
 
   async function pretrainLoop(): Promise<E.Either<RunError, RunSummary>> {
-    const data = buildRunData(cfg.data, path.join(runDir, 'data'), (m) => progress.log(m));
-    if (E.isLeft(data)) return E.left(runError(data.left));
-    if (data.right.tokenizer.vocabSize !== cfg.model.vocabSize)
-      return E.left(runError(`the model's vocabSize (${cfg.model.vocabSize}) differs from the tokenizer's (${data.right.tokenizer.vocabSize})`));
-
     let startStep = 0;
     let cursor: BatchCursor | undefined;
     let initialParams;
     let optimizerState: Record<string, tf.Tensor> | undefined;
     if (resume && existing) {
-      const ck = await loadCheckpoint(existing.dir);
-      if (E.isLeft(ck)) return E.left(runError(`cannot resume from ${existing.dir}: ${ck.left.message}`, 1));
+      const ck = { right: existing };
       if (ck.right.state.configHash !== hash)
         return E.left(runError(`cannot resume: ${cfgFile} no longer matches the checkpoint (config hash ${hash} vs ${ck.right.state.configHash})`));
       startStep = ck.right.state.step;
@@ -261,15 +329,15 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       Object.values(optimizerState).forEach((x) => x.dispose());
       if (E.isLeft(r)) return E.left(runError(`cannot resume the optimizer: ${r.left.message}`, 1));
     }
-    const batches = trainBatches(data.right, cfg.data, cfg.batchSize, cursor);
+    const batches = trainBatches(runData, cfg.data, cfg.batchSize, cursor);
     if (E.isLeft(batches)) return E.left(runError(batches.left));
-    const heldOut = evalBatches(data.right, cfg.data, cfg.batchSize, cfg.evalBatches);
+    const heldOut = evalBatches(runData, cfg.data, cfg.batchSize, cfg.evalBatches);
     const logger = chief ? openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) }) : E.right(silentLogger);
     if (E.isLeft(logger)) return E.left(runError(logger.left.message, 1));
     const log: MetricsLogger = logger.right;
     if (group && group.size > cfg.batchSize) return E.left(runError(`--batch-size ${cfg.batchSize} is smaller than the ${group.size} workers that share it`));
 
-    let lastCheckpoint = existing?.dir;
+    let lastCheckpoint: string | undefined = existing?.dir;
     const save = async (step: number): Promise<void> => {
       if (!chief) return;
       const opt = t.optimizer.state();
@@ -365,8 +433,8 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       return E.right(summary);
     } finally {
       t.dispose();
-      data.right.train.close();
-      data.right.eval.close();
+      runData.train.close();
+      runData.eval.close();
     }
   }
 };
