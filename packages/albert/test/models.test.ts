@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compile, countParams, disposeParams, equalLayers, init, inferShape, tensorSig, unwrap, type Node, type Signature } from '@lamina/dsl';
 import gpt2File, { gpt2 } from '../../../models/gpt2.js';
+import { universalTransformer } from '../../../models/universal-transformer.js';
 import { GPT2_PRESETS, gpt2LMHeadModel, tinyGpt2Config } from '../src/index.js';
 
 const MODELS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'models');
@@ -23,55 +24,88 @@ const flatSeqs = (v: unknown): unknown => {
 };
 const sameModel = (a: Node, b: Node): boolean => equalLayers(flatSeqs(a) as Node, flatSeqs(b) as Node);
 
-type ModelFile = { default: Node | ((d: typeof dims) => Node) };
-const load = async (file: string): Promise<Node> => {
+type Dims = { vocabSize: number; seqLength: number; numLabels: number };
+type ModelFile = { default: Node | ((d: Dims) => Node) };
+const load = async (file: string, d: Dims): Promise<Node> => {
   const m = (await import(path.join(MODELS_DIR, file))) as ModelFile;
-  return typeof m.default === 'function' ? m.default(dims) : m.default;
+  return typeof m.default === 'function' ? m.default(d) : m.default;
 };
 
-/** What each file's model must produce for ids [2, 12]: one output name → its shape. */
-const expected: Record<string, Record<string, number[]>> = {
-  'gpt2.ts': { logits: [2, 12, dims.vocabSize] },
+const lm = { ...dims, numLabels: 0 }; // what the CLI passes for clm/mlm
+/** Each file, called as the CLI calls it, and what its model must produce for ids [2, 12]: output name → shape. */
+const cases: readonly { file: string; args: Dims; outputs: Record<string, number[]> }[] = [
+  { file: 'gpt2.ts', args: lm, outputs: { logits: [2, 12, dims.vocabSize] } },
+  { file: 'universal-transformer.ts', args: lm, outputs: { logits: [2, 12, dims.vocabSize] } },
+  { file: 'universal-transformer.ts', args: dims, outputs: { logits: [2, dims.numLabels] } },
+];
+const FILES = [...new Set(cases.map((c) => c.file))];
+
+/** Runs a model on a tiny right-padded batch; output name → { shape, finite }. */
+const run = (model: Node, seed = 7): Record<string, { shape: number[]; finite: boolean; values: number[] }> => {
+  const forward = unwrap(compile(model, { input: 'input_ids' }));
+  const params = unwrap(init(model, seed));
+  try {
+    return tf.tidy(() => {
+      const ids = tf.tensor2d(Array.from({ length: 2 }, (_, b) => Array.from({ length: dims.seqLength }, (_, i) => (b * 7 + i * 3) % dims.vocabSize)), undefined, 'int32');
+      const mask = tf.tensor2d([Array(dims.seqLength).fill(1), [...Array(dims.seqLength - 4).fill(1), 0, 0, 0, 0]], undefined, 'int32');
+      const out = forward(params, { input_ids: ids, attention_mask: mask }, { training: true, seed: 1 });
+      const named = out instanceof tf.Tensor ? { output: out } : out;
+      return Object.fromEntries(
+        Object.entries(named).map(([k, t]) => [k, { shape: t.shape, finite: tf.all(tf.isFinite(t)).dataSync()[0] === 1, values: Array.from(t.dataSync()) }]),
+      );
+    });
+  } finally {
+    disposeParams(params);
+  }
 };
 
 describe('models/ files', () => {
   it('every file in models/ is listed here and short (about 60 lines at most)', () => {
     const files = fs.readdirSync(MODELS_DIR).filter((f) => f.endsWith('.ts'));
-    expect(files.sort()).toEqual(Object.keys(expected).sort());
+    expect(files.sort()).toEqual([...FILES].sort());
     for (const f of files) expect(fs.readFileSync(path.join(MODELS_DIR, f), 'utf8').trimEnd().split('\n').length, f).toBeLessThanOrEqual(62);
   });
 
   it('import nothing but @lamina/dsl', () => {
-    for (const f of Object.keys(expected)) {
+    for (const f of FILES) {
       const src = fs.readFileSync(path.join(MODELS_DIR, f), 'utf8');
       const imports = [...src.matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]);
       expect(new Set(imports), f).toEqual(new Set(['@lamina/dsl']));
     }
   });
 
-  describe.each(Object.keys(expected))('%s', (file) => {
+  describe.each(cases.map((c) => [`${c.file} (numLabels ${c.args.numLabels})`, c] as const))('%s', (_name, c) => {
     it('passes shape inference, compiles and runs on tiny dims (finite outputs of the inferred shapes)', async () => {
-      const model = await load(file);
+      const model = await load(c.file, c.args);
       const side = { attention_mask: tensorSig([2, dims.seqLength], 'int32') };
       const sig = unwrap(inferShape(model, tensorSig([2, dims.seqLength], 'int32'), side)) as Signature;
       const shapes = 'outputs' in sig ? Object.fromEntries(Object.entries(sig.outputs).map(([k, s]) => [k, s.shape])) : { output: sig.shape };
-      expect(shapes).toEqual(expected[file]);
+      expect(shapes).toEqual(c.outputs);
       expect(unwrap(countParams(model))).toBeGreaterThan(0);
-      const forward = unwrap(compile(model, { input: 'input_ids' }));
-      const params = unwrap(init(model, 7));
-      try {
-        const got = tf.tidy(() => {
-          const ids = tf.tensor2d(Array.from({ length: 2 }, (_, b) => Array.from({ length: dims.seqLength }, (_, i) => (b * 7 + i * 3) % dims.vocabSize)), undefined, 'int32');
-          const mask = tf.tensor2d([Array(dims.seqLength).fill(1), [...Array(dims.seqLength - 4).fill(1), 0, 0, 0, 0]], undefined, 'int32');
-          const out = forward(params, { input_ids: ids, attention_mask: mask }, { training: true, seed: 1 });
-          const named = out instanceof tf.Tensor ? { output: out } : out;
-          return Object.fromEntries(Object.entries(named).map(([k, t]) => [k, { shape: t.shape, finite: tf.all(tf.isFinite(t)).dataSync()[0] === 1 }]));
-        });
-        for (const [k, shape] of Object.entries(expected[file]!)) expect(got[k], `${file}: ${k}`).toEqual({ shape, finite: true });
-      } finally {
-        disposeParams(params);
-      }
+      const got = run(model);
+      for (const [k, shape] of Object.entries(c.outputs)) expect({ shape: got[k]?.shape, finite: got[k]?.finite }, `${c.file}: ${k}`).toEqual({ shape, finite: true });
     });
+  });
+});
+
+describe('models/universal-transformer.ts', () => {
+  it('stores one block whatever the number of steps', () => {
+    const counts = [1, 2, 6, 12].map((steps) => unwrap(countParams(universalTransformer({ vocabSize: 50, numLabels: 3, steps }))));
+    expect(new Set(counts).size).toBe(1);
+    const H = 64;
+    const block = 4 * (H * H + H) + 2 * H + (H * 4 * H + 4 * H) + (4 * H * H + H) + 2 * H;
+    expect(counts[0]).toBe(50 * H + block + (H * H + H) + (H * 3 + 3));
+  });
+
+  it('the step signal is part of the value and changes the outputs (same parameters, same inputs)', () => {
+    const m = universalTransformer({ vocabSize: 50, numLabels: 0, steps: 3, dropout: 0 });
+    const withoutStep = JSON.parse(JSON.stringify(m), (k, v) => (k === 'step' ? undefined : v)) as Node;
+    expect(JSON.stringify(m)).toContain('"stepSignal"');
+    expect(unwrap(countParams(withoutStep))).toBe(unwrap(countParams(m)));
+    const a = run(m).logits!.values;
+    const b = run(withoutStep).logits!.values;
+    const diff = Math.max(...a.map((v, i) => Math.abs(v - (b[i] as number))));
+    expect(diff).toBeGreaterThan(1e-3);
   });
 });
 
