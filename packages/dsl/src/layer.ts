@@ -16,12 +16,14 @@
  */
 import type { AttentionNode } from './primitives/attention.js';
 import type { BiasNode } from './primitives/bias.js';
+import type { Conv1dNode } from './primitives/conv1d.js';
+import type { TransposeNode } from './primitives/transpose.js';
 import { dense, type DenseNode } from './primitives/dense.js';
 import type { ActivationNode, DropoutNode, IdentityNode } from './primitives/elementwise.js';
 import { embedding, type EmbeddingNode, type PositionalEmbeddingNode, type TokenTypeEmbeddingNode } from './primitives/embedding.js';
 import type { GatherNode } from './primitives/gather.js';
 import type { LayerNormNode } from './primitives/layerNorm.js';
-import type { FirstTokenNode } from './primitives/pooling.js';
+import type { FirstTokenNode, PoolNode } from './primitives/pooling.js';
 import { stepSignal, type SinusoidalPositionsNode, type StepSignalNode } from './primitives/signals.js';
 import type { UnembedNode } from './primitives/unembed.js';
 import { identity } from './primitives/elementwise.js';
@@ -49,7 +51,10 @@ export type PrimitiveNode =
   | IdentityNode
   | SinusoidalPositionsNode
   | StepSignalNode
-  | BiasNode;
+  | BiasNode
+  | Conv1dNode
+  | PoolNode
+  | TransposeNode;
 
 /** The combinator variants, interpreted by the core. */
 export type CombinatorNode = SeqNode | BranchNode | RepeatNode | SharedNode | NamedNode | FanoutNode;

@@ -3,6 +3,9 @@
 import {
   activation,
   bias,
+  conv1d,
+  maxPool,
+  transposeSeq,
   dense,
   dropout,
   embedding,
@@ -39,6 +42,9 @@ const EXAMPLES: { readonly [K in PrimitiveKind]: Extract<PrimitiveNode, { kind: 
   sinusoidalPositions: sinusoidalPositions() as never,
   stepSignal: stepSignal('embedding', 3, 4) as never,
   bias: bias(4) as never,
+  conv1d: conv1d(4, 6, 3, { stride: 2, padding: 'valid', activation: 'relu' }) as never,
+  pool: maxPool() as never,
+  transpose: transposeSeq as never,
 };
 
 /** One example of every primitive. */

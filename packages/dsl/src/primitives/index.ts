@@ -19,12 +19,16 @@ import { activationPrimitive, dropoutPrimitive, identityPrimitive } from './elem
 import { embeddingPrimitive, positionalEmbeddingPrimitive, tokenTypeEmbeddingPrimitive } from './embedding.js';
 import { gatherPrimitive } from './gather.js';
 import { layerNormPrimitive } from './layerNorm.js';
-import { firstTokenPrimitive } from './pooling.js';
+import { conv1dPrimitive } from './conv1d.js';
+import { firstTokenPrimitive, poolPrimitive } from './pooling.js';
+import { transposePrimitive } from './transpose.js';
 import { sinusoidalPositionsPrimitive, stepSignalPrimitive } from './signals.js';
 import { unembedPrimitive } from './unembed.js';
 
 export * from './attention.js';
 export * from './bias.js';
+export * from './conv1d.js';
+export * from './transpose.js';
 export * from './dense.js';
 export * from './elementwise.js';
 export * from './embedding.js';
@@ -55,6 +59,9 @@ export const PRIMITIVES = {
   sinusoidalPositions: sinusoidalPositionsPrimitive,
   stepSignal: stepSignalPrimitive,
   bias: biasPrimitive,
+  conv1d: conv1dPrimitive,
+  pool: poolPrimitive,
+  transpose: transposePrimitive,
 } as const satisfies PrimitiveTable;
 
 /**
