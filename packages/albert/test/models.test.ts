@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compile, countParams, disposeParams, equalLayers, init, inferShape, tensorSig, unwrap, type Node, type Signature } from '@lamina/dsl';
 import gpt2File, { gpt2 } from '../../../models/gpt2.js';
+import { convClassifier } from '../../../models/conv-classifier.js';
 import { universalTransformer } from '../../../models/universal-transformer.js';
 import { GPT2_PRESETS, gpt2LMHeadModel, tinyGpt2Config } from '../src/index.js';
 
@@ -37,6 +38,7 @@ const cases: readonly { file: string; args: Dims; outputs: Record<string, number
   { file: 'gpt2.ts', args: lm, outputs: { logits: [2, 12, dims.vocabSize] } },
   { file: 'universal-transformer.ts', args: lm, outputs: { logits: [2, 12, dims.vocabSize] } },
   { file: 'universal-transformer.ts', args: dims, outputs: { logits: [2, dims.numLabels] } },
+  { file: 'conv-classifier.ts', args: dims, outputs: { output: [2, dims.numLabels] } },
 ];
 const FILES = [...new Set(cases.map((c) => c.file))];
 
@@ -106,6 +108,32 @@ describe('models/universal-transformer.ts', () => {
     const b = run(withoutStep).logits!.values;
     const diff = Math.max(...a.map((v, i) => Math.abs(v - (b[i] as number))));
     expect(diff).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('models/conv-classifier.ts', () => {
+  it('counts as the architecture says: V·E + Σ_w (w·E·F + F) + (|widths|·F + 1)·labels', () => {
+    const V = 50;
+    const [E, F] = [64, 64];
+    expect(unwrap(countParams(convClassifier({ vocabSize: V, numLabels: 3 })))).toBe(V * E + [3, 4, 5].reduce((a, w) => a + w * E * F + F, 0) + (3 * F + 1) * 3);
+    expect(unwrap(countParams(convClassifier({ vocabSize: V, numLabels: 2, embeddingSize: 8, filters: 5, widths: [2] })))).toBe(V * 8 + (2 * 8 * 5 + 5) + (5 + 1) * 2);
+  });
+
+  it('ignores what lies past the real tokens: padding ids do not change the logits (eval mode)', () => {
+    const m = convClassifier({ vocabSize: 50, numLabels: 3, embeddingSize: 8, filters: 6 });
+    const forward = unwrap(compile(m, { input: 'input_ids' }));
+    const params = unwrap(init(m, 2));
+    try {
+      const [a, b] = tf.tidy(() => {
+        const mask = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]], undefined, 'int32');
+        const run1 = (ids: number[]) => (forward(params, { input_ids: tf.tensor2d([ids], undefined, 'int32'), attention_mask: mask }) as tf.Tensor).arraySync();
+        // the convolution of width <= 5 with 'same' padding sees at most 2 positions past position 7: change only positions >= 10
+        return [run1([5, 6, 7, 8, 9, 10, 11, 12, 0, 0, 0, 0]), run1([5, 6, 7, 8, 9, 10, 11, 12, 0, 0, 33, 44])];
+      });
+      expect(a).toEqual(b); // same code, same process: exact
+    } finally {
+      disposeParams(params);
+    }
   });
 });
 
