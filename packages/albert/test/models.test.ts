@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
-import { compile, countParams, disposeParams, equalLayers, init, inferShape, tensorSig, unwrap, type Node, type Signature } from '@lamina/dsl';
+import { compile, countParams, decodeModel, disposeParams, encodeModel, equalLayers, init, inferShape, tensorSig, unwrap, type Node, type Signature } from '@lamina/dsl';
 import gpt2File, { gpt2 } from '../../../models/gpt2.js';
 import { convClassifier } from '../../../models/conv-classifier.js';
 import { universalTransformer } from '../../../models/universal-transformer.js';
@@ -86,6 +86,13 @@ describe('models/ files', () => {
       expect(unwrap(countParams(model))).toBeGreaterThan(0);
       const got = run(model);
       for (const [k, shape] of Object.entries(c.outputs)) expect({ shape: got[k]?.shape, finite: got[k]?.finite }, `${c.file}: ${k}`).toEqual({ shape, finite: true });
+    });
+
+    it('survives the JSON codec (the form `lamina train --model file.json` reads): same value, same outputs', async () => {
+      const model = await load(c.file, c.args);
+      const back = unwrap(decodeModel(JSON.parse(JSON.stringify(encodeModel(model)))));
+      expect(equalLayers(back, model)).toBe(true);
+      expect(run(back)).toEqual(run(model)); // same code, same process: exact
     });
   });
 });
