@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * const r = traceToFunction('lamina_square', ([x]) => [tf.mul(x, x)], [tf.scalar(3)]);
+ * const r = traceToFunction('lamina_square', ([x]) => [tf.mul(x!, x!)], [tf.scalar(3)]);
  * if (E.isRight(r)) callFunction(r.right.name, [tf.scalar(4)], r.right.numOutputs); // [16]
  * ```
  * @module
