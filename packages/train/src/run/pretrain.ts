@@ -108,12 +108,19 @@ export const RUN_CONFIG_FILE = 'config.json';
 /** The curves plot of a run. */
 export const CURVES_FILE = 'curves.svg';
 
-/** A stable hash of a run config (what must not change across a resume). */
-export const configHash = (c: RunConfig): string => {
+/**
+ * A stable hash of any run config: everything but the fields a resume may change (steps and the
+ * checkpoint/eval cadence). Canonical JSON (sorted keys, undefined fields dropped), so the same
+ * before and after a JSON round trip.
+ * @example runConfigHash({ steps: 10, checkpointEvery: 5, evalEvery: 5, keepLast: 3, lr: 1e-3 })
+ */
+export const runConfigHash = <C extends { readonly steps: number; readonly checkpointEvery: number; readonly evalEvery: number; readonly keepLast: number }>(c: C): string => {
   const { steps: _s, checkpointEvery: _c, evalEvery: _e, keepLast: _k, ...fixed } = c;
-  // canonical: sorted keys, undefined fields dropped — the same before and after a JSON round trip
   return crypto.createHash('sha256').update(canonicalJson(fixed)).digest('hex').slice(0, 16);
 };
+
+/** A stable hash of a pretraining run config (what must not change across a resume). */
+export const configHash = (c: RunConfig): string => runConfigHash(c);
 
 /** Reads a run directory's config.json (written by {@link runPretraining}). */
 export const readRunConfig = (runDir: string): E.Either<RunError, RunConfig> => {

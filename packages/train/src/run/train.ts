@@ -15,11 +15,10 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { canonicalJson, compile, decodeModel, init, paramSpecs, sideInputs, writeFileAtomic, type CompiledModel, type Node, type RawTensor } from '@lamina/dsl';
+import { compile, decodeModel, init, paramSpecs, sideInputs, writeFileAtomic, type CompiledModel, type Node, type RawTensor } from '@lamina/dsl';
 import { INPUTS, splitCorpus, type Tokenizer } from '@lamina/albert';
 import { latestCheckpoint, loadCheckpoint, rawToTensors } from '../checkpoint.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
@@ -46,7 +45,7 @@ import { taskFeed } from '../finetune/model.js';
 import { albertFeed } from '../pretrainer.js';
 import { buildRunData, datasetCacheDir, evalBatches, runCorpus, runTokenizer, trainBatches } from './data.js';
 import { lmFeed, lmWindows } from './lm-data.js';
-import { RUN_CONFIG_FILE } from './pretrain.js';
+import { RUN_CONFIG_FILE, runConfigHash } from './pretrain.js';
 
 /** The `kind` of a `lamina train` run's config.json. */
 export const TRAIN_RUN_KIND = 'lamina-train-run';
@@ -180,10 +179,7 @@ export interface TrainSummary {
  * A stable hash of what must not change across a resume.
  * @example trainConfigHash(cfg) // '3f2a…'
  */
-export const trainConfigHash = (c: TrainRunConfig): string => {
-  const { steps: _s, checkpointEvery: _c, evalEvery: _e, keepLast: _k, ...fixed } = c;
-  return crypto.createHash('sha256').update(canonicalJson(fixed)).digest('hex').slice(0, 16);
-};
+export const trainConfigHash = (c: TrainRunConfig): string => runConfigHash(c);
 
 /**
  * Reads a `lamina train` run's config.json.
