@@ -46,12 +46,15 @@ beforeAll(() => {
 });
 
 describe('lamina train: the example architectures in models/ learn', { timeout: 600_000 }, () => {
-  it('GPT-2 (models/gpt2.ts) with clm', () => {
+  it('GPT-2 (models/gpt2.ts) with clm; generate continues from its run (logits in a fanout)', async () => {
     const out = path.join(dir, 'gpt2');
     const r = cli(['train', '--model', path.join(repo, 'models/gpt2.ts'), '--objective', 'clm', '--corpus', corpus, '--out', out, '--batch-size', '8', '--seq-len', '32', '--lr', '0.003', ...common(12)], env);
     expect(r.status, r.stderr).toBe(0);
     const { first, last } = firstLast(out, 3);
     expect(last).toBeLessThan(first * 0.9);
+    const g = await runCli(['generate', '--checkpoint', out, '--prompt', 'The whale', '--max-new-tokens', '3', '--temperature', '0', '--json']);
+    expect(g.status, g.stderr).toBe(0);
+    expect((JSON.parse(g.stdout) as { text: string }).text.toLowerCase().startsWith('the whale')).toBe(true);
   });
 
   it('the Universal Transformer (models/universal-transformer.ts) with mlm', () => {
