@@ -35,7 +35,7 @@ beforeAll(() => {
 });
 
 describe('lamina eval / forward on lamina train runs and GPT-2 directories', { timeout: 600_000 }, () => {
-  it('eval gives the run’s held-out metrics without an optimizer; forward writes its logits', async () => {
+  it('eval gives the run’s held-out metrics without an optimizer; forward writes its logits, and a model file’s (freshly initialised)', async () => {
     const words = ['sea', 'ship', 'whale', 'harbour', 'captain', 'storm'];
     const corpus = write('c.txt', Array.from({ length: 30 }, (_, i) => Array.from({ length: 6 }, (_, j) => `The ${words[(i + j) % 6]} met the ${words[(i * 5 + j) % 6]}.`).join(' ')).join('\n\n'));
     const run = path.join(dir, 'run');
@@ -62,6 +62,15 @@ describe('lamina eval / forward on lamina train runs and GPT-2 directories', { t
     expect(f.status, f.stderr).toBe(0);
     const logits = (JSON.parse(fs.readFileSync(out, 'utf8')) as { logits: number[][][] }).logits;
     expect([logits.length, logits[0]?.length, (logits[0]?.[0]?.length ?? 0) > 100]).toEqual([2, 4, true]);
+    // the model file itself, freshly initialised: the same output names and shapes
+    const freshOut = path.join(dir, 'fresh.json');
+    const fresh = await runCli(['forward', '--model', path.join(dir, 'm.ts'), '--input', input, '--seed', '3', '--output', freshOut]);
+    expect(fresh.status, fresh.stderr).toBe(0);
+    const fl = (JSON.parse(fs.readFileSync(freshOut, 'utf8')) as { logits: number[][][] }).logits;
+    expect([fl.length, fl[0]?.length, fl[0]?.[0]?.length]).toEqual([2, 4, logits[0]?.[0]?.length]);
+    const both = await runCli(['forward', '--model', path.join(dir, 'm.ts'), '--checkpoint', run, '--input', input]);
+    expect(both.status).toBe(2);
+    expect(both.errLines).toHaveLength(1);
     const long = write('long.json', JSON.stringify({ input_ids: [Array.from({ length: 30 }, () => 5)] }));
     const l = await runCli(['forward', '--checkpoint', run, '--input', long]);
     expect(l.status).toBe(2);

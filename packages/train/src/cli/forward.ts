@@ -7,11 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { compile, formatModelError, paramSpecs, sideInputs, type Node, type ParamSpec, type RawTensor } from '@lamina/dsl';
+import { compile, formatModelError, init, paramSpecs, sideInputs, type Node, type ParamSpec, type RawTensor } from '@lamina/dsl';
 import { albertForPretraining, checkHfExportable, gpt2LMHeadModel, INPUTS, isGpt2HfConfig, readGpt2HfDirectory, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
 import { rawToTensors } from '../checkpoint.js';
 import { loadModelDir } from '../run/load.js';
-import { type Command, CliError, EXIT, failure, LIMITS, optStr, str, usageError } from './command.js';
+import { type Command, CliError, EXIT, failure, intOption, LIMITS, numOr, optStr, str, usageError } from './command.js';
+import { loadModelFile } from '../models/file.js';
+import { runTokenizer } from '../run/data.js';
 import { maxPositions } from '../run/generate.js';
 import { isTrainRun, loadTrainRun } from '../run/train.js';
 import { checkWritable, fsErrorLine, inspectDir } from '../run/rundir.js';
@@ -177,19 +179,22 @@ const readsJson = (file: string): unknown => {
   }
 };
 
+/** A DSL model with its weights, and the inputs (checked against its vocabulary and positions) it reads. */
+const fromModel = (model: Node, params: Record<string, RawTensor>, vocab: number, inputFile: string): ForwardSource => {
+  const maxLen = maxPositions(model) ?? LIMITS.seqLength;
+  const reads = sideInputs(model);
+  const all = readForwardInputs(inputFile, vocab, maxLen, reads.has(INPUTS.tokenTypes) ? 2 : 1);
+  const inputs = Object.fromEntries(Object.entries(all).filter(([k]) => k === INPUTS.ids || reads.has(k)));
+  return { model, params, inputs, valuesPerToken: vocab, valuesPerSequence: 0 };
+};
+
 /**
  * The model of `--checkpoint`: a lamina train run (its model value and newest checkpoint), a
  * Hugging Face GPT-2 directory, or (as before) a pretraining run / Hugging Face ALBERT directory.
  * Inputs the model does not read (e.g. token_type_ids for GPT-2) are dropped after the check.
  */
 const forwardModel = async (dir: string, inputFile: string): Promise<ForwardSource> => {
-  const generic = (model: Node, params: Record<string, RawTensor>, vocab: number): ForwardSource => {
-    const maxLen = maxPositions(model) ?? LIMITS.seqLength;
-    const reads = sideInputs(model);
-    const all = readForwardInputs(inputFile, vocab, maxLen, reads.has(INPUTS.tokenTypes) ? 2 : 1);
-    const inputs = Object.fromEntries(Object.entries(all).filter(([k]) => k === INPUTS.ids || reads.has(k)));
-    return { model, params, inputs, valuesPerToken: vocab, valuesPerSequence: 0 };
-  };
+  const generic = (model: Node, params: Record<string, RawTensor>, vocab: number): ForwardSource => fromModel(model, params, vocab, inputFile);
   if (isTrainRun(dir)) {
     const r = await loadTrainRun(dir);
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
@@ -208,20 +213,46 @@ const forwardModel = async (dir: string, inputFile: string): Promise<ForwardSour
   return { model, params: m.right.params, inputs, valuesPerToken: config.hiddenSize + config.vocabSize + 1, valuesPerSequence: config.hiddenSize + 2 };
 };
 
+/**
+ * A model file (.ts/.js/.json; a factory gets the committed vocabulary's size, the input's
+ * sequence length and 2 labels) with parameters freshly initialised from `seed`: its outputs'
+ * names and shapes before any training.
+ */
+const initialisedModel = async (file: string, inputFile: string, seed: number): Promise<ForwardSource> => {
+  const tok = runTokenizer(undefined);
+  if (E.isLeft(tok)) throw usageError(tok.left);
+  const peek = readsJson(inputFile) as { input_ids?: unknown[][] } | undefined;
+  const seqLength = Array.isArray(peek?.input_ids?.[0]) ? (peek.input_ids[0] as unknown[]).length : 128;
+  const m = await loadModelFile(file, { vocabSize: tok.right.vocabSize, seqLength: Math.max(1, seqLength), numLabels: 2 });
+  if (E.isLeft(m)) throw usageError(m.left);
+  const store = init(m.right, seed);
+  if (E.isLeft(store)) throw usageError(`${file}: ${formatModelError(store.left)}`);
+  const params: Record<string, RawTensor> = {};
+  for (const [k, x] of Object.entries(store.right)) {
+    params[k] = { dtype: 'float32', shape: [...x.shape], data: x.dataSync() as Float32Array };
+    x.dispose();
+  }
+  return fromModel(m.right, params, tok.right.vocabSize, inputFile);
+};
+
 /** `lamina forward`. */
 export const forward: Command = {
   name: 'forward',
   summary: 'eval-mode forward pass: an ALBERT pretraining model (hidden states, pooled output, MLM and SOP logits), a lamina train run or a GPT-2 directory (its outputs, e.g. {"logits": …})',
-  usage: 'lamina forward --checkpoint <run-dir|train-run|hf-dir> --input <inputs.json> [--output <file>]',
+  usage: 'lamina forward (--checkpoint <run-dir|train-run|hf-dir> | --model <file.ts|file.js|file.json>) --input <inputs.json> [--output <file>]',
   options: {
     checkpoint: { type: 'string', arg: 'dir', help: 'a lamina pretraining or train run directory, or a Hugging Face ALBERT or GPT-2 directory' },
+    model: { type: 'string', arg: 'file.ts|file.js|file.json', help: 'instead of --checkpoint: a model file, its parameters freshly initialised (see its outputs before training)' },
+    seed: intOption('with --model: seed of the initialisation', { min: 0, max: LIMITS.seed, default: 1 }),
     input: { type: 'string', arg: 'file', help: `JSON with input_ids and optional token_type_ids, attention_mask (batch × seq integers; at most ${MAX_FORWARD_INPUT_BYTES} bytes)` },
     output: { type: 'string', arg: 'file', help: `write the outputs here (default: stdout; streamed, at most ${MAX_FORWARD_OUTPUT_VALUES} numbers)` },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
   },
   examples: ['lamina forward --checkpoint runs/demo/pretrain --input inputs.json --output outputs.json'],
   async run(v) {
-    const dir = str(v, 'checkpoint', 'forward');
+    const modelFile = optStr(v, 'model');
+    if (modelFile !== undefined && optStr(v, 'checkpoint') !== undefined) throw usageError('pass --checkpoint (trained weights) or --model (a model file, freshly initialised), not both');
+    const dir = modelFile ?? str(v, 'checkpoint', 'forward');
     const inputFile = str(v, 'input', 'forward');
     const file = optStr(v, 'output');
     if (file !== undefined) {
@@ -229,7 +260,7 @@ export const forward: Command = {
       const w = checkWritable(path.dirname(path.resolve(file)), '--output');
       if (E.isLeft(w)) throw usageError(w.left.message.replace(path.dirname(path.resolve(file)), file));
     }
-    const src = await forwardModel(dir, inputFile);
+    const src = modelFile !== undefined ? await initialisedModel(modelFile, inputFile, numOr(forward.options, v, 'seed')) : await forwardModel(dir, inputFile);
     const { model, params: raw, inputs } = src;
     const specs = paramSpecs(model);
     if (E.isLeft(specs)) throw usageError(formatModelError(specs.left));
