@@ -38,7 +38,7 @@ import { createRng, deriveSeed } from '../rng.js';
 import { lrAt, validateSchedule } from '../schedule.js';
 import { runTokenizer } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
-import { checkOutDir, fsErrorLine, stageDir, type StagedDir } from '../run/rundir.js';
+import { checkOutDir, fsErrorLine, stageDir, sweepStaged, type StagedDir } from '../run/rundir.js';
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
 import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples, type Truncation } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
@@ -352,6 +352,9 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   if (bad) return E.left(ftError(bad));
   const outArg = cfg.out;
   const resume = io.resume === true;
+  // a run killed while replacing this directory left a staged copy (or, mid-swap, the old run aside)
+  const swept: string[] = [];
+  sweepStaged(path.resolve(outArg), (line) => swept.push(line));
   if (resume && !fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE))) return E.left(ftError(`nothing to resume: ${path.join(outArg, FINETUNE_CONFIG_FILE)} does not exist`));
   if (!resume && !cfg.overwrite && fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE)))
     return E.left(ftError(`${outArg} already holds a fine-tuning run; pass --resume to continue it, choose another --out or pass --overwrite`));
@@ -360,6 +363,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     if (E.isLeft(dirOk)) return E.left(ftError(dirOk.left.message, dirOk.left.code));
   }
   const progress0 = createProgress({ total: 1, mode: io.progressMode });
+  swept.forEach((line) => progress0.log(line));
   const loaded = await loadModelDir(cfg.checkpoint, { note: (msg) => progress0.error(msg) });
   if (E.isLeft(loaded)) return E.left(ftError(`--checkpoint: ${loaded.left}`));
   const m = loaded.right;
