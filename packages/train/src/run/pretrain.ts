@@ -399,7 +399,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
         record: (v, lr) => ({ loss: v.loss as number, mlm_loss: v.mlm_loss as number, ...(order ? { order_loss: v.order_loss as number } : {}), grad_norm: v.grad_norm as number, lr }),
         interrupted,
         ...(existing ? { lastCheckpoint: existing.dir } : {}),
-        ...(group ? { collective: { chief, describeFailure: (e: unknown, s: number) => group.describeFailure(e, s) } } : {}),
+        ...(group ? { collective: { chief, describeFailure: (e: unknown, s: number) => group.describeFailure(e, s), allReduceSeconds: () => group.allReduceSeconds() } } : {}),
       });
       if (E.isLeft(end)) {
         log.close();
