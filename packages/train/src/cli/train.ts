@@ -16,6 +16,7 @@ import { isModelFile, loadModelFile } from '../models/file.js';
 import { resolvePresetModel, TRAIN_PRESET_NAMES } from '../models/presets.js';
 import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
+import { CLUSTER_OPTIONS, clusterRun } from './cluster-args.js';
 
 /**
  * The options of `lamina train`.
@@ -48,6 +49,7 @@ export const TRAIN_OPTIONS = {
   'max-train': { type: 'string', arg: 'N', help: 'classify/regress: use only the first N training examples (0: all)', default: String(D.maxTrain) },
   'max-eval': { type: 'string', arg: 'N', help: 'classify/regress: use only the first N held-out examples (0: all)', default: String(D.maxEval) },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it)' },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
 } as const;
 
@@ -129,17 +131,24 @@ export const train: Command = {
     'lamina train --model ~/models/tiny-gpt.ts --objective clm --corpus notes.txt --out runs/tiny-gpt --steps 500',
     'lamina train --model conv.json --objective classify --train imdb --eval imdb --out runs/conv',
     'lamina train --out runs/tiny-gpt --resume --steps 1000',
+    'lamina train --model ~/models/tiny-gpt.ts --objective clm --out runs/tiny-gpt --batch-size 16 --workers 2',
     'lamina generate --checkpoint runs/tiny-gpt --prompt "Call me"',
   ],
   async run(v) {
     const out = str(v, 'out', 'train');
+    const how = clusterRun(v, 'train', TRAIN_OPTIONS);
     let cfg: TrainRunConfig;
     if (v.resume === true) {
       const stored = readTrainRunConfig(out);
       if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
       cfg = optStr(v, 'steps') ? { ...stored.right, steps: num(v, 'steps', stored.right.steps, { min: 1, integer: true }) } : stored.right;
     } else cfg = await trainConfigFromFlags(v);
-    const r = await runTraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v) });
+    // the flags are checked once, before any worker is launched; a group member joins the
+    // collective runtime (backend first, before any tensor exists)
+    if (how.kind === 'launch') return how.launch();
+    if (how.kind === 'member') await useBackend(v);
+    const group = how.kind === 'member' ? how.join() : undefined;
+    const r = await runTraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), ...(group ? { group } : { beforeCompute: () => useBackend(v) }) });
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;
   },
