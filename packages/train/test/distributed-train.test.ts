@@ -1,6 +1,7 @@
 // Data-parallel `lamina train` on a user's model file over loopback (127.0.0.1 only): 2 workers ×
 // shares of batch 8 follow 1 process × batch 8 (losses and parameters within 1e-5 over 10 steps);
 // task 0 alone writes metrics, and its progress names the cluster and reports the cluster's tokens/s.
+// The same for `lamina finetune` (a tiny ALBERT checkpoint, classify, 4 steps).
 // A worker's share of any feed (flattened [B·k] targets included) is tested in-process.
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -8,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { loadCheckpoint } from '../src/checkpoint.js';
+import { init } from '@lamina/dsl';
+import { albertForPretraining, tinyConfig, writeHfDirectory } from '@lamina/albert';
+import type { RawTensor } from '@lamina/dsl';
+import { latestCheckpoint, loadCheckpoint, paramsToRaw } from '../src/checkpoint.js';
 import { int32, float32, type Feed } from '../src/core/step.js';
 import { shareFeed } from '../src/distributed/worker.js';
 import { cli, losses } from './helpers/tiny-run.js';
@@ -45,10 +49,20 @@ const trainArgs = (w: { model: string; corpus: string }, out: string) => [
   '--collective-timeout', '60',
 ];
 
-const finalWeights = async (run: string) => {
-  const ck = await loadCheckpoint(path.join(run, 'checkpoints', `step-${String(STEPS).padStart(6, '0')}`));
+const finalWeights = async (run: string, step = STEPS) => {
+  const ck = await loadCheckpoint(path.join(run, 'checkpoints', `step-${String(step).padStart(6, '0')}`));
   if (E.isLeft(ck)) throw new Error(`${run}: ${ck.left.message}`);
   return ck.right.weights;
+};
+
+const worstDifference = (wa: Record<string, RawTensor>, wb: Record<string, RawTensor>): number => {
+  expect(Object.keys(wb).sort()).toEqual(Object.keys(wa).sort());
+  let worst = 0;
+  for (const [k, t] of Object.entries(wa)) {
+    const u = wb[k]?.data as Float32Array;
+    (t.data as Float32Array).forEach((x, i) => (worst = Math.max(worst, Math.abs(x - (u[i] as number)))));
+  }
+  return worst;
 };
 
 describe('shareFeed', () => {
@@ -86,13 +100,7 @@ describe('data-parallel lamina train over loopback', { timeout: 600_000 }, () =>
       expect(Math.abs((a.get(s) as number) - (b.get(s) as number)), `step ${s}: ${a.get(s)} vs ${b.get(s)}`).toBeLessThan(1e-5);
     }
     const [wa, wb] = await Promise.all([finalWeights(single), finalWeights(two)]);
-    expect(Object.keys(wb).sort()).toEqual(Object.keys(wa).sort());
-    let worst = 0;
-    for (const [k, t] of Object.entries(wa)) {
-      const u = wb[k]?.data as Float32Array;
-      (t.data as Float32Array).forEach((x, i) => (worst = Math.max(worst, Math.abs(x - (u[i] as number)))));
-    }
-    expect(worst).toBeLessThan(1e-5);
+    expect(worstDifference(wa, wb)).toBeLessThan(1e-5);
 
     // only task 0 writes: one record per step, with the step's all-reduce time
     const recs = fs.readFileSync(path.join(two, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"loss"') && !l.includes('eval/'));
@@ -107,5 +115,38 @@ describe('data-parallel lamina train over loopback', { timeout: 600_000 }, () =>
     expect(steps.every((e) => e.label === '2 workers')).toBe(true);
     expect(steps.some((e) => (e.tokens_per_second ?? 0) > 0)).toBe(true);
     fs.rmSync(w.dir, { recursive: true, force: true });
+  });
+
+  it('lamina finetune: 2 workers × shares of batch 8 = 1 process × batch 8 over 4 classify steps (losses, parameters)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lamina-dp-ft-'));
+    const hf = path.join(dir, 'hf');
+    const c = tinyConfig({ vocabSize: 10000, embeddingSize: 8, hiddenSize: 16, intermediateSize: 16, numAttentionHeads: 2, maxPositionEmbeddings: 16 });
+    const ps = init(albertForPretraining(c), 1);
+    if (E.isLeft(ps)) throw new Error(ps.left.message);
+    const raw = paramsToRaw(ps.right);
+    Object.values(ps.right).forEach((v) => v.dispose());
+    if (E.isLeft(raw)) throw new Error(raw.left.message);
+    const hfw = await writeHfDirectory(hf, c, 'AlbertForPreTraining', raw.right);
+    if (E.isLeft(hfw)) throw new Error(hfw.left.message);
+    const words = ['whale', 'ship', 'cat', 'storm', 'harbour', 'night', 'island', 'captain'];
+    const data = path.join(dir, 'train.jsonl');
+    fs.writeFileSync(data, Array.from({ length: 16 }, (_, i) => JSON.stringify({ text: `the ${words[i % 8]} and the ${words[(i * 3) % 8]} ${i}`, label: i % 3 === 0 ? 'yes' : 'no' })).join('\n') + '\n');
+    const ft = (out: string) => ['finetune', '--checkpoint', hf, '--train', data, '--eval', data, '--out', out, '--seq-len', '16', '--batch-size', '8', '--epochs', '2',
+      '--lr', '0.001', '--warmup', '1', '--dropout', '0', '--seed', '3', '--checkpoint-every', '0', '--collective-timeout', '60', '--quiet'];
+    const single = path.join(dir, 'single');
+    const one = cli(ft(single), env);
+    expect(one.status, one.stderr).toBe(0);
+    const two = path.join(dir, 'two');
+    const r = cli([...ft(two), '--workers', '2'], env);
+    expect(r.status, r.stderr).toBe(0);
+    const a = losses(single);
+    const b = losses(two);
+    for (let s = 1; s <= 4; s++) {
+      expect(b.get(s), `step ${s} missing`).toBeTypeOf('number');
+      expect(Math.abs((a.get(s) as number) - (b.get(s) as number)), `step ${s}: ${a.get(s)} vs ${b.get(s)}`).toBeLessThan(1e-5);
+    }
+    expect(latestCheckpoint(two)?.dir).toMatch(/step-000004$/);
+    expect(worstDifference(await finalWeights(single, 4), await finalWeights(two, 4))).toBeLessThan(1e-5);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -14,7 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import path from 'node:path';
-import { saveCheckpoint, checkpointDirName, type JsonValue } from '../checkpoint.js';
+import { saveCheckpoint, checkpointDirName, CHECKPOINTS_DIR, type JsonValue } from '../checkpoint.js';
 import type { MetricsLogger } from '../metrics.js';
 import type { Progress } from '../progress.js';
 import { readStepMetrics, type Feed, type ParallelContext, type TrainState, type TrainStep } from './step.js';
@@ -116,7 +116,11 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
   let step = spec.startStep;
   const chief = spec.collective?.chief ?? true;
   const save = async (): Promise<E.Either<LoopFailure, void>> => {
-    if (!chief) return E.right(undefined);
+    // a worker that is not the chief writes nothing; the chief writes this step's checkpoint
+    if (!chief) {
+      lastCheckpoint = path.join(spec.runDir, CHECKPOINTS_DIR, checkpointDirName(step));
+      return E.right(undefined);
+    }
     const opt = spec.state.optimizer.state();
     const r = await saveCheckpoint(
       spec.runDir,
