@@ -1,7 +1,9 @@
 // Data-parallel `lamina train` on a user's model file over loopback (127.0.0.1 only): 2 workers ×
 // shares of batch 8 follow 1 process × batch 8 (losses and parameters within 1e-5 over 10 steps);
 // task 0 alone writes metrics, and its progress names the cluster and reports the cluster's tokens/s.
-// The same for `lamina finetune` (a tiny ALBERT checkpoint, classify, 4 steps).
+// The same for `lamina finetune` (a tiny ALBERT checkpoint, classify, 4 steps), and for the graph
+// step of `lamina pretrain`: 2 workers, each running the traced step with the all-reduce inside,
+// = 1 process running the traced step (5 steps).
 // A worker's share of any feed (flattened [B·k] targets included) is tested in-process.
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -15,7 +17,7 @@ import type { RawTensor } from '@lamina/dsl';
 import { latestCheckpoint, loadCheckpoint, paramsToRaw } from '../src/checkpoint.js';
 import { int32, float32, type Feed } from '../src/core/step.js';
 import { shareFeed } from '../src/distributed/worker.js';
-import { cli, losses } from './helpers/tiny-run.js';
+import { cli, losses, tinyWorkspace } from './helpers/tiny-run.js';
 
 const env = { TF_CPP_MIN_LOG_LEVEL: '3' };
 const STEPS = 10;
@@ -148,5 +150,28 @@ describe('data-parallel lamina train over loopback', { timeout: 600_000 }, () =>
     expect(latestCheckpoint(two)?.dir).toMatch(/step-000004$/);
     expect(worstDifference(await finalWeights(single, 4), await finalWeights(two, 4))).toBeLessThan(1e-5);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lamina pretrain, graph step: 2 workers (CollectiveReduceV2 inside the traced function) = 1 process (traced step), losses and parameters within 1e-5', async () => {
+    const w = tinyWorkspace();
+    const pt = (out: string) => ['pretrain', '--model', w.model, '--corpus', w.corpus, '--out', out, '--steps', '5', '--batch-size', '8', '--seq-len', '24',
+      '--eval-every', '0', '--eval-batches', '1', '--eval-fraction', '0.2', '--lr', '0.01', '--warmup', '2', '--checkpoint-every', '0', '--collective-timeout', '60', '--json-logs'];
+    const single = path.join(w.dir, 'single');
+    const one = cli(pt(single), env);
+    expect(one.status, one.stderr).toBe(0);
+    const two = path.join(w.dir, 'two');
+    const r = cli([...pt(two), '--workers', '2'], env);
+    expect(r.status, r.stderr).toBe(0);
+    // both name the graph engine and neither fell back to eager
+    for (const out of [one.stdout, r.stdout]) {
+      expect(out).toContain('step engine: graph');
+      expect(out).not.toContain('running eager');
+    }
+    expect(r.stdout).toContain('2 workers');
+    const a = losses(single);
+    const b = losses(two);
+    for (let s = 1; s <= 5; s++) expect(Math.abs((a.get(s) as number) - (b.get(s) as number)), `step ${s}: ${a.get(s)} vs ${b.get(s)}`).toBeLessThan(1e-5);
+    expect(worstDifference(await finalWeights(single, 5), await finalWeights(two, 5))).toBeLessThan(1e-5);
+    fs.rmSync(w.dir, { recursive: true, force: true });
   });
 });

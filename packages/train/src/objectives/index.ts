@@ -103,8 +103,8 @@ export const weightedSparseCrossEntropy = (
   logits2d: tf.Tensor2D,
   labels: tf.Tensor1D,
   weights: tf.Tensor1D,
-  /** Data parallelism: `scale · Σ w·l / (total + 1e-5)`, with the global batch's weight total. */
-  normaliser?: { readonly total: number; readonly scale: number },
+  /** Data parallelism: `scale · Σ w·l / (total + 1e-5)`, with the global batch's weight total (a number, or a scalar tensor inside a traced step). */
+  normaliser?: { readonly total: number | tf.Scalar; readonly scale: number },
 ): tf.Scalar => {
   const V = logits2d.shape[1];
   const perExample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -125,7 +125,7 @@ export const weightedSparseCrossEntropy = (
     };
   }) as never) as (x: tf.Tensor) => tf.Tensor1D;
   const losses = perExample(logits2d);
-  if (normaliser) return tf.div(tf.mul(tf.sum(tf.mul(losses, weights)), normaliser.scale), normaliser.total + 1e-5) as tf.Scalar;
+  if (normaliser) return tf.div(tf.mul(tf.sum(tf.mul(losses, weights)), normaliser.scale), typeof normaliser.total === 'number' ? normaliser.total + 1e-5 : tf.add(normaliser.total, 1e-5)) as tf.Scalar;
   return tf.div(tf.sum(tf.mul(losses, weights)), tf.add(tf.sum(weights), 1e-5)) as tf.Scalar;
 };
 
