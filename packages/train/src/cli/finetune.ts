@@ -12,6 +12,7 @@ import { formatTaskMetrics } from '../finetune/metrics.js';
 import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, readFinetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, quoteInput, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
+import { CLUSTER_OPTIONS, clusterRun } from './cluster-args.js';
 import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 
 const D = FINETUNE_DEFAULTS;
@@ -129,6 +130,7 @@ export const FINETUNE_OPTIONS = {
   'from-scratch': { type: 'boolean', help: 'take only the model config and tokenizer from --checkpoint and initialise every weight fresh (the baseline without pretraining)' },
   overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out (the old one stays until the new one has finished)' },
   resume: { type: 'boolean', help: 'continue the run in --out from its newest checkpoint (its finetune.json gives the config)' },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
@@ -143,10 +145,12 @@ export const finetune: Command = {
   options: FINETUNE_OPTIONS,
   examples: [
     'lamina finetune --checkpoint runs/demo/pretrain --train imdb --eval imdb --out runs/imdb --max-train 2000 --max-eval 500',
+    'lamina finetune --checkpoint runs/demo/pretrain --train imdb --eval imdb --out runs/imdb --batch-size 32 --workers 2',
     'lamina finetune --checkpoint albert-base-v2/ --task regress --train stsb-train.tsv --eval stsb-dev.tsv --out runs/stsb --lr 2e-5',
   ],
   async run(v) {
     const resume = v.resume === true;
+    const how = clusterRun(v, 'finetune', FINETUNE_OPTIONS);
     let cfg: FinetuneConfig;
     if (resume) {
       const out = str(v, 'out', 'finetune');
@@ -154,7 +158,12 @@ export const finetune: Command = {
       if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
       cfg = { ...FINETUNE_DEFAULTS, ...stored.right.config, out };
     } else cfg = finetuneConfigFromFlags(v);
-    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v), resume });
+    // the flags are checked once, before any worker is launched; a group member joins the
+    // collective runtime (backend first, before any tensor exists)
+    if (how.kind === 'launch') return how.launch();
+    if (how.kind === 'member') await useBackend(v);
+    const group = how.kind === 'member' ? how.join() : undefined;
+    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), resume, ...(group ? { group } : { beforeCompute: () => useBackend(v) }) });
     // an interrupted run saved its checkpoint (and said so): that is a success too (exit 0)
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;

@@ -17,6 +17,7 @@ import { isModelFile, loadModelFile } from '../models/file.js';
 import { resolvePresetModel, TRAIN_PRESET_NAMES } from '../models/presets.js';
 import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
+import { CLUSTER_OPTIONS, clusterRun } from './cluster-args.js';
 
 /**
  * The options of `lamina train`.
@@ -49,6 +50,7 @@ export const TRAIN_OPTIONS = {
   'max-train': intOption('classify/regress/token-classify: use only the first N training examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxTrain }),
   'max-eval': intOption('classify/regress/token-classify: use only the first N held-out examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxEval }),
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it)' },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
@@ -135,10 +137,12 @@ export const train: Command = {
     'lamina train --model ~/models/tiny-gpt.ts --objective clm --corpus notes.txt --out runs/tiny-gpt --steps 500',
     'lamina train --model conv.json --objective classify --train imdb --eval imdb --out runs/conv',
     'lamina train --out runs/tiny-gpt --resume --steps 1000',
+    'lamina train --model ~/models/tiny-gpt.ts --objective clm --out runs/tiny-gpt --batch-size 16 --workers 2',
     'lamina generate --checkpoint runs/tiny-gpt --prompt "Call me"',
   ],
   async run(v) {
     const out = str(v, 'out', 'train');
+    const how = clusterRun(v, 'train', TRAIN_OPTIONS);
     let cfg: TrainRunConfig;
     if (v.resume === true) {
       const stored = readTrainRunConfig(out);
@@ -146,7 +150,12 @@ export const train: Command = {
       const steps = optNum(TRAIN_OPTIONS, v, 'steps');
       cfg = steps !== undefined ? { ...stored.right, steps } : stored.right;
     } else cfg = await trainConfigFromFlags(v);
-    const r = await runTraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v) });
+    // the flags are checked once, before any worker is launched; a group member joins the
+    // collective runtime (backend first, before any tensor exists)
+    if (how.kind === 'launch') return how.launch();
+    if (how.kind === 'member') await useBackend(v);
+    const group = how.kind === 'member' ? how.join() : undefined;
+    const r = await runTraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), ...(group ? { group } : { beforeCompute: () => useBackend(v) }) });
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;
   },

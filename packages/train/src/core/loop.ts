@@ -14,7 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import path from 'node:path';
-import { saveCheckpoint, checkpointDirName, type JsonValue } from '../checkpoint.js';
+import { saveCheckpoint, checkpointDirName, CHECKPOINTS_DIR, type JsonValue } from '../checkpoint.js';
 import type { MetricsLogger } from '../metrics.js';
 import type { Progress } from '../progress.js';
 import { readStepMetrics, type Feed, type ParallelContext, type TrainState, type TrainStep } from './step.js';
@@ -43,6 +43,8 @@ export interface LoopCollective {
   readonly chief: boolean;
   /** A failed step as one line (e.g. a worker was lost), or undefined to rethrow. */
   readonly describeFailure: (e: unknown, step: number) => string | undefined;
+  /** Seconds spent in all-reduces so far (metrics.jsonl's `allreduce_seconds` is its change over a step). */
+  readonly allReduceSeconds?: () => number;
 }
 
 /**
@@ -114,7 +116,11 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
   let step = spec.startStep;
   const chief = spec.collective?.chief ?? true;
   const save = async (): Promise<E.Either<LoopFailure, void>> => {
-    if (!chief) return E.right(undefined);
+    // a worker that is not the chief writes nothing; the chief writes this step's checkpoint
+    if (!chief) {
+      lastCheckpoint = path.join(spec.runDir, CHECKPOINTS_DIR, checkpointDirName(step));
+      return E.right(undefined);
+    }
     const opt = spec.state.optimizer.state();
     const r = await saveCheckpoint(
       spec.runDir,
@@ -145,6 +151,8 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
     const micro = 'micro' in b ? b.micro : (b as readonly Feed[]);
     const parallel = 'micro' in b ? b.parallel : undefined;
     let m: ReturnType<TrainStep>;
+    const stepStart = performance.now();
+    const commStart = spec.collective?.allReduceSeconds?.() ?? 0;
     try {
       m = spec.step(spec.state, micro, { lr, step, ...(parallel ? { parallel } : {}) });
     } catch (e) {
@@ -155,6 +163,9 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
     const values = await readStepMetrics(m);
     const extras = m.extras ? Array.from(await m.extras.data()) : [];
     m.dispose();
+    // wall time of the step (the host sync of its metrics included) and, in a group, the part spent in all-reduces
+    const comm = spec.collective?.allReduceSeconds;
+    const timing = { step_seconds: (performance.now() - stepStart) / 1000, ...(comm ? { allreduce_seconds: comm() - commStart } : {}) };
     if ((extras[0] ?? 0) > 0) {
       if (!spec.interrupted()) progress.log('interrupt on another worker: saving a checkpoint');
       stopAgreed = true;
@@ -169,7 +180,7 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
       progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
       return E.left({ kind: 'non-finite', step, lastCheckpoint, message: `non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}` });
     }
-    log.log(step, record(values, lr, step));
+    log.log(step, { ...record(values, lr, step), ...timing });
     progress.update({ step, loss, tokens, values: { lr } });
     if (spec.evaluate && spec.evalEvery > 0 && step % spec.evalEvery === 0 && step < spec.totalSteps) await spec.evaluate(step);
     if (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0 && step < spec.totalSteps) {
