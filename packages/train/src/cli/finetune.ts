@@ -78,6 +78,8 @@ export const FINETUNE_OPTIONS = {
   'checkpoint-every': intOption('checkpoint every N steps (0: only at the end); SIGINT/SIGTERM also checkpoint', { min: 0, max: LIMITS.steps, default: D.checkpointEvery }),
   overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out (the old one stays until the new one has finished)' },
   resume: { type: 'boolean', help: 'continue the run in --out from its newest checkpoint (its finetune.json gives the config)' },
+  eager: { type: 'boolean', help: 'run each step op by op instead of as one TensorFlow function (the engine is stored with the run)' },
+  xla: { type: 'boolean', help: 'compile the graph step with XLA' },
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
@@ -102,7 +104,7 @@ export const finetune: Command = {
       const stored = readFinetuneConfig(out);
       if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
       cfg = { ...FINETUNE_DEFAULTS, ...stored.right.config, out };
-    } else cfg = finetuneConfigFromFlags(v);
+    } else cfg = { ...finetuneConfigFromFlags(v), engine: v.eager === true ? 'eager' : 'graph', xla: v.xla === true };
     const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v), resume });
     // an interrupted run saved its checkpoint (and said so): that is a success too (exit 0)
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);

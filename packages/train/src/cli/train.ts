@@ -48,6 +48,8 @@ export const TRAIN_OPTIONS = {
   'max-train': { type: 'string', arg: 'N', help: 'classify/regress: use only the first N training examples (0: all)', default: String(D.maxTrain) },
   'max-eval': { type: 'string', arg: 'N', help: 'classify/regress: use only the first N held-out examples (0: all)', default: String(D.maxEval) },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it)' },
+  eager: { type: 'boolean', help: 'run each step op by op instead of as one TensorFlow function (the engine is stored with the run)' },
+  xla: { type: 'boolean', help: 'compile the graph step with XLA' },
   ...OUTPUT_OPTIONS,
 } as const;
 
@@ -138,7 +140,7 @@ export const train: Command = {
       const stored = readTrainRunConfig(out);
       if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
       cfg = optStr(v, 'steps') ? { ...stored.right, steps: num(v, 'steps', stored.right.steps, { min: 1, integer: true }) } : stored.right;
-    } else cfg = await trainConfigFromFlags(v);
+    } else cfg = { ...(await trainConfigFromFlags(v)), engine: v.eager === true ? 'eager' : 'graph', xla: v.xla === true };
     const r = await runTraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v) });
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;

@@ -42,6 +42,7 @@ import { checkOutDir, fsErrorLine, stageDir, type StagedDir } from '../run/rundi
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
 import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
+import { engineLine, type StepEngine } from '../core/graph-step.js';
 import { createTaskTrainer, describeLoad, taskFeed, type LoadReport, type TaskTrainer } from './model.js';
 
 /**
@@ -94,6 +95,10 @@ export interface FinetuneConfig {
   readonly checkpointEvery: number;
   /** Replace an existing fine-tuning run in `out`. */
   readonly overwrite: boolean;
+  /** Step engine (default `graph`: one TensorFlow function per step; `eager`: op by op). Stored in finetune.json, so a resume keeps it. */
+  readonly engine?: StepEngine;
+  /** Compile the graph step with XLA (default false). */
+  readonly xla?: boolean;
 }
 
 /**
@@ -392,6 +397,9 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     clipNorm: cfg.clipNorm,
     seed: cfg.seed,
     ...(resumed ? { initialParams: resumed.weights, exact: true } : cfg.fromScratch ? {} : { initialParams: m.params }),
+    engine: cfg.engine ?? 'graph',
+    xla: cfg.xla ?? false,
+    onNotice: (line) => progress0.log(line),
   });
   if (E.isLeft(trainer)) return E.left(ftError(`--checkpoint ${cfg.checkpoint}: ${trainer.left}`));
   const t = trainer.right;
@@ -410,6 +418,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   const out = stage ? stage.dir : cfg.out;
   let committed = false;
   try {
+    progress0.log(engineLine(t.step.engine(), cfg.xla ?? false));
     progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
     try {
       fs.mkdirSync(out, { recursive: true });
@@ -434,7 +443,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
         model,
         tokenizer: tokName,
         source: { checkpoint: cfg.checkpoint, kind: m.kind, step: m.step ?? null },
-        config: { ...cfg, warmup },
+        config: { ...cfg, warmup, engine: cfg.engine ?? 'graph', xla: cfg.xla ?? false },
         steps: total,
         trainData: { name: data.right.train.name, examples: train.size },
         evalData: { name: data.right.eval.name, examples: held.size },
