@@ -3,7 +3,7 @@
 // (clm, mlm, classify, regress, token-classify), with dropout, AdamW (bias-corrected) or LAMB,
 // one or two micro-batches and two batch shapes, both engines give the same loss, gradient norm
 // and parameters within 1e-5 relative over 6 steps. Plus: one trace per shape, a flat live
-// tensor count, and the eager fallback with one notice line.
+// tensor count and RSS, and the eager fallback with one notice line.
 import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
@@ -123,7 +123,7 @@ describe('graphStep (general graph engine) against eagerStep', () => {
       await fc.assert(fc.asyncProperty(caseArb(o).filter((c) => c.hidden % c.heads === 0), (c) => compare(c, 6)), { numRuns: 2, seed: 12 });
     });
 
-  it('keeps the live tensor count flat over 200 graph steps', async () => {
+  it('keeps the live tensor count flat and the RSS within 64 MB over 200 graph steps', async () => {
     const c: Case = { objective: 'classify', hidden: 8, heads: 2, layers: 1, dropout: 0.1, optimizer: 'adamw', micro: 1, seed: 4 };
     const { forward, objective, mk } = setUp(c, 6);
     const step = graphStep({ forward, objective, clipNorm: 1, seed: 1, onNotice: () => {} });
@@ -136,10 +136,14 @@ describe('graphStep (general graph engine) against eagerStep', () => {
         m.dispose();
       }
     };
-    await run(5, 0);
+    await run(20, 0);
     const before = tf.memory().numTensors;
-    await run(200, 5);
+    const rss0 = process.memoryUsage().rss;
+    await run(200, 20);
     expect(tf.memory().numTensors).toBe(before);
+    // a leak of the step's inputs or outputs (~1 KB each) or of one traced function per step would
+    // pass this bound only if under 300 KB per step; native buffers show here, not in numTensors
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(64 * 2 ** 20);
     expect(step.tracedFunctions()).toBe(1);
     tf.dispose(Object.values(st.params));
     st.optimizer.dispose();
