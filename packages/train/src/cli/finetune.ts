@@ -4,8 +4,10 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { POOLINGS, type Pooling } from '@lamina/albert';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { TASK_KINDS, type TaskKind } from '../finetune/data.js';
+import { TRUNCATIONS, type Truncation } from '../finetune/encode.js';
 import { formatTaskMetrics } from '../finetune/metrics.js';
 import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, readFinetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, quoteInput, str, usageError } from './command.js';
@@ -22,6 +24,10 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
   const O = FINETUNE_OPTIONS;
   const task = optStr(v, 'task') ?? D.task;
   if (!(TASK_KINDS as readonly string[]).includes(task)) throw usageError(`--task must be one of ${TASK_KINDS.join(', ')}, got ${quoteInput(task)}`);
+  const pooling = optStr(v, 'pooling') ?? D.pooling;
+  if (!(POOLINGS as readonly string[]).includes(pooling)) throw usageError(`--pooling must be one of ${POOLINGS.join(', ')}, got ${quoteInput(pooling)}`);
+  const truncation = optStr(v, 'truncation') ?? D.truncation;
+  if (!(TRUNCATIONS as readonly string[]).includes(truncation)) throw usageError(`--truncation must be one of ${TRUNCATIONS.join(', ')}, got ${quoteInput(truncation)}`);
   const optimizer = optStr(v, 'optimizer') ?? D.optimizer;
   if (!(OPTIMIZER_KINDS as readonly string[]).includes(optimizer)) throw usageError(`--optimizer must be one of ${OPTIMIZER_KINDS.join(', ')}, got ${quoteInput(optimizer)}`);
   return finetuneConfig({
@@ -44,10 +50,52 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
     weightDecay: numOr(O, v, 'weight-decay'),
     clipNorm: numOr(O, v, 'clip-norm'),
     dropout: numOr(O, v, 'dropout'),
+    pooling: pooling as Pooling,
+    truncation: truncation as Truncation,
     evalEvery: numOr(O, v, 'eval-every'),
     checkpointEvery: numOr(O, v, 'checkpoint-every'),
     overwrite: v.overwrite === true,
+    fromScratch: v['from-scratch'] === true,
   });
+};
+
+/**
+ * The `lamina finetune` flags that give back `cfg` (the inverse of {@link finetuneConfigFromFlags}):
+ * how a parent process runs a fine-tuning job in a child (the demo trains its from-scratch
+ * classifier beside the pretrained one).
+ * @example finetuneFlags(finetuneConfig({ checkpoint: 'p', train: 'imdb', eval: 'imdb', out: 'o' })) // ['--checkpoint', 'p', …]
+ */
+export const finetuneFlags = (cfg: FinetuneConfig): string[] => {
+  const pairs: [string, string | number | undefined][] = [
+    ['checkpoint', cfg.checkpoint],
+    ['train', cfg.train],
+    ['eval', cfg.eval],
+    ['out', cfg.out],
+    ['task', cfg.task],
+    ['epochs', cfg.epochs],
+    ['batch-size', cfg.batchSize],
+    ['eval-batch-size', cfg.evalBatchSize],
+    ['lr', cfg.lr],
+    ['warmup', cfg.warmup],
+    ['seq-len', cfg.seqLength],
+    ['max-train', cfg.maxTrain],
+    ['max-eval', cfg.maxEval],
+    ['seed', cfg.seed],
+    ['optimizer', cfg.optimizer],
+    ['bias-correction', cfg.biasCorrection ? 'on' : 'off'],
+    ['weight-decay', cfg.weightDecay],
+    ['clip-norm', cfg.clipNorm],
+    ['dropout', cfg.dropout],
+    ['pooling', cfg.pooling],
+    ['truncation', cfg.truncation],
+    ['eval-every', cfg.evalEvery],
+    ['checkpoint-every', cfg.checkpointEvery],
+  ];
+  return [
+    ...pairs.flatMap(([k, x]) => (x === undefined ? [] : [`--${k}`, String(x)])),
+    ...(cfg.fromScratch ? ['--from-scratch'] : []),
+    ...(cfg.overwrite ? ['--overwrite'] : []),
+  ];
 };
 
 /**
@@ -73,9 +121,12 @@ export const FINETUNE_OPTIONS = {
   'weight-decay': numberOption('decoupled weight decay (LayerNorm and biases excluded)', { min: 0, max: LIMITS.weightDecay, default: D.weightDecay }),
   'clip-norm': numberOption('global-norm gradient clip (0: off)', { min: 0, max: LIMITS.clipNorm, default: D.clipNorm }),
   dropout: numberOption('dropout on hidden states and attention while fine-tuning', { min: 0, max: 0.9, default: D.dropout, arg: 'p' }),
+  truncation: { type: 'string', arg: TRUNCATIONS.join('|'), help: 'how a text longer than --seq-len is cut: keep its head, or its first quarter and last three quarters (reviews end with their verdict); pairs are cut longest-first', default: D.truncation },
+  pooling: { type: 'string', arg: POOLINGS.join('|'), help: "what the classifier reads: first, the [CLS] position (Hugging Face's head), or mean, the masked mean over the tokens", default: D.pooling },
   seed: intOption('seed of the new head, data order and dropout', { min: 0, max: LIMITS.seed, default: D.seed }),
   'eval-every': intOption('evaluate every N steps (0: only before and after training)', { min: 0, max: LIMITS.steps, default: D.evalEvery }),
   'checkpoint-every': intOption('checkpoint every N steps (0: only at the end); SIGINT/SIGTERM also checkpoint', { min: 0, max: LIMITS.steps, default: D.checkpointEvery }),
+  'from-scratch': { type: 'boolean', help: 'take only the model config and tokenizer from --checkpoint and initialise every weight fresh (the baseline without pretraining)' },
   overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out (the old one stays until the new one has finished)' },
   resume: { type: 'boolean', help: 'continue the run in --out from its newest checkpoint (its finetune.json gives the config)' },
   eager: { type: 'boolean', help: 'run each step op by op instead of as one TensorFlow function (the engine is stored with the run)' },

@@ -184,17 +184,28 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
   return E.right({ step, interrupted: stopped() || spec.interrupted(), lastCheckpoint: lastCheckpoint as string });
 };
 
+/** A second signal within this many milliseconds of the first is the same request (see {@link withInterrupts}). */
+export const DUPLICATE_SIGNAL_MS = 500;
+
 /**
  * Runs `f` with SIGINT and SIGTERM turned into a stop request: the first signal sets the flag
  * `f` polls (the loop finishes its step, checkpoints and returns, and the command exits 0); a
- * second one exits at once (130 / 143). The handlers are removed when `f` settles.
+ * second one, later than {@link DUPLICATE_SIGNAL_MS}, exits at once (130 / 143). The handlers are removed when `f` settles.
  * @example const r = await withInterrupts(progress, (stop) => runLoop({ …, interrupted: stop }));
  */
+
 export const withInterrupts = async <T>(progress: Progress, f: (interrupted: () => boolean) => Promise<T>): Promise<T> => {
   let interrupted = false;
+  let first = 0;
   const handler = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    if (interrupted) {
+      // a signal sent to the whole process group reaches this process twice within milliseconds
+      // (directly, and forwarded by the bin): that is one request, not "again to quit now"
+      if (Date.now() - first < DUPLICATE_SIGNAL_MS) return;
+      process.exit(signal === 'SIGTERM' ? 143 : 130);
+    }
     interrupted = true;
+    first = Date.now();
     progress.log(`${signal === 'SIGTERM' ? 'SIGTERM' : 'interrupt'}: finishing this step, saving a checkpoint (${signal === 'SIGTERM' ? 'signal' : 'Ctrl-C'} again to quit now)`);
   };
   process.on('SIGINT', handler);

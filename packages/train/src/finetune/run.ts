@@ -27,7 +27,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@lamina/dsl';
-import { decodeConfig, type AlbertConfig, type Tokenizer } from '@lamina/albert';
+import { decodeConfig, type AlbertConfig, type Pooling, type Tokenizer } from '@lamina/albert';
 import { loadLatestIntactCheckpoint, rawToTensors, type JsonValue } from '../checkpoint.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
@@ -38,9 +38,9 @@ import { createRng, deriveSeed } from '../rng.js';
 import { lrAt, validateSchedule } from '../schedule.js';
 import { runTokenizer } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
-import { checkOutDir, fsErrorLine, stageDir, type StagedDir } from '../run/rundir.js';
+import { checkOutDir, fsErrorLine, stageDir, sweepStaged, type StagedDir } from '../run/rundir.js';
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
-import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples } from './encode.js';
+import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples, type Truncation } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
 import { engineLine, type StepEngine } from '../core/graph-step.js';
 import { createTaskTrainer, describeLoad, taskFeed, type LoadReport, type TaskTrainer } from './model.js';
@@ -89,6 +89,13 @@ export interface FinetuneConfig {
   readonly clipNorm: number;
   /** Dropout on hidden states and attention probabilities while fine-tuning. */
   readonly dropout: number;
+  /**
+   * What the classifier reads: `first`, the `[CLS]` position (ALBERT's and Hugging Face's head),
+   * or `mean`, the masked mean over the tokens. Absent in runs written before the option (`first`).
+   */
+  readonly pooling: Pooling;
+  /** How a single text longer than `seqLength` is cut (absent in older runs: `head`). */
+  readonly truncation: Truncation;
   /** Evaluate every N steps (0: only before training and at the end). */
   readonly evalEvery: number;
   /** Checkpoint every N steps (0: only at the end); a killed run resumes from the newest one. */
@@ -123,6 +130,8 @@ export const FINETUNE_DEFAULTS = {
   weightDecay: 0.01,
   clipNorm: 1,
   dropout: 0.1,
+  pooling: 'first',
+  truncation: 'head',
   evalEvery: 100,
   checkpointEvery: 100,
   overwrite: false,
@@ -348,6 +357,9 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   if (bad) return E.left(ftError(bad));
   const outArg = cfg.out;
   const resume = io.resume === true;
+  // a run killed while replacing this directory left a staged copy (or, mid-swap, the old run aside)
+  const swept: string[] = [];
+  sweepStaged(path.resolve(outArg), (line) => swept.push(line));
   if (resume && !fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE))) return E.left(ftError(`nothing to resume: ${path.join(outArg, FINETUNE_CONFIG_FILE)} does not exist`));
   if (!resume && !cfg.overwrite && fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE)))
     return E.left(ftError(`${outArg} already holds a fine-tuning run; pass --resume to continue it, choose another --out or pass --overwrite`));
@@ -356,6 +368,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     if (E.isLeft(dirOk)) return E.left(ftError(dirOk.left.message, dirOk.left.code));
   }
   const progress0 = createProgress({ total: 1, mode: io.progressMode });
+  swept.forEach((line) => progress0.log(line));
   const loaded = await loadModelDir(cfg.checkpoint, { note: (msg) => progress0.error(msg) });
   if (E.isLeft(loaded)) return E.left(ftError(`--checkpoint: ${loaded.left}`));
   const m = loaded.right;
@@ -369,8 +382,8 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     progress0.log(`warning: the tokenizer has ${m.tokenizer.vocabSize} pieces but the model only ${m.config.vocabSize}; ids beyond the model's vocabulary become <unk>`);
 
   const tEnc = Date.now();
-  const train = encodeExamples(m.tokenizer, data.right.train, cfg.seqLength, m.config.vocabSize);
-  const held = encodeExamples(m.tokenizer, data.right.eval, cfg.seqLength, m.config.vocabSize);
+  const train = encodeExamples(m.tokenizer, data.right.train, cfg.seqLength, m.config.vocabSize, cfg.truncation);
+  const held = encodeExamples(m.tokenizer, data.right.eval, cfg.seqLength, m.config.vocabSize, cfg.truncation);
   const truncated = train.lengths.reduce((a, l) => a + (l === cfg.seqLength ? 1 : 0), 0);
   progress0.log(
     `data: ${train.size} training examples (${data.right.train.name}), ${held.size} held-out (${data.right.eval.name})` +
@@ -395,6 +408,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     optimizer: cfg.optimizer,
     hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection },
     clipNorm: cfg.clipNorm,
+    pooling: cfg.pooling,
     seed: cfg.seed,
     ...(resumed ? { initialParams: resumed.weights, exact: true } : cfg.fromScratch ? {} : { initialParams: m.params }),
     engine: cfg.engine ?? 'graph',
@@ -635,10 +649,10 @@ export const evaluateTask = async (checkpointDir: string, dataFile: string, opts
   const ex = resolveExamples(raw.right.raw, s.task, s.labels, raw.right.name);
   if (E.isLeft(ex)) return E.left(ftError(ex.left));
   await opts.beforeCompute?.();
-  const trainer = createTaskTrainer({ config: s.model, kind: s.task, numLabels: s.numLabels, optimizer: 'adamw', seed: 0, initialParams: ck.right.weights, exact: true });
+  const trainer = createTaskTrainer({ config: s.model, kind: s.task, numLabels: s.numLabels, pooling: s.config.pooling ?? 'first', optimizer: 'adamw', seed: 0, initialParams: ck.right.weights, exact: true });
   if (E.isLeft(trainer)) return E.left(ftError(`${latest.dir}: ${trainer.left}`, 1));
   try {
-    const enc = encodeExamples(tok.right, ex.right, s.config.seqLength, s.model.vocabSize);
+    const enc = encodeExamples(tok.right, ex.right, s.config.seqLength, s.model.vocabSize, s.config.truncation ?? 'head');
     const metrics = await evaluateEncoded(trainer.right, enc, s.task, s.numLabels, opts.batchSize ?? 64);
     return E.right({ metrics, task: s.task, labels: s.labels, data: raw.right.name, checkpoint: latest.dir, step: latest.step });
   } finally {

@@ -40,7 +40,8 @@ import {
   type TrainingObjective,
 } from '../objectives/index.js';
 import { fitObjective, type FeedShape } from '../objectives/fit.js';
-import { labelSetOf, readExamples, resolveExamples } from '../finetune/data.js';
+import { labelSetOf, readExamples, readTaggedFile, resolveExamples } from '../finetune/data.js';
+import { encodeTagged, taggedFeed, taggedLabelSet } from './token-data.js';
 import { encodeExamples, sliceBatch } from '../finetune/encode.js';
 import { taskFeed } from '../finetune/model.js';
 import { albertFeed } from '../pretrainer.js';
@@ -230,8 +231,11 @@ const feedShape = (name: ObjectiveName, batch: number, seqLength: number, masked
   }
 };
 
-/** Prepared data: batch streams and held-out feeds, and what the model needs to know. */
-interface Prepared {
+/**
+ * Prepared data: batch streams and held-out feeds, and what the model needs to know.
+ * @example prepareTrainData(cfg, dir, model, log) // Either<string, Prepared>
+ */
+export interface Prepared {
   readonly tokenizer: Tokenizer;
   readonly numLabels: number;
   readonly labels: readonly string[];
@@ -264,7 +268,11 @@ const shuffled = (n: number, batchSize: number, seed: number, feed: (ix: number[
   };
 };
 
-const prepare = (cfg: TrainRunConfig, _runDir: string, model: Node | undefined, log: (m: string) => void): E.Either<string, Prepared> => {
+/**
+ * Reads and checks a run's data (tokenizer, streams, held-out feeds); nothing is written.
+ * @example const d = prepareTrainData(cfg, 'runs/m', model, console.error);
+ */
+export const prepareTrainData = (cfg: TrainRunConfig, _runDir: string, model: Node | undefined, log: (m: string) => void): E.Either<string, Prepared> => {
   const d = cfg.data;
   const tok = runTokenizer(d.tokenizer);
   if (E.isLeft(tok)) return tok;
@@ -316,7 +324,31 @@ const prepare = (cfg: TrainRunConfig, _runDir: string, model: Node | undefined, 
       },
     });
   }
-  if (cfg.objective === 'token-classify') return E.left('the token-classify objective has no data reader on the CLI yet (its objective value is in @lamina/train: tokenClassifyObjective)');
+  if (cfg.objective === 'token-classify') {
+    if (d.corpus !== undefined) return E.left('--corpus is for clm/mlm; token-classify reads --train and --eval');
+    if (d.train === undefined || d.eval === undefined) return E.left('the token-classify objective needs --train and --eval (JSONL files of {"tokens": [...], "labels": [...]})');
+    const tr = readTaggedFile(d.train, d.maxTrain);
+    if (E.isLeft(tr)) return tr;
+    const ev = readTaggedFile(d.eval, d.maxEval);
+    if (E.isLeft(ev)) return ev;
+    const labels = taggedLabelSet(tr.right);
+    if (labels.length < 2) return E.left(`${d.train}: token classification needs at least two labels`);
+    const encT = encodeTagged(tok.right, tr.right, labels, d.seqLength, d.train);
+    if (E.isLeft(encT)) return encT;
+    const encE = encodeTagged(tok.right, ev.right, labels, d.seqLength, d.eval);
+    if (E.isLeft(encE)) return encE;
+    const nEval = Math.min(cfg.evalBatches, Math.ceil(encE.right.count / B));
+    const heldOut = Array.from({ length: nEval }, (_, i) => Array.from({ length: Math.min(B, encE.right.count - i * B) }, (_, j) => i * B + j)).map((ix) => taggedFeed(encE.right, ix));
+    return E.right({
+      tokenizer: tok.right,
+      numLabels: labels.length,
+      labels,
+      stream: shuffled(encT.right.count, Math.min(B, encT.right.count), cfg.seed, (ix) => taggedFeed(encT.right, ix)),
+      heldOut,
+      describe: `${encT.right.count} tagged training examples (${d.train}), ${encE.right.count} held-out (${d.eval}), labels [${labels.slice(0, 8).join(', ')}]`,
+      close: () => undefined,
+    });
+  }
   if (d.corpus !== undefined) return E.left(`--corpus is for clm/mlm; ${cfg.objective} reads --train and --eval`);
   if (d.train === undefined || d.eval === undefined) return E.left(`the ${cfg.objective} objective needs --train and --eval (JSONL/TSV files, or imdb)`);
   const kind = cfg.objective === 'classify' ? 'classify' : 'regress';
@@ -430,7 +462,7 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
   const progress = createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? Math.max(1, Math.round(cfg.steps / 20)) });
   const sched = validateSchedule({ peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps });
   if (E.isLeft(sched)) return E.left(trainError(sched.left.message));
-  const data = prepare(cfg, runDir, model.right, (m) => progress.log(m));
+  const data = prepareTrainData(cfg, runDir, model.right, (m) => progress.log(m));
   if (E.isLeft(data)) return E.left(trainError(data.left));
   const D = data.right;
   try {
