@@ -13,8 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { PRESETS, type AlbertConfig } from '@lamina/albert';
-import { createPretrainer, type StepEngine } from '@lamina/train';
+import { compile, init } from '@lamina/dsl';
+import { albertForTask, gpt2LMHeadModel, GPT2_OUTPUTS, INPUTS, OUTPUTS, PRESETS, tinyGpt2Config, type AlbertConfig } from '@lamina/albert';
+import { classifyObjective, clmObjective, createOptimizer, createPretrainer, eagerStep, float32, graphStep, int32, type EngineStep, type Feed, type StepEngine } from '@lamina/train';
 import { syntheticBatch } from './synthetic.js';
 
 /**
@@ -110,6 +111,83 @@ export const graphVsEager = async (o: GraphVsEagerOptions = {}): Promise<GraphVs
   trainers.eager.dispose();
   trainers.graph.dispose();
   void tf;
+  const eager = rate(samples.eager);
+  const graph = rate(samples.graph);
+  return { eager, graph, ratio: graph.median / eager.median, batch: [B, S] };
+};
+
+/**
+ * The training steps {@link stepGraphVsEager} measures:
+ * - `finetune`: the demo's fine-tuning step, {@link DEMO_BENCH_MODEL} with a 2-class
+ *   sequence-classification head, batch 16 × 128, AdamW (bias-corrected), dropout 0.1, clip 1;
+ * - `clm`: a GPT-2-tiny (V=10000, H=128, 4 layers, 4 heads, I=512, dropout 0.1) causal-LM step,
+ *   batch 16 × 128, AdamW.
+ * @example STEP_BENCH_KINDS // ['finetune', 'clm']
+ */
+export const STEP_BENCH_KINDS = ['finetune', 'clm'] as const;
+/**
+ * One of {@link STEP_BENCH_KINDS}.
+ * @example const k: StepBenchKind = 'clm';
+ */
+export type StepBenchKind = (typeof STEP_BENCH_KINDS)[number];
+
+/**
+ * Graph ({@link graphStep}) versus eager ({@link eagerStep}) for one of the general training steps
+ * of `lamina finetune` / `lamina train`, repeats interleaved; tokens/s per engine and the ratio.
+ * @example const r = await stepGraphVsEager('finetune', { repeats: 3, steps: 3 }); r.ratio
+ */
+export const stepGraphVsEager = async (kind: StepBenchKind, o: GraphVsEagerOptions = {}): Promise<GraphVsEager> => {
+  const repeats = o.repeats ?? 5;
+  const steps = o.steps ?? 5;
+  const B = 16;
+  const S = 128;
+  const V = 10000;
+  const model =
+    kind === 'finetune'
+      ? albertForTask({ ...DEMO_BENCH_MODEL, hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1 }, 'sequence-classification', 2)
+      : gpt2LMHeadModel({ ...tinyGpt2Config(), vocabSize: V, maxPositions: S, hiddenSize: 128, numLayers: 4, numHeads: 4, innerSize: 512, residDropout: 0.1, embdDropout: 0.1, attnDropout: 0.1 });
+  const outputs = kind === 'finetune' ? [OUTPUTS.taskLogits] : [GPT2_OUTPUTS.logits];
+  const fwd = compile(model, { input: INPUTS.ids, outputs, ignoreInputs: [INPUTS.tokenTypes, INPUTS.mask] });
+  if (E.isLeft(fwd)) throw new Error(`${fwd.left.path}: ${fwd.left.message}`);
+  const objective = kind === 'finetune' ? classifyObjective(2, OUTPUTS.taskLogits) : clmObjective(GPT2_OUTPUTS.logits);
+  const n = B * S;
+  const ids = int32([B, S], Array.from({ length: n }, (_, i) => 5 + ((i * 7919) % (V - 5))));
+  const mask = int32([B, S], new Int32Array(n).fill(1));
+  const feed: Feed = {
+    inputs: { [INPUTS.ids]: ids, [INPUTS.mask]: mask, ...(kind === 'finetune' ? { [INPUTS.tokenTypes]: int32([B, S], new Int32Array(n)) } : {}) },
+    targets:
+      kind === 'finetune'
+        ? { labels: int32([B], Array.from({ length: B }, (_, i) => i % 2)) }
+        : { labels: int32([B, S], Array.from(ids.data, (_, i) => (ids.data[i + 1] ?? 0) as number)), weights: float32([B, S], Array.from({ length: n }, (_, i) => (i % S === S - 1 ? 0 : 1))) },
+    tokens: n,
+  };
+  const make = (engine: StepEngine) => {
+    const params = init(model, 1);
+    const opt = createOptimizer('adamw', { biasCorrection: true });
+    if (E.isLeft(params) || E.isLeft(opt)) throw new Error('cannot build the bench step');
+    const spec = { forward: fwd.right, objective, clipNorm: 1, seed: 1, xla: o.xla ?? false, onNotice: (l: string) => process.stderr.write(`${l}\n`) };
+    return { state: { params: params.right as Record<string, tf.Variable>, optimizer: opt.right }, step: engine === 'graph' ? graphStep(spec) : eagerStep(spec) };
+  };
+  const runs = { eager: make('eager'), graph: make('graph') };
+  let index = 0;
+  const run = async (engine: StepEngine, k: number): Promise<number> => {
+    const r = runs[engine];
+    const t0 = performance.now();
+    for (let i = 0; i < k; i++) {
+      const m = r.step(r.state, [feed], { lr: 1e-4, step: index++ });
+      await m.loss.data();
+      m.dispose();
+    }
+    return (k * n) / ((performance.now() - t0) / 1000);
+  };
+  for (const e of ['eager', 'graph'] as const) await run(e, o.warmup ?? 3);
+  if ((runs.graph.step as EngineStep).engine() !== 'graph') throw new Error('the graph engine fell back to eager');
+  const samples = { eager: [] as number[], graph: [] as number[] };
+  for (let i = 0; i < repeats; i++) for (const e of ['eager', 'graph'] as const) samples[e].push(await run(e, steps));
+  for (const r of Object.values(runs)) {
+    tf.dispose(Object.values(r.state.params));
+    r.state.optimizer.dispose();
+  }
   const eager = rate(samples.eager);
   const graph = rate(samples.graph);
   return { eager, graph, ratio: graph.median / eager.median, batch: [B, S] };

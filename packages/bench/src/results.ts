@@ -114,6 +114,12 @@ export interface Ratios {
   readonly infer_vs_pytorch: number | null;
   readonly dsl_vs_handwritten: number | null;
   readonly utilisation: number | null;
+  /** lamina graph step ÷ eager step, tokens/s (medians): the demo's pretraining step, 32 × 64. Absent in older files. */
+  readonly graph_vs_eager_demo?: number | null;
+  /** The same for the demo's fine-tuning step (classify, 16 × 128). */
+  readonly graph_vs_eager_finetune?: number | null;
+  /** The same for a GPT-2-tiny clm step (16 × 128). */
+  readonly graph_vs_eager_clm?: number | null;
 }
 
 /** Everything one run measured. */

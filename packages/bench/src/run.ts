@@ -27,7 +27,8 @@ import { microBenchmarks, type MicroResult } from './micro.js';
 import { measureInterleaved, SYSTEM_LABELS, type Measurement, type Schedule, type SystemContext, type SystemKind, type SystemSpec } from './measure.js';
 import type { KernelProfile } from './profile.js';
 import { findPython, runParamCounts, startTorchWorker, type TorchWorker } from './python.js';
-import { parseResults, type Environment, type MemoryRow, type ProfileResult, type Results, type ScalingPoint, type SpeedClaim, type Tried } from './results.js';
+import { parseResults, type Environment, type MemoryRow, type ProfileResult, type Ratios, type Results, type ScalingPoint, type SpeedClaim, type Tried } from './results.js';
+import { graphVsEager, stepGraphVsEager, STEP_BENCH_KINDS } from './graph.js';
 import { renderPlots, renderReport } from './report.js';
 import { rates, ratioOfMedians, summarize } from './stats.js';
 import { table1Configs, table1Rows } from './table1.js';
@@ -403,6 +404,22 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     const last = m?.variants[m.variants.length - 1]?.ms.median;
     return first && last ? `${(first / last).toFixed(2)}× (${first.toFixed(1)} → ${last.toFixed(1)} ms median)` : '—';
   };
+  // graph versus eager training steps (one TensorFlow function per step vs op by op), interleaved
+  const graphRatios: { -readonly [K in 'graph_vs_eager_demo' | 'graph_vs_eager_finetune' | 'graph_vs_eager_clm']: NonNullable<Ratios[K]> | null } = { graph_vs_eager_demo: null, graph_vs_eager_finetune: null, graph_vs_eager_clm: null };
+  if (be.native) {
+    const g = smoke ? { repeats: 1, steps: 1, warmup: 2 } : quick ? { repeats: 3, steps: 2 } : { repeats: 5, steps: 5 };
+    try {
+      log('graph vs eager: the demo pretraining step (32 × 64)');
+      graphRatios.graph_vs_eager_demo = (await graphVsEager(g)).ratio;
+      for (const k of STEP_BENCH_KINDS) {
+        log(`graph vs eager: the ${k} step (16 × 128)`);
+        graphRatios[k === 'finetune' ? 'graph_vs_eager_finetune' : 'graph_vs_eager_clm'] = (await stepGraphVsEager(k, g)).ratio;
+      }
+    } catch (e) {
+      notes.push(`graph vs eager not measured: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  log(`graph vs eager (ratio of medians): ${JSON.stringify(graphRatios)}`);
   const tried: Tried[] = [
     {
       change:
@@ -454,7 +471,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     dataPipeline,
     tried,
     notes,
-    ratios: { train_vs_pytorch: trainVsPt, infer_vs_pytorch: inferVsPt, dsl_vs_handwritten: dslVsHand, utilisation: utilisation?.utilisation ?? null },
+    ratios: { train_vs_pytorch: trainVsPt, infer_vs_pytorch: inferVsPt, dsl_vs_handwritten: dslVsHand, utilisation: utilisation?.utilisation ?? null, ...graphRatios },
   };
   const dir = a.out ?? RESULTS_DIR;
   fs.mkdirSync(dir, { recursive: true });

@@ -14,5 +14,6 @@ export * from './finetune/index.js';
 export * from './pretrainer.js';
 export * from './objectives/index.js';
 export * from './core/step.js';
+export { graphStep, stepOfEngine, engineLine, nativeBackendActive, pureUpdate, type GraphStepSpec, type EngineStep } from './core/graph-step.js';
 export * from './core/loop.js';
 export * from './run/generate.js';

@@ -96,6 +96,8 @@ export const finetuneFlags = (cfg: FinetuneConfig): string[] => {
     ...pairs.flatMap(([k, x]) => (x === undefined ? [] : [`--${k}`, String(x)])),
     ...(cfg.fromScratch ? ['--from-scratch'] : []),
     ...(cfg.overwrite ? ['--overwrite'] : []),
+    ...(cfg.engine === 'eager' ? ['--eager'] : []),
+    ...(cfg.xla === true ? ['--xla'] : []),
   ];
 };
 
@@ -131,6 +133,8 @@ export const FINETUNE_OPTIONS = {
   overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out (the old one stays until the new one has finished)' },
   resume: { type: 'boolean', help: 'continue the run in --out from its newest checkpoint (its finetune.json gives the config)' },
   ...CLUSTER_OPTIONS,
+  eager: { type: 'boolean', help: 'run each step op by op instead of as one TensorFlow function (the engine is stored with the run)' },
+  xla: { type: 'boolean', help: 'compile the graph step with XLA' },
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
@@ -157,7 +161,7 @@ export const finetune: Command = {
       const stored = readFinetuneConfig(out);
       if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
       cfg = { ...FINETUNE_DEFAULTS, ...stored.right.config, out };
-    } else cfg = finetuneConfigFromFlags(v);
+    } else cfg = { ...finetuneConfigFromFlags(v), engine: v.eager === true ? 'eager' : 'graph', xla: v.xla === true };
     // the flags are checked once, before any worker is launched; a group member joins the
     // collective runtime (backend first, before any tensor exists)
     if (how.kind === 'launch') return how.launch();

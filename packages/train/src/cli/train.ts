@@ -51,6 +51,8 @@ export const TRAIN_OPTIONS = {
   'max-eval': intOption('classify/regress/token-classify: use only the first N held-out examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxEval }),
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it)' },
   ...CLUSTER_OPTIONS,
+  eager: { type: 'boolean', help: 'run each step op by op instead of as one TensorFlow function (the engine is stored with the run)' },
+  xla: { type: 'boolean', help: 'compile the graph step with XLA' },
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
@@ -149,7 +151,7 @@ export const train: Command = {
       if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
       const steps = optNum(TRAIN_OPTIONS, v, 'steps');
       cfg = steps !== undefined ? { ...stored.right, steps } : stored.right;
-    } else cfg = await trainConfigFromFlags(v);
+    } else cfg = { ...(await trainConfigFromFlags(v)), engine: v.eager === true ? 'eager' : 'graph', xla: v.xla === true };
     // the flags are checked once, before any worker is launched; a group member joins the
     // collective runtime (backend first, before any tensor exists)
     if (how.kind === 'launch') return how.launch();

@@ -195,6 +195,7 @@ export const outputsByRole = (objective: TrainingObjective, out: tf.Tensor | Rea
 export const eagerStep = (spec: EagerStepSpec): TrainStep => {
   const seedOf = spec.dropoutSeed ?? dropoutSeedPerMicroBatch(spec.seed);
   const { objective, forward } = spec;
+  const stateless = tf.getBackend() === 'tensorflow' || tf.getBackend() === 'tensorflow-gpu';
   return (state, micro, ctx) => {
     if (micro.length === 0) throw new Error('a training step needs at least one micro-batch');
     const k = micro.length;
@@ -210,7 +211,8 @@ export const eagerStep = (spec: EagerStepSpec): TrainStep => {
         let parts: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
           const ps = Object.fromEntries(names.map((n, j) => [n, vars[j] as tf.Tensor]));
-          const out = forward(ps, toTensors(feed.inputs), { training: true, seed });
+          // native backend: TensorFlow's stateless dropout seeded by a tensor, as the graph engine draws it
+          const out = forward(ps, toTensors(feed.inputs), stateless ? { training: true, seedTensor: tf.tensor1d([seed | 0, 0], 'int32') } : { training: true, seed });
           const par = ctx.parallel;
           const l = objective.loss(outputsByRole(objective, out), toTensors(feed.targets), par && { totals: par.totals[i] ?? {}, scale: par.workers });
           parts = Object.fromEntries(Object.entries(l.parts).map(([n, p]) => [n, tf.keep(p)]));

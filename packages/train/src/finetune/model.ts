@@ -19,7 +19,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { compile, init, type RawTensor } from '@lamina/dsl';
 import { albertForTask, INPUTS, isTaskHeadParam, OUTPUTS, type AlbertConfig, type Pooling } from '@lamina/albert';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from '../optim/optimizer.js';
-import { eagerStep, float32, int32, toTensors, type Feed, type TrainStep } from '../core/step.js';
+import { float32, int32, toTensors, type Feed } from '../core/step.js';
+import { stepOfEngine, type EngineStep, type StepEngine } from '../core/graph-step.js';
 import { classifyObjective, regressObjective, type TrainingObjective } from '../objectives/index.js';
 import { deriveSeed } from '../rng.js';
 import type { TaskKind } from './data.js';
@@ -52,6 +53,12 @@ export interface TaskTrainerOptions {
    * then every model parameter must be present.
    */
   readonly exact?: boolean;
+  /** `graph` (one TensorFlow function per step, see `core/graph-step.ts`) or `eager` (default). */
+  readonly engine?: StepEngine;
+  /** Compile the graph step with XLA. Default false. */
+  readonly xla?: boolean;
+  /** Where the graph engine's one-line fallback notice goes (default: stderr). */
+  readonly onNotice?: (line: string) => void;
 }
 
 /**
@@ -75,7 +82,7 @@ export interface TaskTrainer {
   /** One optimizer step on a batch; `stepIndex` seeds dropout. Returns the loss and the pre-clip gradient norm. */
   trainStep(b: TaskBatch, lr: number, stepIndex: number): { loss: tf.Scalar; gradNorm: tf.Scalar; dispose: () => void };
   /** The same step on {@link taskFeed}s, as the {@link TrainStep} interface the loop runs. */
-  readonly step: TrainStep;
+  readonly step: EngineStep;
   /** Eval-mode logits `[B, numLabels]`, read to the host (row-major). */
   predict(b: TaskBatch): Promise<Float32Array>;
   dispose(): void;
@@ -161,7 +168,15 @@ export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, Ta
   const C = opts.numLabels;
   const objective = taskObjective(opts.kind, C);
   // one dropout seed per step (no micro-batches here), as fine-tuning has always drawn them
-  const step: TrainStep = eagerStep({ forward: fwd.right, objective, clipNorm: opts.clipNorm ?? 1.0, seed: opts.seed, dropoutSeed: (s) => deriveSeed(opts.seed, 'dropout', s) });
+  const step = stepOfEngine(opts.engine ?? 'eager', {
+    forward: fwd.right,
+    objective,
+    clipNorm: opts.clipNorm ?? 1.0,
+    seed: opts.seed,
+    dropoutSeed: (s) => deriveSeed(opts.seed, 'dropout', s),
+    xla: opts.xla ?? false,
+    ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
+  });
   const state = { params, optimizer: optimizer.right };
 
   const trainStep = (b: TaskBatch, lr: number, stepIndex: number) => {

@@ -42,6 +42,7 @@ import { checkOutDir, fsErrorLine, stageDir, sweepStaged, type StagedDir } from 
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
 import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples, type Truncation } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
+import { engineLine, type StepEngine } from '../core/graph-step.js';
 import { createTaskTrainer, describeLoad, taskFeed, taskObjective, type LoadReport, type TaskTrainer } from './model.js';
 import type { DataParallelGroup } from '../distributed/group.js';
 import { dataParallelBatches, loopCollective, silentLogger, silentProgress } from '../distributed/worker.js';
@@ -104,6 +105,10 @@ export interface FinetuneConfig {
   readonly checkpointEvery: number;
   /** Replace an existing fine-tuning run in `out`. */
   readonly overwrite: boolean;
+  /** Step engine (default `graph`: one TensorFlow function per step; `eager`: op by op). Stored in finetune.json, so a resume keeps it. */
+  readonly engine?: StepEngine;
+  /** Compile the graph step with XLA (default false). */
+  readonly xla?: boolean;
 }
 
 /**
@@ -421,6 +426,9 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     pooling: cfg.pooling,
     seed: cfg.seed,
     ...(resumed ? { initialParams: resumed.weights, exact: true } : cfg.fromScratch ? {} : { initialParams: m.params }),
+    engine: cfg.engine ?? 'graph',
+    xla: cfg.xla ?? false,
+    onNotice: (line) => progress0.log(line),
   });
   if (E.isLeft(trainer)) return E.left(ftError(`--checkpoint ${cfg.checkpoint}: ${trainer.left}`));
   const t = trainer.right;
@@ -439,6 +447,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   const out = stage ? stage.dir : cfg.out;
   let committed = false;
   try {
+    progress0.log(engineLine(t.step.engine(), cfg.xla ?? false));
     progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
     try {
       if (chief) fs.mkdirSync(out, { recursive: true });
@@ -463,7 +472,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
         model,
         tokenizer: tokName,
         source: { checkpoint: cfg.checkpoint, kind: m.kind, step: m.step ?? null },
-        config: { ...cfg, warmup },
+        config: { ...cfg, warmup, engine: cfg.engine ?? 'graph', xla: cfg.xla ?? false },
         steps: total,
         trainData: { name: data.right.train.name, examples: train.size },
         evalData: { name: data.right.eval.name, examples: held.size },

@@ -28,7 +28,8 @@ import { createProgress, type ProgressMode } from '../progress.js';
 import { createRng, deriveSeed } from '../rng.js';
 import { lrAt, validateSchedule } from '../schedule.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
-import { addSums, eagerStep, evalSumsOf, type Feed, type TrainState } from '../core/step.js';
+import { addSums, evalSumsOf, type Feed, type TrainState } from '../core/step.js';
+import { engineLine, stepOfEngine, type StepEngine } from '../core/graph-step.js';
 import {
   classifyObjective,
   clmObjective,
@@ -90,6 +91,10 @@ export interface TrainRunConfig {
   readonly evalEvery: number;
   readonly evalBatches: number;
   readonly keepLast: number;
+  /** Step engine (absent: `graph`, one TensorFlow function per step; `eager`: op by op). */
+  readonly engine?: StepEngine;
+  /** Compile the graph step with XLA (absent: false). */
+  readonly xla?: boolean;
 }
 
 /**
@@ -532,13 +537,15 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
         progress.log(`eval @ step ${step}: ${fmt(r)}`);
         return r;
       };
+      const step = stepOfEngine(cfg.engine ?? 'graph', { forward, objective, clipNorm: cfg.clipNorm, seed: cfg.seed, xla: cfg.xla ?? false, onNotice: (line) => progress.log(line) });
+      progress.log(engineLine(step.engine(), cfg.xla ?? false));
       const stream = D.stream(resumed?.state.dataCursor as { epoch: number; index: number } | undefined);
       const initialEval = startStep === 0 ? await evaluate(0) : undefined;
       const end = await withInterrupts(progress, (interrupted) =>
         runLoop({
           runDir,
           state,
-          step: eagerStep({ forward, objective, clipNorm: cfg.clipNorm, seed: cfg.seed }),
+          step,
           batches: group
             ? dataParallelBatches(group, objective, () => Array.from({ length: cfg.gradAccum }, () => stream.next()), () => stream.cursor())
             : { next: () => Array.from({ length: cfg.gradAccum }, () => stream.next()), cursor: () => stream.cursor() },

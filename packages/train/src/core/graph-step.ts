@@ -1,0 +1,261 @@
+/**
+ * The graph engine of the {@link TrainStep} interface: the whole step — forward, backward over
+ * every micro-batch, the average, the global-norm clip, the optimizer update and the new optimizer
+ * state — traced once per input shape into one TensorFlow function (`traceToFunction` of
+ * `@lamina/dsl`) and called as a single op. It computes what {@link eagerStep} computes, for any
+ * compiled model, {@link TrainingObjective} and optimizer (AdamW or LAMB, bias-corrected or not):
+ * the same loss, loss parts and gradient norm, and the same new parameters up to float rounding
+ * (Grappler may reorder or fuse ops).
+ *
+ * When it runs eager instead, and says so in one line through `onNotice` (once):
+ * - the backend is not native TensorFlow (no graph functions);
+ * - the trace fails (a host read inside the model, a large captured tensor, TensorFlow rejects
+ *   the graph): from then on every step runs eager.
+ * Silently, per step (these are not failures): the first step of a fresh optimizer (it creates the
+ * moments of exactly the parameters that get gradients), a step whose parameters gained gradients
+ * the optimizer has no moments for yet, and data-parallel steps (their all-reduce is a host
+ * callback between backward and update).
+ *
+ * @example
+ * ```ts
+ * const step = graphStep({ forward, objective: clmObjective(), clipNorm: 1, seed: 7 });
+ * const m = step(state, [feed], { lr: 1e-3, step: 0 });
+ * const v = await readStepMetrics(m); m.dispose();
+ * step.engine(); // 'graph'
+ * ```
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { callFunction, traceToFunction, type TracedFunction } from '@lamina/dsl';
+import { accumulate, clipByGlobalNorm } from '../optim/grads.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { dropoutSeedPerMicroBatch, eagerStep, outputsByRole, type EagerStepSpec, type Feed, type HostTensor, type StepMetrics, type TrainStep } from './step.js';
+
+/**
+ * How a training step runs: one TensorFlow function per step, or tfjs ops one at a time.
+ * @example const engine: StepEngine = flags.eager ? 'eager' : 'graph';
+ */
+export type StepEngine = 'graph' | 'eager';
+
+/**
+ * What {@link graphStep} needs: an {@link EagerStepSpec} plus XLA and where notices go.
+ * @example { forward, objective: taskObjective('classify', 2), clipNorm: 1, seed: 3, xla: false, onNotice: (l) => progress.log(l) }
+ */
+export interface GraphStepSpec extends EagerStepSpec {
+  /** Ask XLA to compile the step function (`_XlaMustCompile`). Default false. */
+  readonly xla?: boolean;
+  /** Where the one-line fallback notice goes (default: stderr). */
+  readonly onNotice?: (line: string) => void;
+}
+
+/**
+ * A {@link TrainStep} that also says which engine its next step runs on.
+ * @example const s: EngineStep = graphStep(spec); s.engine(); // 'graph' | 'eager'
+ */
+export type EngineStep = TrainStep & {
+  /** `eager` after a fallback (or when built eager), else `graph`. */
+  readonly engine: () => StepEngine;
+  /** Step functions traced so far (one per input shape and set of optimizer moments). */
+  readonly tracedFunctions: () => number;
+};
+
+/**
+ * Whether the active tfjs backend is native TensorFlow (graph functions, stateless dropout).
+ * @example if (!nativeBackendActive()) console.log('eager only');
+ */
+export const nativeBackendActive = (): boolean => tf.getBackend() === 'tensorflow' || tf.getBackend() === 'tensorflow-gpu';
+
+/** Thrown inside a trace when the step cannot be one graph (caught: the step runs eager). */
+class NotTraceable extends Error {}
+
+const dtypeShape = (xs: Readonly<Record<string, HostTensor>>): string => Object.keys(xs).sort().map((k) => `${k}:${xs[k]!.dtype}[${xs[k]!.shape.join(',')}]`).join(';');
+
+/**
+ * The optimizer update of the parameters in `slotted` as a pure function of tensors (the new
+ * weights, first and second moments, in `slotted` order): what `Optimizer.step` assigns, for
+ * use inside a traced function. A slotted parameter without a gradient is returned unchanged, as
+ * the eager optimizer leaves it; a gradient of a parameter that has no moments throws.
+ * @example const u = pureUpdate(opt, ['w'], { w }, { w: g }, [m], [v], lr, { c1, c2 });
+ */
+export const pureUpdate = (
+  optimizer: Optimizer,
+  slotted: readonly string[],
+  params: Readonly<Record<string, tf.Tensor>>,
+  grads: Readonly<Record<string, tf.Tensor>>,
+  ms: readonly tf.Tensor[],
+  vs: readonly tf.Tensor[],
+  lr: tf.Scalar,
+  corrections: { readonly c1: tf.Scalar; readonly c2: tf.Scalar },
+): { w: tf.Tensor[]; m: tf.Tensor[]; v: tf.Tensor[] } => {
+  const missing = Object.keys(grads).filter((p) => !slotted.includes(p));
+  if (missing.length) throw new NotTraceable(`${missing.length} parameter(s) have gradients but no optimizer state yet (${missing[0]})`);
+  const out = { w: [] as tf.Tensor[], m: [] as tf.Tensor[], v: [] as tf.Tensor[] };
+  slotted.forEach((p, j) => {
+    const w = params[p] as tf.Tensor;
+    const g = grads[p];
+    const u = g ? optimizer.updateOf(p, w, g, ms[j] as tf.Tensor, vs[j] as tf.Tensor, lr, corrections) : { w, m: ms[j] as tf.Tensor, v: vs[j] as tf.Tensor };
+    out.w.push(u.w);
+    out.m.push(u.m);
+    out.v.push(u.v);
+  });
+  return out;
+};
+
+/**
+ * The graph engine of {@link TrainStep} (see the module documentation). On a backend without graph
+ * functions it is {@link eagerStep}, after one notice line.
+ * @example const step = graphStep({ forward, objective, clipNorm: 1, seed: 1, xla: false });
+ */
+export const graphStep = (spec: GraphStepSpec): EngineStep => {
+  const notice = spec.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const eager = eagerStep(spec);
+  const seedOf = spec.dropoutSeed ?? dropoutSeedPerMicroBatch(spec.seed);
+  const { objective, forward } = spec;
+  let engine: StepEngine = 'graph';
+  if (!nativeBackendActive()) {
+    notice(`graph step: needs the native TensorFlow backend (active: ${tf.getBackend()}); running eager`);
+    engine = 'eager';
+  }
+  const traced = new Map<string, TracedFunction>();
+  let partNames: string[] | undefined;
+
+  /** The step over flat tensors: [params…, m…, v…, lr, c1, c2, per micro: inputs…, targets…, seed]. */
+  const pure =
+    (names: readonly string[], slotted: readonly string[], micro: readonly Feed[], optimizer: Optimizer) =>
+    (flat: tf.Tensor[]): tf.Tensor[] => {
+      const n = names.length;
+      const s = slotted.length;
+      const ps = flat.slice(0, n);
+      const byName = Object.fromEntries(names.map((nm, j) => [nm, ps[j] as tf.Tensor]));
+      const ms = flat.slice(n, n + s);
+      const vs = flat.slice(n + s, n + 2 * s);
+      const [lr, c1, c2] = flat.slice(n + 2 * s, n + 2 * s + 3) as [tf.Scalar, tf.Scalar, tf.Scalar];
+      let at = n + 2 * s + 3;
+      const k = micro.length;
+      let gradSum: Record<string, tf.Tensor> | undefined;
+      let totalSum: tf.Scalar = tf.scalar(0);
+      let partSums: Record<string, tf.Scalar> | undefined;
+      for (const feed of micro) {
+        const inputs: Record<string, tf.Tensor> = {};
+        for (const key of Object.keys(feed.inputs).sort()) inputs[key] = flat[at++] as tf.Tensor;
+        const targets: Record<string, tf.Tensor> = {};
+        for (const key of Object.keys(feed.targets).sort()) targets[key] = flat[at++] as tf.Tensor;
+        const seedTensor = flat[at++] as tf.Tensor;
+        let parts: Record<string, tf.Scalar> = {};
+        const { value, grads } = tf.engine().gradients(
+          () => {
+            const out = forward(byName, inputs, { training: true, seedTensor });
+            const l = objective.loss(outputsByRole(objective, out), targets);
+            parts = Object.fromEntries(Object.entries(l.parts).map(([nm, p]) => [nm, tf.keep(p)]));
+            return l.total;
+          },
+          ps,
+          undefined,
+          true,
+        );
+        totalSum = tf.add(totalSum, value);
+        const acc = partSums ?? Object.fromEntries(Object.keys(parts).map((nm) => [nm, tf.scalar(0)]));
+        partSums = Object.fromEntries(Object.entries(acc).map(([nm, sum]) => [nm, tf.add(sum, parts[nm] as tf.Scalar) as tf.Scalar]));
+        const byPath: Record<string, tf.Tensor> = {};
+        names.forEach((nm, j) => {
+          const g = grads[j];
+          if (g) byPath[nm] = g;
+        });
+        gradSum = accumulate(gradSum, byPath);
+      }
+      const sum = gradSum as Record<string, tf.Tensor>;
+      const avg = k === 1 ? sum : Object.fromEntries(Object.entries(sum).map(([nm, g]) => [nm, tf.div(g, k)]));
+      const { grads, norm } = spec.clipNorm > 0 ? clipByGlobalNorm(avg, spec.clipNorm) : { grads: avg, norm: tf.scalar(0) };
+      const u = pureUpdate(optimizer, slotted, byName, grads, ms, vs, lr, { c1, c2 });
+      partNames = Object.keys(partSums ?? {});
+      const parts = partNames.map((nm) => tf.div((partSums as Record<string, tf.Scalar>)[nm] as tf.Scalar, k) as tf.Scalar);
+      const loss = parts.length ? parts.slice(1).reduce((a, p) => tf.add(a, p) as tf.Scalar, parts[0] as tf.Scalar) : (tf.div(totalSum, k) as tf.Scalar);
+      return [...u.w, ...u.m, ...u.v, loss, norm, ...parts];
+    };
+
+  const step: TrainStep = (state, micro, ctx) => {
+    if (engine === 'eager' || ctx.parallel || micro.length === 0) return eager(state, micro, ctx);
+    const optimizer = state.optimizer;
+    const slots = optimizer.slotVariables();
+    if (slots.size === 0) return eager(state, micro, ctx);
+    const names = Object.keys(state.params);
+    const slotted = names.filter((p) => slots.has(p));
+    const key = JSON.stringify([names.length, slotted, micro.map((f) => [dtypeShape(f.inputs), dtypeShape(f.targets)])]);
+    const c = optimizer.corrections(optimizer.stepCount() + 1);
+    const state0: tf.Tensor[] = [...names.map((p) => state.params[p] as tf.Tensor), ...slotted.map((p) => slots.get(p)!.m), ...slotted.map((p) => slots.get(p)!.v)];
+    const owned: tf.Tensor[] = [tf.scalar(ctx.lr), tf.scalar(c.c1), tf.scalar(c.c2)];
+    micro.forEach((f, i) => {
+      for (const k of Object.keys(f.inputs).sort()) owned.push(tf.tensor(f.inputs[k]!.data, [...f.inputs[k]!.shape], f.inputs[k]!.dtype));
+      for (const k of Object.keys(f.targets).sort()) owned.push(tf.tensor(f.targets[k]!.data, [...f.targets[k]!.shape], f.targets[k]!.dtype));
+      owned.push(tf.tensor1d([seedOf(ctx.step, i, micro.length) | 0, 0], 'int32'));
+    });
+    const args = [...state0, ...owned];
+    let outs: tf.Tensor[];
+    try {
+      let fn = traced.get(key);
+      if (!fn) {
+        let r: ReturnType<typeof traceToFunction>;
+        try {
+          r = tf.tidy(() => {
+            const x = traceToFunction('lamina_train_step', pure(names, slotted, micro, optimizer), args);
+            if (E.isRight(x)) x.right.outputs.forEach((o) => tf.keep(o));
+            return x as never;
+          }) as ReturnType<typeof traceToFunction>;
+        } catch (e) {
+          if (!(e instanceof NotTraceable)) throw e;
+          // new parameters got gradients: the eager step creates their moments, the next step retraces
+          return eager(state, micro, ctx);
+        }
+        if (E.isLeft(r)) {
+          notice(`graph step: cannot compile this step to one graph (${r.left.message}); running eager`);
+          engine = 'eager';
+          return eager(state, micro, ctx);
+        }
+        fn = r.right;
+        traced.set(key, fn);
+        // the tracing run's results are eager ones: this step too takes the graph's, so every
+        // graph step (and a resumed run's first) computes the same way
+        tf.dispose(fn.outputs);
+      }
+      const called = callFunction(fn.name, args, fn.numOutputs, { xla: spec.xla ?? false });
+      if (E.isLeft(called)) throw new Error(`graph step failed: ${called.left.message}`);
+      outs = called.right;
+    } finally {
+      tf.dispose(owned);
+    }
+    const s = slotted.length;
+    slotted.forEach((p, j) => {
+      (state.params[p] as tf.Variable).assign(outs[j] as tf.Tensor);
+      slots.get(p)!.m.assign(outs[s + j] as tf.Tensor);
+      slots.get(p)!.v.assign(outs[2 * s + j] as tf.Tensor);
+    });
+    tf.dispose(outs.slice(0, 3 * s));
+    optimizer.advance();
+    const [loss, gradNorm, ...partTs] = outs.slice(3 * s) as tf.Scalar[];
+    const parts = Object.fromEntries((partNames ?? []).map((nm, j) => [nm, partTs[j] as tf.Scalar]));
+    const metrics: StepMetrics = {
+      loss: loss!,
+      parts,
+      gradNorm: gradNorm!,
+      tokens: micro.reduce((a, f) => a + f.tokens, 0),
+      dispose: () => tf.dispose([loss!, gradNorm!, ...partTs]),
+    };
+    return metrics;
+  };
+  return Object.assign(step, { engine: () => engine, tracedFunctions: () => traced.size });
+};
+
+/**
+ * The step of an engine choice: {@link graphStep} for `graph`, {@link eagerStep} for `eager`.
+ * @example const step = stepOfEngine('graph', spec); step.engine();
+ */
+export const stepOfEngine = (engine: StepEngine, spec: GraphStepSpec): EngineStep =>
+  engine === 'graph' ? graphStep(spec) : Object.assign(eagerStep(spec), { engine: (): StepEngine => 'eager', tracedFunctions: () => 0 });
+
+/**
+ * The one line a run prints at start about its step engine.
+ * @example engineLine('graph', false) // 'step engine: graph (one TensorFlow function per step; --eager runs op by op)'
+ */
+export const engineLine = (engine: StepEngine, xla: boolean): string =>
+  engine === 'graph' ? `step engine: graph (one TensorFlow function per step${xla ? ', XLA' : ''}; --eager runs op by op)` : 'step engine: eager (tfjs ops one at a time)';
