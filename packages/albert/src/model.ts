@@ -30,6 +30,7 @@ import {
   gatherPositions,
   identity,
   layerNorm,
+  meanPool,
   multiHeadAttention,
   named,
   positionalEmbedding,
@@ -193,9 +194,26 @@ export const encoderStack = (c: AlbertConfig): Layer<number, number> => {
 /** The encoder: embeddings then the layer stack; `[batch, seq]` ids → `[batch, seq, H]`. */
 export const encoder = (c: AlbertConfig): Layer<'ids', number> => seq(embeddings(c), encoderStack(c));
 
-/** The pooler: first token → dense H→H + tanh, parameters `pooler.kernel`/`pooler.bias`. */
-export const pooler = (c: AlbertConfig): Layer<number, number> =>
-  seq(firstToken, shared(dense(c.hiddenSize, c.hiddenSize, { activation: 'tanh', initStd: c.initializerRange }), 'pooler'));
+/**
+ * How a sequence becomes one vector before the pooler's dense layer: `first`, the `[CLS]` position
+ * (ALBERT, BERT and Hugging Face), or `mean`, the masked mean over the tokens the attention mask
+ * keeps (often better for a small model fine-tuned briefly on long texts).
+ * @example const p: Pooling = 'mean';
+ */
+export type Pooling = 'first' | 'mean';
+/** The poolings, for validating user input. */
+export const POOLINGS: readonly Pooling[] = ['first', 'mean'];
+
+/**
+ * The pooler: first token (or the masked mean, see {@link Pooling}) → dense H→H + tanh, parameters
+ * `pooler.kernel`/`pooler.bias` either way, so a pretrained pooler loads into both.
+ * @example pooler(PRESETS['albert-base'], 'mean')
+ */
+export const pooler = (c: AlbertConfig, pooling: Pooling = 'first'): Layer<number, number> =>
+  seq(
+    pooling === 'mean' ? meanPool({ maskInput: INPUTS.mask }) : firstToken,
+    shared(dense(c.hiddenSize, c.hiddenSize, { activation: 'tanh', initStd: c.initializerRange }), 'pooler'),
+  );
 
 /**
  * The MLM head: dense H→E + activation, LayerNorm(E), decoder = transpose of the word embedding
@@ -255,14 +273,15 @@ export type TaskHead = 'sequence-classification' | 'token-classification' | 'que
  * - `question-answering`: `[B, S, 2]` (start, end), parameters `qa_outputs.*`;
  * - `multiple-choice`: `[B·C, 1]` for inputs flattened from `[B, C, S]` (reshape to `[B, C]`).
  */
-export const albertForTask = (c: AlbertConfig, task: TaskHead, numLabels = 2): Layer<'ids', number> => {
+export const albertForTask = (c: AlbertConfig, task: TaskHead, numLabels = 2, opts: { readonly pooling?: Pooling } = {}): Layer<'ids', number> => {
+  const pool = opts.pooling ?? 'first';
   const cls = (n: number) => named(TASK_HEAD_SCOPE, dense(c.hiddenSize, n, { initStd: c.initializerRange }));
   const head: Node = (() => {
     switch (task) {
       case 'sequence-classification':
-        return seq(pooler(c), dropout(c.hiddenDropoutProb), cls(numLabels));
+        return seq(pooler(c, pool), dropout(c.hiddenDropoutProb), cls(numLabels));
       case 'multiple-choice':
-        return seq(pooler(c), dropout(c.hiddenDropoutProb), cls(1));
+        return seq(pooler(c, pool), dropout(c.hiddenDropoutProb), cls(1));
       case 'token-classification':
         return seq(dropout(c.hiddenDropoutProb), cls(numLabels));
       case 'question-answering':
@@ -271,5 +290,5 @@ export const albertForTask = (c: AlbertConfig, task: TaskHead, numLabels = 2): L
   })();
   // Hugging Face's token-classification and QA models have no pooler; the others do.
   const pooled = task === 'sequence-classification' || task === 'multiple-choice';
-  return seq(encoder(c), fanout({ [OUTPUTS.hidden]: identity, ...(pooled ? { [OUTPUTS.pooled]: pooler(c) } : {}), [OUTPUTS.taskLogits]: head }));
+  return seq(encoder(c), fanout({ [OUTPUTS.hidden]: identity, ...(pooled ? { [OUTPUTS.pooled]: pooler(c, pool) } : {}), [OUTPUTS.taskLogits]: head }));
 };

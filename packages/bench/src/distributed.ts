@@ -3,7 +3,8 @@
  * loopback) on the same global batch and model. Reports the median step time, tokens/s of the
  * whole cluster and the share of the step spent in the all-reduce (`allreduce_seconds` /
  * `step_seconds` of task 0's metrics.jsonl). On a machine with fewer cores than workers × threads
- * this measures the cost of communication, not a speed-up: the workers share the same cores.
+ * this measures the cost of communication, not a speed-up: the workers share the same cores. Both
+ * runs use the eager step (`--eager`), so the two rows differ only by the data parallelism.
  *
  * @example
  * ```ts
@@ -81,7 +82,7 @@ export const benchDistributed = (o: DistributedOptions): E.Either<string, Distri
     const modelFile = path.join(dir, 'model.json');
     fs.writeFileSync(modelFile, JSON.stringify(MODEL));
     const common = ['pretrain', '--model', modelFile, '--max-documents', '200', '--steps', String(o.steps), '--batch-size', String(B), '--seq-len', String(S),
-      '--eval-every', '0', '--eval-batches', '1', '--checkpoint-every', '0', '--quiet'];
+      '--eval-every', '0', '--eval-batches', '1', '--checkpoint-every', '0', '--quiet', '--eager'];
     const rows: DistributedRow[] = [];
     for (const workers of [1, 2]) {
       const out = path.join(dir, `w${workers}`);

@@ -133,6 +133,7 @@ const writeReport = (results: Results, resultsFile: string, out?: string): void 
 /** Runs the benchmarks (or re-renders a report); resolves with the exit code. */
 export const main = async (argv: readonly string[]): Promise<number> => {
   if (argv[0] === 'ablations') return (await import('./ablations/run.js')).ablationsMain(argv.slice(1));
+  if (argv[0] === 'generate') return (await import('./generate.js')).generateMain(argv.slice(1));
   const args = parseArgs(argv);
   if (E.isLeft(args)) {
     process.stderr.write(`${args.left}\n`);

@@ -15,3 +15,4 @@ export * from './pretrainer.js';
 export * from './objectives/index.js';
 export * from './core/step.js';
 export * from './core/loop.js';
+export * from './run/generate.js';

@@ -43,7 +43,7 @@ export interface PretrainerOptions {
   readonly initialParams?: Readonly<Record<string, RawTensor>>;
   /**
    * `graph`: each step after the first runs as one TensorFlow function (traced once per batch
-   * shape; native backend only; a data-parallel step runs eager); `eager` (default): tfjs ops one
+   * shape; native backend only; a data-parallel step too, its all-reduce a node of the function); `eager` (default): tfjs ops one
    * at a time. A graph that cannot be built falls back to eager, saying so once through `onNotice`.
    */
   readonly engine?: StepEngine;
@@ -241,7 +241,7 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     return { inputs, labels, weights, orderLabels: tf.tensor1d(b.sentenceOrderLabel, 'int32') };
   };
 
-  const lossesOf = (forward: CompiledModel, t: BatchTensors, training: boolean, seed: number | tf.Tensor, ps: Record<string, tf.Tensor>, share?: { totals: GlobalTotals; workers: number }) => {
+  const lossesOf = (forward: CompiledModel, t: BatchTensors, training: boolean, seed: number | tf.Tensor, ps: Record<string, tf.Tensor>, share?: { totals: GlobalTotals | { readonly mlmWeight: tf.Scalar; readonly rows: tf.Scalar }; workers: number }) => {
     const run = typeof seed === 'number' ? { training, seed } : { training, seedTensor: seed };
     const out = forward(ps, t.inputs, run) as Record<string, tf.Tensor>;
     const logits = out.prediction_logits as tf.Tensor;
@@ -307,15 +307,16 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
   };
 
   /** One flat vector [every gradient in parameter order, mlm, order, extras…] through `allReduce`, then split back. */
-  const reduceAcross = (p: ParallelStep, grads: Record<string, tf.Tensor>, mlm: tf.Scalar, order: tf.Scalar) => {
+  const reduceAcross = (p: Pick<ParallelStep, 'allReduce' | 'extras'>, grads: Record<string, tf.Tensor>, mlm: tf.Scalar, order: tf.Scalar, extrasT?: tf.Tensor1D) => {
     const parts = names.map((n, j) => {
       const g = grads[n];
       return g ? tf.reshape(g, [-1]) : tf.zeros([(vars[j] as tf.Variable).size]);
     });
     const extra = p.extras ?? [];
-    const flat = tf.concat([...parts, tf.reshape(mlm, [1]), tf.reshape(order, [1]), tf.tensor1d(extra.length ? [...extra] : [0], 'float32')]) as tf.Tensor1D;
+    const ex = extrasT ?? tf.tensor1d(extra.length ? [...extra] : [0], 'float32');
+    const flat = tf.concat([...parts, tf.reshape(mlm, [1]), tf.reshape(order, [1]), ex]) as tf.Tensor1D;
     const reduced = p.allReduce(flat);
-    const sizes = [...vars.map((v) => v.size), 1, 1, Math.max(1, extra.length)];
+    const sizes = [...vars.map((v) => v.size), 1, 1, ex.size];
     const pieces = tf.split(reduced, sizes);
     const out: Record<string, tf.Tensor> = {};
     names.forEach((n, j) => {
@@ -343,7 +344,7 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
    * micro-batch its tensors and its dropout seed. Results: new parameters and slots of `slotted`,
    * then loss, mlm, order, grad norm.
    */
-  const stepArgs = (microBatches: readonly Batch[], lr: number, stepIndex: number, slotted: readonly string[]): tf.Tensor[] => {
+  const stepArgs = (microBatches: readonly Batch[], lr: number, stepIndex: number, slotted: readonly string[], parallel?: ParallelStep): tf.Tensor[] => {
     const slots = optimizer.right.slotVariables();
     const c = optimizer.right.corrections(optimizer.right.stepCount() + 1);
     const args: tf.Tensor[] = [...vars, ...slotted.map((p) => slots.get(p)!.m), ...slotted.map((p) => slots.get(p)!.v), tf.scalar(lr), tf.scalar(c.c1), tf.scalar(c.c2)];
@@ -351,30 +352,41 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
       const t = batchTensors(b, opts.mlmPositions === 'all');
       args.push(t.inputs.input_ids!, t.inputs.token_type_ids!, t.inputs.attention_mask!, t.inputs.masked_lm_positions!, t.labels, t.weights, t.orderLabels);
       args.push(seedTensorOf(deriveSeed(opts.seed, 'dropout', stepIndex, i)));
+      // data parallel: the global batch's totals change every step, so they are arguments too
+      const g = parallel?.totals[i];
+      if (g) args.push(tf.tensor1d([g.mlmWeight, g.rows], 'float32'));
     });
+    if (parallel) args.push(tf.tensor1d(parallel.extras?.length ? [...parallel.extras] : [0], 'float32'));
     return args;
   };
 
-  const pureStep = (k: number, slotted: readonly string[]) => (flat: tf.Tensor[]): tf.Tensor[] => {
+  /**
+   * With `parallel` (data parallelism), each micro-batch also takes its global totals, and the
+   * gradients, loss parts and extras are averaged across the workers by `allReduce` inside the
+   * traced function: its CollectiveReduceV2 is a node of the graph (group size, group key,
+   * instance key and timeout are constants, the same on every worker, which trace at the same step).
+   */
+  const pureStep = (k: number, slotted: readonly string[], parallel?: Pick<ParallelStep, 'allReduce' | 'workers'>) => (flat: tf.Tensor[]): tf.Tensor[] => {
     const n = names.length;
     const s = slotted.length;
     const ps = flat.slice(0, n);
     const ms = flat.slice(n, n + s);
     const vs = flat.slice(n + s, n + 2 * s);
     const [lrT, c1, c2] = flat.slice(n + 2 * s, n + 2 * s + 3) as [tf.Scalar, tf.Scalar, tf.Scalar];
-    const per = 8;
+    const per = parallel ? 9 : 8;
     const base = n + 2 * s + 3;
     let gradSum: Record<string, tf.Tensor> | undefined;
     let mlmSum: tf.Scalar = tf.scalar(0);
     let orderSum: tf.Scalar = tf.scalar(0);
     for (let i = 0; i < k; i++) {
-      const [ids, types, mask, positions, labels, weights, orderLabels, seedT] = flat.slice(base + i * per, base + (i + 1) * per) as tf.Tensor[];
+      const [ids, types, mask, positions, labels, weights, orderLabels, seedT, totalsT] = flat.slice(base + i * per, base + (i + 1) * per) as tf.Tensor[];
+      const share = parallel && totalsT ? { totals: { mlmWeight: tf.reshape(tf.slice(totalsT, [0], [1]), []) as tf.Scalar, rows: tf.reshape(tf.slice(totalsT, [1], [1]), []) as tf.Scalar }, workers: parallel.workers } : undefined;
       const t: BatchTensors = { inputs: { input_ids: ids!, token_type_ids: types!, attention_mask: mask!, masked_lm_positions: positions! }, labels: labels as tf.Tensor1D, weights: weights as tf.Tensor1D, orderLabels: orderLabels as tf.Tensor1D };
       let parts: tf.Scalar[] = [];
       const { value, grads } = tf.engine().gradients(
         () => {
           const byName = Object.fromEntries(names.map((nm, j) => [nm, ps[j] as tf.Tensor]));
-          const l = lossesOf(fwd.right, t, true, seedT!, byName);
+          const l = lossesOf(fwd.right, t, true, seedT!, byName, share);
           parts = [tf.keep(l.mlm), tf.keep(l.order)];
           return tf.add(l.mlm, l.order) as tf.Scalar;
         },
@@ -391,6 +403,14 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
         if (g) byPath[nm] = g;
       });
       gradSum = accumulate(gradSum, byPath);
+    }
+    let extrasOut: tf.Tensor[] = [];
+    if (parallel) {
+      const r = reduceAcross(parallel, gradSum as Record<string, tf.Tensor>, mlmSum, orderSum, flat[base + k * per] as tf.Tensor1D);
+      gradSum = r.grads;
+      mlmSum = r.mlm;
+      orderSum = r.order;
+      extrasOut = [r.extras];
     }
     const avg = k === 1 ? (gradSum as Record<string, tf.Tensor>) : Object.fromEntries(Object.entries(gradSum as Record<string, tf.Tensor>).map(([nm, g]) => [nm, tf.div(g, k)]));
     const { grads, norm } = clip > 0 ? clipByGlobalNorm(avg, clip) : { grads: avg, norm: tf.scalar(0) };
@@ -416,27 +436,27 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     });
     const mlmLoss = tf.div(mlmSum, k) as tf.Scalar;
     const orderLoss = tf.div(orderSum, k) as tf.Scalar;
-    return [...nextW, ...nextM, ...nextV, tf.add(mlmLoss, orderLoss), mlmLoss, orderLoss, norm];
+    return [...nextW, ...nextM, ...nextV, tf.add(mlmLoss, orderLoss), mlmLoss, orderLoss, norm, ...extrasOut];
   };
 
-  const graphStep = (microBatches: readonly Batch[], lr: number, stepIndex: number): StepResult | undefined => {
+  const graphStep = (microBatches: readonly Batch[], lr: number, stepIndex: number, parallel?: ParallelStep): StepResult | undefined => {
     const slots = optimizer.right.slotVariables();
     // the first step runs eagerly: it creates the optimizer state of exactly the parameters that get gradients
     if (slots.size === 0) return undefined;
     const slotted = names.filter((p) => slots.has(p));
     const k = microBatches.length;
-    const key = JSON.stringify([slotted.length, microBatches.map((b) => [b.shapes.inputIds, b.shapes.maskedLm])]);
+    const key = JSON.stringify([slotted.length, microBatches.map((b) => [b.shapes.inputIds, b.shapes.maskedLm]), parallel ? [parallel.workers, parallel.extras?.length ?? 0] : 0]);
     const tokens = microBatches.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0);
     let fn = traced.get(key);
     let outs: tf.Tensor[];
-    const args = stepArgs(microBatches, lr, stepIndex, slotted);
+    const args = stepArgs(microBatches, lr, stepIndex, slotted, parallel);
     const owned = args.slice(names.length + 2 * slotted.length);
     try {
       if (!fn) {
         let r: ReturnType<typeof traceToFunction>;
         try {
           r = tf.tidy(() => {
-            const x = traceToFunction('lamina_pretrain_step', pureStep(k, slotted), args);
+            const x = traceToFunction('lamina_pretrain_step', pureStep(k, slotted, parallel), args);
             if (E.isRight(x)) x.right.outputs.forEach((o) => tf.keep(o));
             return x as never;
           }) as ReturnType<typeof traceToFunction>;
@@ -469,14 +489,15 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     });
     tf.dispose(outs.slice(0, 3 * s));
     optimizer.right.advance();
-    const [loss, mlmLoss, orderLoss, gradNorm] = outs.slice(3 * s) as tf.Scalar[];
-    return { loss: loss!, mlmLoss: mlmLoss!, orderLoss: orderLoss!, gradNorm: gradNorm!, tokens, dispose: () => tf.dispose([loss!, mlmLoss!, orderLoss!, gradNorm!]) };
+    const [loss, mlmLoss, orderLoss, gradNorm, extras] = outs.slice(3 * s) as tf.Tensor[];
+    const kept = [loss!, mlmLoss!, orderLoss!, gradNorm!, ...(extras ? [extras] : [])];
+    return { loss: loss as tf.Scalar, mlmLoss: mlmLoss as tf.Scalar, orderLoss: orderLoss as tf.Scalar, gradNorm: gradNorm as tf.Scalar, ...(extras ? { extras: extras as tf.Tensor1D } : {}), tokens, dispose: () => tf.dispose(kept) };
   };
 
   const step = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount(), parallel?: ParallelStep): StepResult => {
-    // a data-parallel step reduces through a host callback between backward and update: eager
-    if (engine === 'graph' && microBatches.length > 0 && parallel === undefined) {
-      const r = graphStep(microBatches, lr, stepIndex);
+    // a data-parallel step's all-reduce is a node of the traced function (see pureStep)
+    if (engine === 'graph' && microBatches.length > 0) {
+      const r = graphStep(microBatches, lr, stepIndex, parallel);
       if (r) return r;
     }
     return trainStep(microBatches, lr, stepIndex, parallel);

@@ -12,7 +12,10 @@ import { tinyWorkspace } from './helpers/tiny-run.js';
 const isUnit = (x: unknown): boolean => typeof x === 'number' && x >= 0 && x <= 1;
 
 describe('lamina demo', () => {
-  it('writes summary.json with pretraining before/after, fine-tuned before/after and from-scratch accuracy', async () => {
+  it.each([
+    ['at the same time, in a child process', true],
+    ['one after the other, in process', false],
+  ])('writes summary.json with pretraining before/after, fine-tuned before/after and from-scratch accuracy (scratch %s)', async (_how, concurrent) => {
     const w = tinyWorkspace();
     const out = path.join(w.dir, 'demo');
     const lines: string[] = [];
@@ -23,6 +26,7 @@ describe('lamina demo', () => {
         pretrain: { steps: 3, lr: 0.01, batchSize: 4, seqLength: 24, corpus: w.corpus, evalBatches: 1, evalFraction: 0.2 },
         finetune: { examples: 48, evalExamples: 24, epochs: 1, lr: 1e-3, batchSize: 16, seqLength: 32 },
         scratch: true,
+        concurrent,
         seed: 3,
       },
       { progressMode: 'quiet' },

@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { defaultTokenizer, type Tokenizer } from '@lamina/albert';
 import { labelSetOf, parseTaskText, readExamples, readTaskFile, resolveExamples, type RawExample } from '../src/finetune/data.js';
-import { encodeExamples, orderedBatches, sliceBatch, tokenizePrefix, truncatePair } from '../src/finetune/encode.js';
+import { encodeExamples, orderedBatches, sliceBatch, tokenizePrefix, tokenizeSuffix, truncatePair, truncateSingle } from '../src/finetune/encode.js';
 
 const right = <A>(r: E.Either<string, A>): A => {
   if (E.isLeft(r)) throw new Error(r.left);
@@ -138,6 +138,21 @@ describe('encoding', () => {
         expect(tokenizePrefix(tok, text, k)).toEqual(tok.tokenize(text).slice(0, k));
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('tokenizeSuffix equals the last k pieces of the whole text; head+tail keeps a quarter of the budget from the head and the rest from the tail', () => {
+    const words = ['whale', 'the', 'Ishmael', 'sea,', 'harpoon!', 'über', '1851', 'naïve', 'x', "don't", 'co-operate', '...'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...words), { minLength: 0, maxLength: 400 }), fc.constantFrom(' ', '  ', '\n', ' \t'), fc.integer({ min: 1, max: 140 }), (ws, sep, k) => {
+        const text = ws.join(sep);
+        const all = tok.tokenize(text);
+        expect(tokenizeSuffix(tok, text, k)).toEqual(all.slice(-k));
+        expect(truncateSingle(tok, text, k, 'head')).toEqual(all.slice(0, k));
+        const h = Math.floor(k / 4);
+        expect(truncateSingle(tok, text, k, 'head+tail')).toEqual(all.length <= k ? all : [...all.slice(0, h), ...all.slice(all.length - (k - h))]);
+      }),
+      { numRuns: 100 },
     );
   });
 

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { commands } from '../src/cli/commands.js';
-import { checkOutDir, checkWritable, diffResumeFlags, stageDir } from '../src/run/rundir.js';
+import { checkOutDir, checkWritable, diffResumeFlags, stageDir, sweepStaged } from '../src/run/rundir.js';
+import { spawnSync } from 'node:child_process';
 import { runCli } from './helpers/in-process.js';
 import { cli, tinyWorkspace } from './helpers/tiny-run.js';
 
@@ -205,6 +206,31 @@ describe('data loss: nothing a user has is overwritten or deleted', () => {
     fs.writeFileSync(path.join(b.dir, 'finetune.json'), JSON.stringify({ kind: 'lamina-finetune-run', v: 3 }));
     expect(E.isRight(b.commit())).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(d, 'finetune.json'), 'utf8')).v).toBe(3);
+  });
+
+  it('sweepStaged: a dead run\'s unfinished replacement is removed, a run caught mid-swap is put back, live ones are left alone', () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const pid = Number(dead.stdout);
+    expect(pid).toBeGreaterThan(0);
+    const root = path.join(w.dir, 'sweep');
+    const mk = (name: string, content: string) => {
+      fs.mkdirSync(path.join(root, name), { recursive: true });
+      fs.writeFileSync(path.join(root, name, 'finetune.json'), content);
+    };
+    mk('ft', 'current');
+    mk(`ft.partial-${pid}`, 'unfinished');
+    mk(`ft.partial-${process.pid}`, 'live');
+    mk(`ftx.partial-${pid}`, 'another run of another directory');
+    mk(`gone.old-${pid}`, 'previous run');
+    const notes: string[] = [];
+    sweepStaged(path.join(root, 'ft'), (l) => notes.push(l));
+    sweepStaged(path.join(root, 'gone'), (l) => notes.push(l));
+    expect(fs.readdirSync(root).sort()).toEqual(['ft', `ft.partial-${process.pid}`, `ftx.partial-${pid}`, 'gone'].sort());
+    expect(fs.readFileSync(path.join(root, 'gone', 'finetune.json'), 'utf8')).toBe('previous run');
+    expect(fs.readFileSync(path.join(root, 'ft', 'finetune.json'), 'utf8')).toBe('current');
+    expect(notes).toHaveLength(2);
+    expect(notes[0]).toMatch(/removed .*ft\.partial-\d+, the unfinished replacement/);
+    expect(notes[1]).toMatch(/previous run is back in place/);
   });
 
   it('diffResumeFlags names each changed flag; unchanged and allowed ones pass', () => {

@@ -9,7 +9,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { init } from '@lamina/dsl';
 import { albertForPretraining, tinyConfig, writeHfDirectory } from '@lamina/albert';
 import { paramsToRaw } from '../src/checkpoint.js';
-import { cli, cliAsync, losses, tinyPretrainArgs, tinyWorkspace } from './helpers/tiny-run.js';
+import { cli, cliAsync, laminaBin, losses, repo, tinyPretrainArgs, tinyWorkspace } from './helpers/tiny-run.js';
+import { spawn } from 'node:child_process';
 
 const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
   const t0 = Date.now();
@@ -117,6 +118,20 @@ describe('pretraining on the shared loop', { timeout: 900_000 }, () => {
     expect(await waitFor(() => hasLoss(run), 240_000)).toBe(true);
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
+    expect(checkpointSteps(run).length).toBe(1);
+    fs.rmSync(w.dir, { recursive: true, force: true });
+  });
+
+  it('SIGTERM to the whole process group (as `kill -TERM -PGID` and container runtimes send it) is one request: checkpoint, exit 0', async () => {
+    const w = tinyWorkspace();
+    const run = path.join(w.dir, 'run');
+    // its own process group, so the group signal reaches the bin and its child, not this test
+    const child = spawn(process.execPath, [laminaBin, ...tinyPretrainArgs(w, run, 10_000), '--checkpoint-every', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await waitFor(() => hasLoss(run), 240_000)).toBe(true);
+    process.kill(-(child.pid as number), 'SIGTERM');
+    expect(await exitOf(child), stderr).toBe(0);
     expect(checkpointSteps(run).length).toBe(1);
     fs.rmSync(w.dir, { recursive: true, force: true });
   });

@@ -9,16 +9,18 @@ import { createMlmEvaluator } from '../pretrainer.js';
 import { datasetCacheDir, evalBatches, runCorpus, type DataOptions } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
 import { evaluateOn, readRunConfig } from '../run/pretrain.js';
-import { type Command, EXIT, failure, intOption, LIMITS, numOr, optStr, str, usageError } from './command.js';
+import { type Command, CliError, EXIT, failure, intOption, LIMITS, numOr, optNum, optStr, str, usageError } from './command.js';
+import { evaluateTrainRun } from '../run/eval-train.js';
+import { isTrainRun } from '../run/train.js';
 import { useBackend } from './pretrain.js';
 
 /** `lamina eval`. */
 export const evalCmd: Command = {
   name: 'eval',
-  summary: 'MLM accuracy/perplexity and sentence-order accuracy on held-out text',
-  usage: 'lamina eval --checkpoint <run-dir|hf-dir> [--corpus <file|dir>] [--batch-size B] [--batches N] [--json]',
+  summary: 'held-out metrics: MLM accuracy/perplexity and sentence-order accuracy, or a lamina train run\'s objective metrics',
+  usage: 'lamina eval --checkpoint <run-dir|train-run|hf-dir> [--corpus <file|dir>] [--batch-size B] [--batches N] [--json]',
   options: {
-    checkpoint: { type: 'string', arg: 'dir', help: 'a lamina run directory or a Hugging Face ALBERT directory' },
+    checkpoint: { type: 'string', arg: 'dir', help: 'a lamina pretraining run, a lamina train run (evaluated on its held-out data), or a Hugging Face ALBERT directory' },
     corpus: { type: 'string', arg: 'file|dir', help: "evaluate on this whole corpus (default: the run's held-out documents)" },
     'batch-size': intOption('sequences per batch', { min: 1, max: LIMITS.batchSize, default: 32, arg: 'B' }),
     batches: intOption('batches to evaluate', { min: 1, max: LIMITS.evalBatches, default: 16 }),
@@ -33,6 +35,15 @@ export const evalCmd: Command = {
     const dir = str(v, 'checkpoint', 'eval');
     const batchSize = numOr(O, v, 'batch-size');
     const nBatches = numOr(O, v, 'batches');
+    if (isTrainRun(dir)) {
+      // a lamina train run: its objective's metrics on its own held-out data (no optimizer)
+      if (optStr(v, 'corpus')) throw usageError('--corpus is for pretraining runs and Hugging Face directories; a lamina train run is evaluated on its own held-out data');
+      const r = await evaluateTrainRun(dir, { batchSize: optNum(O, v, 'batch-size'), batches: optNum(O, v, 'batches'), beforeCompute: () => useBackend(v) });
+      if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
+      if (v.json === true) console.log(JSON.stringify({ checkpoint: dir, step: r.right.step, objective: r.right.objective, batches: r.right.batches, ...r.right.metrics }));
+      else console.log(`${dir} (step ${r.right.step}, ${r.right.objective}), ${r.right.batches} held-out batches: ${Object.entries(r.right.metrics).map(([k, x]) => (k.includes('accuracy') ? `${k} ${(100 * x).toFixed(2)}%` : `${k} ${x.toPrecision(4)}`)).join(', ')}`);
+      return EXIT.ok;
+    }
     const m = await loadModelDir(dir, { note: (msg) => console.error(`lamina eval: ${msg}`) });
     if (E.isLeft(m)) throw usageError(m.left);
     const run = m.right.kind === 'lamina-run' ? readRunConfig(dir) : undefined;

@@ -4,12 +4,15 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { POOLINGS, type Pooling } from '@lamina/albert';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { TASK_KINDS, type TaskKind } from '../finetune/data.js';
+import { TRUNCATIONS, type Truncation } from '../finetune/encode.js';
 import { formatTaskMetrics } from '../finetune/metrics.js';
 import { evaluateTask, FINETUNE_DEFAULTS, finetuneConfig, readFinetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, quoteInput, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
+import { CLUSTER_OPTIONS, clusterRun } from './cluster-args.js';
 import { biasCorrectionFlag, biasCorrectionOption } from './optim-args.js';
 
 const D = FINETUNE_DEFAULTS;
@@ -22,6 +25,10 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
   const O = FINETUNE_OPTIONS;
   const task = optStr(v, 'task') ?? D.task;
   if (!(TASK_KINDS as readonly string[]).includes(task)) throw usageError(`--task must be one of ${TASK_KINDS.join(', ')}, got ${quoteInput(task)}`);
+  const pooling = optStr(v, 'pooling') ?? D.pooling;
+  if (!(POOLINGS as readonly string[]).includes(pooling)) throw usageError(`--pooling must be one of ${POOLINGS.join(', ')}, got ${quoteInput(pooling)}`);
+  const truncation = optStr(v, 'truncation') ?? D.truncation;
+  if (!(TRUNCATIONS as readonly string[]).includes(truncation)) throw usageError(`--truncation must be one of ${TRUNCATIONS.join(', ')}, got ${quoteInput(truncation)}`);
   const optimizer = optStr(v, 'optimizer') ?? D.optimizer;
   if (!(OPTIMIZER_KINDS as readonly string[]).includes(optimizer)) throw usageError(`--optimizer must be one of ${OPTIMIZER_KINDS.join(', ')}, got ${quoteInput(optimizer)}`);
   return finetuneConfig({
@@ -44,10 +51,52 @@ export const finetuneConfigFromFlags = (v: Record<string, unknown>): FinetuneCon
     weightDecay: numOr(O, v, 'weight-decay'),
     clipNorm: numOr(O, v, 'clip-norm'),
     dropout: numOr(O, v, 'dropout'),
+    pooling: pooling as Pooling,
+    truncation: truncation as Truncation,
     evalEvery: numOr(O, v, 'eval-every'),
     checkpointEvery: numOr(O, v, 'checkpoint-every'),
     overwrite: v.overwrite === true,
+    fromScratch: v['from-scratch'] === true,
   });
+};
+
+/**
+ * The `lamina finetune` flags that give back `cfg` (the inverse of {@link finetuneConfigFromFlags}):
+ * how a parent process runs a fine-tuning job in a child (the demo trains its from-scratch
+ * classifier beside the pretrained one).
+ * @example finetuneFlags(finetuneConfig({ checkpoint: 'p', train: 'imdb', eval: 'imdb', out: 'o' })) // ['--checkpoint', 'p', …]
+ */
+export const finetuneFlags = (cfg: FinetuneConfig): string[] => {
+  const pairs: [string, string | number | undefined][] = [
+    ['checkpoint', cfg.checkpoint],
+    ['train', cfg.train],
+    ['eval', cfg.eval],
+    ['out', cfg.out],
+    ['task', cfg.task],
+    ['epochs', cfg.epochs],
+    ['batch-size', cfg.batchSize],
+    ['eval-batch-size', cfg.evalBatchSize],
+    ['lr', cfg.lr],
+    ['warmup', cfg.warmup],
+    ['seq-len', cfg.seqLength],
+    ['max-train', cfg.maxTrain],
+    ['max-eval', cfg.maxEval],
+    ['seed', cfg.seed],
+    ['optimizer', cfg.optimizer],
+    ['bias-correction', cfg.biasCorrection ? 'on' : 'off'],
+    ['weight-decay', cfg.weightDecay],
+    ['clip-norm', cfg.clipNorm],
+    ['dropout', cfg.dropout],
+    ['pooling', cfg.pooling],
+    ['truncation', cfg.truncation],
+    ['eval-every', cfg.evalEvery],
+    ['checkpoint-every', cfg.checkpointEvery],
+  ];
+  return [
+    ...pairs.flatMap(([k, x]) => (x === undefined ? [] : [`--${k}`, String(x)])),
+    ...(cfg.fromScratch ? ['--from-scratch'] : []),
+    ...(cfg.overwrite ? ['--overwrite'] : []),
+  ];
 };
 
 /**
@@ -73,11 +122,15 @@ export const FINETUNE_OPTIONS = {
   'weight-decay': numberOption('decoupled weight decay (LayerNorm and biases excluded)', { min: 0, max: LIMITS.weightDecay, default: D.weightDecay }),
   'clip-norm': numberOption('global-norm gradient clip (0: off)', { min: 0, max: LIMITS.clipNorm, default: D.clipNorm }),
   dropout: numberOption('dropout on hidden states and attention while fine-tuning', { min: 0, max: 0.9, default: D.dropout, arg: 'p' }),
+  truncation: { type: 'string', arg: TRUNCATIONS.join('|'), help: 'how a text longer than --seq-len is cut: keep its head, or its first quarter and last three quarters (reviews end with their verdict); pairs are cut longest-first', default: D.truncation },
+  pooling: { type: 'string', arg: POOLINGS.join('|'), help: "what the classifier reads: first, the [CLS] position (Hugging Face's head), or mean, the masked mean over the tokens", default: D.pooling },
   seed: intOption('seed of the new head, data order and dropout', { min: 0, max: LIMITS.seed, default: D.seed }),
   'eval-every': intOption('evaluate every N steps (0: only before and after training)', { min: 0, max: LIMITS.steps, default: D.evalEvery }),
   'checkpoint-every': intOption('checkpoint every N steps (0: only at the end); SIGINT/SIGTERM also checkpoint', { min: 0, max: LIMITS.steps, default: D.checkpointEvery }),
+  'from-scratch': { type: 'boolean', help: 'take only the model config and tokenizer from --checkpoint and initialise every weight fresh (the baseline without pretraining)' },
   overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out (the old one stays until the new one has finished)' },
   resume: { type: 'boolean', help: 'continue the run in --out from its newest checkpoint (its finetune.json gives the config)' },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
@@ -92,10 +145,12 @@ export const finetune: Command = {
   options: FINETUNE_OPTIONS,
   examples: [
     'lamina finetune --checkpoint runs/demo/pretrain --train imdb --eval imdb --out runs/imdb --max-train 2000 --max-eval 500',
+    'lamina finetune --checkpoint runs/demo/pretrain --train imdb --eval imdb --out runs/imdb --batch-size 32 --workers 2',
     'lamina finetune --checkpoint albert-base-v2/ --task regress --train stsb-train.tsv --eval stsb-dev.tsv --out runs/stsb --lr 2e-5',
   ],
   async run(v) {
     const resume = v.resume === true;
+    const how = clusterRun(v, 'finetune', FINETUNE_OPTIONS);
     let cfg: FinetuneConfig;
     if (resume) {
       const out = str(v, 'out', 'finetune');
@@ -103,7 +158,12 @@ export const finetune: Command = {
       if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
       cfg = { ...FINETUNE_DEFAULTS, ...stored.right.config, out };
     } else cfg = finetuneConfigFromFlags(v);
-    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v), resume });
+    // the flags are checked once, before any worker is launched; a group member joins the
+    // collective runtime (backend first, before any tensor exists)
+    if (how.kind === 'launch') return how.launch();
+    if (how.kind === 'member') await useBackend(v);
+    const group = how.kind === 'member' ? how.join() : undefined;
+    const r = await runFinetune(cfg, { progressMode: progressModeOf(v), resume, ...(group ? { group } : { beforeCompute: () => useBackend(v) }) });
     // an interrupted run saved its checkpoint (and said so): that is a success too (exit 0)
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;

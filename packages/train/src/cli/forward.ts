@@ -7,11 +7,15 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { compile, formatModelError, paramSpecs, type ParamSpec, type RawTensor } from '@lamina/dsl';
-import { albertForPretraining, checkHfExportable, INPUTS, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
+import { compile, formatModelError, init, paramSpecs, sideInputs, type Node, type ParamSpec, type RawTensor } from '@lamina/dsl';
+import { albertForPretraining, checkHfExportable, gpt2LMHeadModel, INPUTS, isGpt2HfConfig, readGpt2HfDirectory, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
 import { rawToTensors } from '../checkpoint.js';
 import { loadModelDir } from '../run/load.js';
-import { type Command, CliError, EXIT, failure, optStr, str, usageError } from './command.js';
+import { type Command, CliError, EXIT, failure, intOption, LIMITS, numOr, optStr, str, usageError } from './command.js';
+import { loadModelFile } from '../models/file.js';
+import { runTokenizer } from '../run/data.js';
+import { maxPositions } from '../run/generate.js';
+import { isTrainRun, loadTrainRun } from '../run/train.js';
 import { checkWritable, fsErrorLine, inspectDir } from '../run/rundir.js';
 import { useBackend } from './pretrain.js';
 
@@ -158,20 +162,97 @@ const streamJson = (fd: number, outputs: ReadonlyArray<[string, tf.Tensor]>): vo
   writeAll(fd, '}\n');
 };
 
+/** What `lamina forward` runs: the model value, its weights and the checked inputs it reads. */
+interface ForwardSource {
+  readonly model: Node;
+  readonly params: Record<string, RawTensor>;
+  readonly inputs: Record<string, IntMatrix>;
+  readonly valuesPerToken: number;
+  readonly valuesPerSequence: number;
+}
+
+const readsJson = (file: string): unknown => {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+};
+
+/** A DSL model with its weights, and the inputs (checked against its vocabulary and positions) it reads. */
+const fromModel = (model: Node, params: Record<string, RawTensor>, vocab: number, inputFile: string): ForwardSource => {
+  const maxLen = maxPositions(model) ?? LIMITS.seqLength;
+  const reads = sideInputs(model);
+  const all = readForwardInputs(inputFile, vocab, maxLen, reads.has(INPUTS.tokenTypes) ? 2 : 1);
+  const inputs = Object.fromEntries(Object.entries(all).filter(([k]) => k === INPUTS.ids || reads.has(k)));
+  return { model, params, inputs, valuesPerToken: vocab, valuesPerSequence: 0 };
+};
+
+/**
+ * The model of `--checkpoint`: a lamina train run (its model value and newest checkpoint), a
+ * Hugging Face GPT-2 directory, or (as before) a pretraining run / Hugging Face ALBERT directory.
+ * Inputs the model does not read (e.g. token_type_ids for GPT-2) are dropped after the check.
+ */
+const forwardModel = async (dir: string, inputFile: string): Promise<ForwardSource> => {
+  const generic = (model: Node, params: Record<string, RawTensor>, vocab: number): ForwardSource => fromModel(model, params, vocab, inputFile);
+  if (isTrainRun(dir)) {
+    const r = await loadTrainRun(dir);
+    if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
+    return generic(r.right.model, r.right.params, r.right.tokenizer.vocabSize);
+  }
+  if (isGpt2HfConfig(readsJson(path.join(dir, 'config.json')))) {
+    const g = await readGpt2HfDirectory(dir);
+    if (E.isLeft(g)) throw usageError(g.left.message);
+    return generic(gpt2LMHeadModel(g.right.config), g.right.params, g.right.config.vocabSize);
+  }
+  const m = await loadModelDir(dir, { note: (msg) => console.error(`lamina forward: ${msg}`) });
+  if (E.isLeft(m)) throw usageError(m.left);
+  const { config } = m.right;
+  const inputs = readForwardInputs(inputFile, config.vocabSize, config.maxPositionEmbeddings, config.typeVocabSize);
+  const model = albertForPretraining(config, { objective: m.right.objective, mlmPositions: 'all' });
+  return { model, params: m.right.params, inputs, valuesPerToken: config.hiddenSize + config.vocabSize + 1, valuesPerSequence: config.hiddenSize + 2 };
+};
+
+/**
+ * A model file (.ts/.js/.json; a factory gets the committed vocabulary's size, the input's
+ * sequence length and 2 labels) with parameters freshly initialised from `seed`: its outputs'
+ * names and shapes before any training.
+ */
+const initialisedModel = async (file: string, inputFile: string, seed: number): Promise<ForwardSource> => {
+  const tok = runTokenizer(undefined);
+  if (E.isLeft(tok)) throw usageError(tok.left);
+  const peek = readsJson(inputFile) as { input_ids?: unknown[][] } | undefined;
+  const seqLength = Array.isArray(peek?.input_ids?.[0]) ? (peek.input_ids[0] as unknown[]).length : 128;
+  const m = await loadModelFile(file, { vocabSize: tok.right.vocabSize, seqLength: Math.max(1, seqLength), numLabels: 2 });
+  if (E.isLeft(m)) throw usageError(m.left);
+  const store = init(m.right, seed);
+  if (E.isLeft(store)) throw usageError(`${file}: ${formatModelError(store.left)}`);
+  const params: Record<string, RawTensor> = {};
+  for (const [k, x] of Object.entries(store.right)) {
+    params[k] = { dtype: 'float32', shape: [...x.shape], data: x.dataSync() as Float32Array };
+    x.dispose();
+  }
+  return fromModel(m.right, params, tok.right.vocabSize, inputFile);
+};
+
 /** `lamina forward`. */
 export const forward: Command = {
   name: 'forward',
-  summary: 'eval-mode forward pass of the pretraining model (hidden states, pooled output, MLM and SOP logits)',
-  usage: 'lamina forward --checkpoint <run-dir|hf-dir> --input <inputs.json> [--output <file>]',
+  summary: 'eval-mode forward pass: an ALBERT pretraining model (hidden states, pooled output, MLM and SOP logits), a lamina train run or a GPT-2 directory (its outputs, e.g. {"logits": …})',
+  usage: 'lamina forward (--checkpoint <run-dir|train-run|hf-dir> | --model <file.ts|file.js|file.json>) --input <inputs.json> [--output <file>]',
   options: {
-    checkpoint: { type: 'string', arg: 'dir', help: 'a lamina run directory or a Hugging Face ALBERT directory' },
+    checkpoint: { type: 'string', arg: 'dir', help: 'a lamina pretraining or train run directory, or a Hugging Face ALBERT or GPT-2 directory' },
+    model: { type: 'string', arg: 'file.ts|file.js|file.json', help: 'instead of --checkpoint: a model file, its parameters freshly initialised (see its outputs before training)' },
+    seed: intOption('with --model: seed of the initialisation', { min: 0, max: LIMITS.seed, default: 1 }),
     input: { type: 'string', arg: 'file', help: `JSON with input_ids and optional token_type_ids, attention_mask (batch × seq integers; at most ${MAX_FORWARD_INPUT_BYTES} bytes)` },
     output: { type: 'string', arg: 'file', help: `write the outputs here (default: stdout; streamed, at most ${MAX_FORWARD_OUTPUT_VALUES} numbers)` },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
   },
   examples: ['lamina forward --checkpoint runs/demo/pretrain --input inputs.json --output outputs.json'],
   async run(v) {
-    const dir = str(v, 'checkpoint', 'forward');
+    const modelFile = optStr(v, 'model');
+    if (modelFile !== undefined && optStr(v, 'checkpoint') !== undefined) throw usageError('pass --checkpoint (trained weights) or --model (a model file, freshly initialised), not both');
+    const dir = modelFile ?? str(v, 'checkpoint', 'forward');
     const inputFile = str(v, 'input', 'forward');
     const file = optStr(v, 'output');
     if (file !== undefined) {
@@ -179,30 +260,28 @@ export const forward: Command = {
       const w = checkWritable(path.dirname(path.resolve(file)), '--output');
       if (E.isLeft(w)) throw usageError(w.left.message.replace(path.dirname(path.resolve(file)), file));
     }
-    const m = await loadModelDir(dir, { note: (msg) => console.error(`lamina forward: ${msg}`) });
-    if (E.isLeft(m)) throw usageError(m.left);
-    const { config } = m.right;
-    const inputs = readForwardInputs(inputFile, config.vocabSize, config.maxPositionEmbeddings, config.typeVocabSize);
-    const objective = m.right.objective;
-    const model = albertForPretraining(config, { objective, mlmPositions: 'all' });
+    const src = modelFile !== undefined ? await initialisedModel(modelFile, inputFile, numOr(forward.options, v, 'seed')) : await forwardModel(dir, inputFile);
+    const { model, params: raw, inputs } = src;
     const specs = paramSpecs(model);
     if (E.isLeft(specs)) throw usageError(formatModelError(specs.left));
-    if (Object.keys(m.right.params).length === 0) throw usageError(`${dir} holds no parameters`);
-    const mismatch = weightsMismatch(specs.right, m.right.params);
+    if (Object.keys(raw).length === 0) throw usageError(`${dir} holds no parameters`);
+    const mismatch = weightsMismatch(specs.right, raw);
     if (mismatch) throw usageError(`${dir}: ${mismatch}`);
-    const bad = nonFiniteParam(m.right.params);
+    const bad = nonFiniteParam(raw);
     if (bad) throw usageError(`${dir}: the weights are unusable: ${bad}`);
     const [B, S] = [inputs.input_ids?.length ?? 0, inputs.input_ids?.[0]?.length ?? 0];
-    const values = B * S * (config.hiddenSize + config.vocabSize + 1) + B * (config.hiddenSize + 2);
+    const values = B * S * src.valuesPerToken + B * src.valuesPerSequence;
     if (values > MAX_FORWARD_OUTPUT_VALUES)
       throw usageError(`${B} × ${S} tokens would give ${values} output numbers, more than the limit of ${MAX_FORWARD_OUTPUT_VALUES}; pass fewer or shorter sequences`);
-    const f = compile(model, { input: INPUTS.ids });
+    const f = compile(model, { input: INPUTS.ids, ignoreInputs: Object.keys(inputs) });
     if (E.isLeft(f)) throw failure(f.left.message);
     await useBackend(v);
-    const params = rawToTensors(m.right.params);
+    const params = rawToTensors(raw);
     const out = tf.tidy(() => {
       const t = Object.fromEntries(Object.entries(inputs).map(([k, x]) => [k, tf.tensor2d(x, undefined, 'int32')]));
-      return f.right(params, t) as Record<string, tf.Tensor>;
+      const o = f.right(params, t, { training: false });
+      // a model with one output tensor: its logits (every lamina train objective reads "logits")
+      return (o instanceof tf.Tensor ? { logits: o } : o) as Record<string, tf.Tensor>;
     });
     Object.values(params).forEach((t) => t.dispose());
     const entries = Object.entries(out);

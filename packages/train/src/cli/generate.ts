@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { checkPrompt, generate } from '../run/generate.js';
 import { isTrainRun, loadTrainRun } from '../run/train.js';
-import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
+import { type Command, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, str, usageError } from './command.js';
 import { useBackend } from './pretrain.js';
 
 /** `lamina generate`. */
@@ -17,11 +17,11 @@ export const generateCmd: Command = {
   options: {
     checkpoint: { type: 'string', arg: 'dir', help: 'a lamina train run directory (objective clm)' },
     prompt: { type: 'string', arg: 'text', help: 'the text to continue' },
-    'max-new-tokens': { type: 'string', arg: 'N', help: 'tokens to add at most (stops early at the end of a document)', default: '50' },
-    temperature: { type: 'string', arg: 'T', help: 'sampling temperature (0: greedy)', default: '1' },
-    'top-k': { type: 'string', arg: 'K', help: 'sample among the K most likely tokens (default: all)' },
-    'top-p': { type: 'string', arg: 'P', help: 'sample among the most likely tokens whose probability reaches P', default: '1' },
-    seed: { type: 'string', arg: 'N', help: 'seed of sampling (the same seed gives the same text)', default: '12345' },
+    'max-new-tokens': intOption('tokens to add at most (stops early at the end of a document)', { min: 1, max: 100_000, default: 50 }),
+    temperature: numberOption('sampling temperature (0: greedy)', { min: 0, max: 100, default: 1, arg: 'T' }),
+    'top-k': intOption('sample among the K most likely tokens (default: all)', { min: 1, max: LIMITS.vocabSize, arg: 'K' }),
+    'top-p': numberOption('sample among the most likely tokens whose probability reaches P (> 0)', { min: 0, max: 1, default: 1, arg: 'P' }),
+    seed: intOption('seed of sampling (the same seed gives the same text)', { min: 0, max: LIMITS.seed, default: 12345 }),
     json: { type: 'boolean', help: 'print one JSON object (text, ids, tokens/s)' },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
   },
@@ -29,13 +29,13 @@ export const generateCmd: Command = {
   async run(v) {
     const dir = str(v, 'checkpoint', 'generate');
     const prompt = str(v, 'prompt', 'generate');
-    const maxNewTokens = num(v, 'max-new-tokens', 50, { min: 1, max: 100_000, integer: true });
-    const temperature = num(v, 'temperature', 1, { min: 0, max: 100 });
-    const topKFlag = optStr(v, 'top-k');
-    const topK = topKFlag === undefined ? undefined : num(v, 'top-k', 0, { min: 1, max: 10_000_000, integer: true });
-    const topP = num(v, 'top-p', 1, { min: 0, max: 1 });
+    const O = generateCmd.options;
+    const maxNewTokens = numOr(O, v, 'max-new-tokens');
+    const temperature = numOr(O, v, 'temperature');
+    const topK = optNum(O, v, 'top-k');
+    const topP = numOr(O, v, 'top-p');
     if (topP === 0) throw usageError('--top-p must be a number > 0 and <= 1, got "0"');
-    const seed = num(v, 'seed', 12345, { min: 0, max: 2 ** 32 - 1, integer: true });
+    const seed = numOr(O, v, 'seed');
     if (!isTrainRun(dir)) throw usageError(`${dir} is not a lamina train run directory (generate needs a model trained with lamina train --objective clm)`);
     const run = await loadTrainRun(dir);
     if (E.isLeft(run)) throw new CliError(run.left.message, run.left.code);

@@ -6,7 +6,14 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { countParams, formatModelError, paramSpecs, summary, tensorSig } from '@lamina/dsl';
 import { albertForPretraining, albertModel } from '@lamina/albert';
-import { type Command, EXIT, failure, num, usageError } from './command.js';
+import { type Command, EXIT, failure, intOption, LIMITS, numOr, usageError } from './command.js';
+
+/** `--seq-len` of summary, at most the model's positions. */
+const seqWithin = (v: Record<string, unknown>, max: number | undefined): number => {
+  const S = numOr(summaryCmd.options, v, 'seq-len');
+  if (max !== undefined && S > max) throw usageError(`--seq-len must be an integer <= ${max} (the model's positions), got ${S}`);
+  return S;
+};
 import { isModelFile, loadModelFile } from '../models/file.js';
 import { gpt2PresetModel } from '../models/presets.js';
 import { maxPositions } from '../run/generate.js';
@@ -28,7 +35,7 @@ const otherModel = async (v: Record<string, unknown>): Promise<{ node: import('@
   }
   if (isModelFile(arg)) {
     const tok = runTokenizer(undefined);
-    const m = await loadModelFile(arg, { vocabSize: E.isRight(tok) ? tok.right.vocabSize : 10000, seqLength: num(v, 'seq-len', 128, { min: 1, integer: true }), numLabels: 2 });
+    const m = await loadModelFile(arg, { vocabSize: E.isRight(tok) ? tok.right.vocabSize : 10000, seqLength: typeof v['seq-len'] === 'string' ? Number(v['seq-len']) : 128, numLabels: 2 });
     if (E.isLeft(m)) throw usageError(m.left);
     return { node: m.right, source: arg };
   }
@@ -97,24 +104,24 @@ export const summaryCmd: Command = {
   usage: 'lamina summary --model <preset|config.json> [--sharing …] [--embedding-size E] [--batch B] [--seq-len S] [--heads]',
   options: {
     ...MODEL_OPTIONS,
-    batch: { type: 'string', arg: 'B', help: 'batch size for the output shapes', default: '1' },
-    'seq-len': { type: 'string', arg: 'S', help: 'sequence length for the output shapes', default: '128' },
+    batch: intOption('batch size for the output shapes', { min: 1, max: LIMITS.batchSize, default: 1, arg: 'B' }),
+    'seq-len': intOption('sequence length for the output shapes (and of a model file factory)', { min: 1, max: LIMITS.seqLength, default: 128, arg: 'S' }),
     heads: { type: 'boolean', help: 'the pretraining model (MLM + SOP heads) instead of AlbertModel' },
   },
   examples: ['lamina summary --model albert-base', 'lamina summary --model config.json --seq-len 64'],
   async run(v) {
     const other = await otherModel(v);
     if (other) {
-      const B = num(v, 'batch', 1, { min: 1, integer: true });
-      const S = num(v, 'seq-len', 128, { min: 1, integer: true, max: maxPositions(other.node) ?? 1_000_000 });
+      const B = numOr(summaryCmd.options, v, 'batch');
+      const S = seqWithin(v, maxPositions(other.node));
       const r = summary(other.node, tensorSig([B, S], 'int32'), { attention_mask: tensorSig([B, S], 'int32') });
       if (E.isLeft(r)) throw usageError(`${other.source}: ${formatModelError(r.left)}`);
       console.log(r.right);
       return EXIT.ok;
     }
     const { config } = resolveModel(v);
-    const B = num(v, 'batch', 1, { min: 1, integer: true });
-    const S = num(v, 'seq-len', 128, { min: 1, integer: true, max: config.maxPositionEmbeddings });
+    const B = numOr(summaryCmd.options, v, 'batch');
+    const S = seqWithin(v, config.maxPositionEmbeddings);
     const model = v.heads === true ? albertForPretraining(config) : albertModel(config);
     const side = { token_type_ids: tensorSig([B, S], 'int32'), attention_mask: tensorSig([B, S], 'int32') };
     const r = summary(model, tensorSig([B, S], 'int32'), side);

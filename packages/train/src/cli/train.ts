@@ -9,13 +9,15 @@ import * as E from 'fp-ts/lib/Either.js';
 import { encodeModel, type Node } from '@lamina/dsl';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../optim/optimizer.js';
 import { OBJECTIVE_NAMES, type ObjectiveName } from '../objectives/index.js';
-import { labelSetOf, readExamples } from '../finetune/data.js';
+import { labelSetOf, readExamples, readTaggedFile } from '../finetune/data.js';
+import { taggedLabelSet } from '../run/token-data.js';
 import { runTokenizer } from '../run/data.js';
 import { readTrainRunConfig, runTraining, TRAIN_DEFAULTS as D, trainRunConfig, type TrainRunConfig } from '../run/train.js';
 import { isModelFile, loadModelFile } from '../models/file.js';
 import { resolvePresetModel, TRAIN_PRESET_NAMES } from '../models/presets.js';
-import { type Command, CliError, EXIT, num, optStr, str, usageError } from './command.js';
+import { type Command, type OptionSpec, CliError, EXIT, intOption, LIMITS, numberOption, numOr, optNum, optStr, str, usageError } from './command.js';
 import { OUTPUT_OPTIONS, progressModeOf, useBackend } from './pretrain.js';
+import { CLUSTER_OPTIONS, clusterRun } from './cluster-args.js';
 
 /**
  * The options of `lamina train`.
@@ -26,30 +28,31 @@ export const TRAIN_OPTIONS = {
   objective: { type: 'string', arg: OBJECTIVE_NAMES.join('|'), help: 'what the model is trained to do' },
   out: { type: 'string', arg: 'dir', help: 'run directory (config, checkpoints, metrics, plots)' },
   corpus: { type: 'string', arg: 'file|dir', help: 'clm/mlm: a text file (documents separated by blank lines) or directory (default: the bundled corpus)' },
-  train: { type: 'string', arg: 'file|imdb', help: 'classify/regress: training data, JSONL/TSV with text, optional text_pair, label; or imdb' },
-  eval: { type: 'string', arg: 'file|imdb', help: 'classify/regress: held-out data, same format' },
+  train: { type: 'string', arg: 'file|imdb', help: 'classify/regress: training data, JSONL/TSV with text, optional text_pair, label; or imdb. token-classify: JSONL, one {"tokens": ["John", "lives"], "labels": ["B-PER", "O"]} per line (a label per word; it goes on the word\'s first piece)' },
+  eval: { type: 'string', arg: 'file|imdb', help: 'classify/regress/token-classify: held-out data, same format' },
   tokenizer: { type: 'string', arg: 'path', help: 'vocabulary: dir, tokenizer.json or spiece.model (default: the committed 10k vocabulary)' },
-  steps: { type: 'string', arg: 'N', help: 'optimizer steps', default: String(D.steps) },
-  'batch-size': { type: 'string', arg: 'B', help: 'sequences per micro-batch', default: String(D.batchSize) },
-  'grad-accum': { type: 'string', arg: 'K', help: 'micro-batches per step (effective batch B·K)', default: String(D.gradAccum) },
-  'seq-len': { type: 'string', arg: 'S', help: 'tokens per sequence', default: String(D.seqLength) },
-  lr: { type: 'string', arg: 'x', help: 'peak learning rate', default: String(D.lr) },
-  warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps (default 10% of --steps), then linear decay to 0' },
+  steps: intOption('optimizer steps', { min: 1, max: LIMITS.steps, default: D.steps }),
+  'batch-size': intOption('sequences per micro-batch', { min: 1, max: LIMITS.batchSize, default: D.batchSize, arg: 'B' }),
+  'grad-accum': intOption('micro-batches per step (effective batch B·K)', { min: 1, max: LIMITS.gradAccum, default: D.gradAccum, arg: 'K' }),
+  'seq-len': intOption('tokens per sequence', { min: 2, max: LIMITS.seqLength, default: D.seqLength, arg: 'S' }),
+  lr: numberOption('peak learning rate', { min: 0, max: LIMITS.lr, default: D.lr }),
+  warmup: intOption('linear warm-up steps (default 10% of --steps), then linear decay to 0', { min: 0, max: LIMITS.steps }),
   optimizer: { type: 'string', arg: 'adamw|lamb', help: 'optimizer (AdamW with bias correction)', default: D.optimizer },
-  'weight-decay': { type: 'string', arg: 'x', help: 'decoupled weight decay (LayerNorm and biases excluded)', default: String(D.weightDecay) },
-  'clip-norm': { type: 'string', arg: 'x', help: 'global-norm gradient clip (0: off)', default: String(D.clipNorm) },
-  seed: { type: 'string', arg: 'N', help: 'seed of init, data order and dropout', default: String(D.seed) },
-  'checkpoint-every': { type: 'string', arg: 'N', help: 'save a checkpoint every N steps (and at the end)', default: String(D.checkpointEvery) },
-  'keep-last': { type: 'string', arg: 'K', help: 'keep the last K checkpoints', default: String(D.keepLast) },
-  'eval-every': { type: 'string', arg: 'N', help: 'evaluate every N steps (0: only at start and end)', default: String(D.evalEvery) },
-  'eval-batches': { type: 'string', arg: 'N', help: 'held-out batches per evaluation', default: String(D.evalBatches) },
-  'eval-fraction': { type: 'string', arg: 'x', help: 'clm/mlm: fraction of documents held out', default: String(D.evalFraction) },
-  'max-documents': { type: 'string', arg: 'N', help: 'clm/mlm: use only the first N documents (0: all)', default: String(D.maxDocuments) },
-  'max-train': { type: 'string', arg: 'N', help: 'classify/regress: use only the first N training examples (0: all)', default: String(D.maxTrain) },
-  'max-eval': { type: 'string', arg: 'N', help: 'classify/regress: use only the first N held-out examples (0: all)', default: String(D.maxEval) },
+  'weight-decay': numberOption('decoupled weight decay (LayerNorm and biases excluded)', { min: 0, max: LIMITS.weightDecay, default: D.weightDecay }),
+  'clip-norm': numberOption('global-norm gradient clip (0: off)', { min: 0, max: LIMITS.clipNorm, default: D.clipNorm }),
+  seed: intOption('seed of init, data order and dropout', { min: 0, max: LIMITS.seed, default: D.seed }),
+  'checkpoint-every': intOption('save a checkpoint every N steps (and at the end; 0: only at the end)', { min: 0, max: LIMITS.steps, default: D.checkpointEvery }),
+  'keep-last': intOption('keep the last K checkpoints', { min: 1, max: LIMITS.keepLast, default: D.keepLast, arg: 'K' }),
+  'eval-every': intOption('evaluate every N steps (0: only at start and end)', { min: 0, max: LIMITS.steps, default: D.evalEvery }),
+  'eval-batches': intOption('held-out batches per evaluation', { min: 1, max: LIMITS.evalBatches, default: D.evalBatches }),
+  'eval-fraction': numberOption('clm/mlm: fraction of documents held out', { min: 0.001, max: 0.5, default: D.evalFraction }),
+  'max-documents': intOption('clm/mlm: use only the first N documents (0: all)', { min: 0, max: LIMITS.documents, default: D.maxDocuments }),
+  'max-train': intOption('classify/regress/token-classify: use only the first N training examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxTrain }),
+  'max-eval': intOption('classify/regress/token-classify: use only the first N held-out examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxEval }),
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it)' },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
-} as const;
+} as const satisfies Record<string, OptionSpec>;
 
 /**
  * Reads the model of `--model` (a file or a preset) for the run's sizes.
@@ -71,21 +74,26 @@ export const modelFromArg = async (arg: string, args: { vocabSize: number; seqLe
  * @example await trainConfigFromFlags({ model: 'm.ts', objective: 'clm', corpus: 'a.txt', out: 'r' })
  */
 export const trainConfigFromFlags = async (v: Record<string, unknown>): Promise<TrainRunConfig> => {
+  const O = TRAIN_OPTIONS;
   const modelArg = str(v, 'model', 'train');
   const objective = str(v, 'objective', 'train');
   if (!(OBJECTIVE_NAMES as readonly string[]).includes(objective)) throw usageError(`--objective must be one of ${OBJECTIVE_NAMES.join(', ')}, got "${objective}"`);
   const optimizer = optStr(v, 'optimizer') ?? D.optimizer;
   if (!(OPTIMIZER_KINDS as readonly string[]).includes(optimizer)) throw usageError(`--optimizer must be one of ${OPTIMIZER_KINDS.join(', ')}, got "${optimizer}"`);
-  const steps = num(v, 'steps', D.steps, { min: 1, integer: true });
-  const seqLength = num(v, 'seq-len', D.seqLength, { min: 2, max: 65536, integer: true });
+  const steps = numOr(O, v, 'steps');
+  const seqLength = numOr(O, v, 'seq-len');
   const tok = runTokenizer(optStr(v, 'tokenizer'));
   if (E.isLeft(tok)) throw usageError(tok.left);
   const train = optStr(v, 'train');
   let numLabels = 0;
   if (objective === 'classify' && train !== undefined) {
-    const ex = readExamples(train, 'train', num(v, 'max-train', D.maxTrain, { min: 0, integer: true }));
+    const ex = readExamples(train, 'train', numOr(O, v, 'max-train'));
     if (E.isLeft(ex)) throw usageError(ex.left);
     numLabels = labelSetOf(ex.right.raw).length;
+  } else if (objective === 'token-classify' && train !== undefined) {
+    const ex = readTaggedFile(train, numOr(O, v, 'max-train'));
+    if (E.isLeft(ex)) throw usageError(ex.left);
+    numLabels = taggedLabelSet(ex.right).length;
   } else if (objective === 'regress') numLabels = 1;
   const model = await modelFromArg(modelArg, { vocabSize: tok.right.vocabSize, seqLength, numLabels }, objective as ObjectiveName);
   return trainRunConfig({
@@ -98,24 +106,24 @@ export const trainConfigFromFlags = async (v: Record<string, unknown>): Promise<
       eval: optStr(v, 'eval'),
       tokenizer: optStr(v, 'tokenizer'),
       seqLength,
-      maxDocuments: num(v, 'max-documents', D.maxDocuments, { min: 0, integer: true }),
-      evalFraction: num(v, 'eval-fraction', D.evalFraction, { min: 0.001, max: 0.5 }),
-      maxTrain: num(v, 'max-train', D.maxTrain, { min: 0, integer: true }),
-      maxEval: num(v, 'max-eval', D.maxEval, { min: 0, integer: true }),
+      maxDocuments: numOr(O, v, 'max-documents'),
+      evalFraction: numOr(O, v, 'eval-fraction'),
+      maxTrain: numOr(O, v, 'max-train'),
+      maxEval: numOr(O, v, 'max-eval'),
     },
     steps,
-    batchSize: num(v, 'batch-size', D.batchSize, { min: 1, max: 65536, integer: true }),
-    gradAccum: num(v, 'grad-accum', D.gradAccum, { min: 1, max: 4096, integer: true }),
-    lr: num(v, 'lr', D.lr, { min: 0, max: 10 }),
-    warmup: num(v, 'warmup', Math.round(steps / 10), { min: 0, integer: true }),
+    batchSize: numOr(O, v, 'batch-size'),
+    gradAccum: numOr(O, v, 'grad-accum'),
+    lr: numOr(O, v, 'lr'),
+    warmup: numOr(O, v, 'warmup', Math.round(steps / 10)),
     optimizer: optimizer as OptimizerKind,
-    weightDecay: num(v, 'weight-decay', D.weightDecay, { min: 0 }),
-    clipNorm: num(v, 'clip-norm', D.clipNorm, { min: 0 }),
-    seed: num(v, 'seed', D.seed, { min: 0, max: 2 ** 32 - 1, integer: true }),
-    checkpointEvery: num(v, 'checkpoint-every', D.checkpointEvery, { min: 0, integer: true }),
-    evalEvery: num(v, 'eval-every', D.evalEvery, { min: 0, integer: true }),
-    evalBatches: num(v, 'eval-batches', D.evalBatches, { min: 1, max: 100000, integer: true }),
-    keepLast: num(v, 'keep-last', D.keepLast, { min: 1, integer: true }),
+    weightDecay: numOr(O, v, 'weight-decay'),
+    clipNorm: numOr(O, v, 'clip-norm'),
+    seed: numOr(O, v, 'seed'),
+    checkpointEvery: numOr(O, v, 'checkpoint-every'),
+    evalEvery: numOr(O, v, 'eval-every'),
+    evalBatches: numOr(O, v, 'eval-batches'),
+    keepLast: numOr(O, v, 'keep-last'),
   });
 };
 
@@ -129,17 +137,25 @@ export const train: Command = {
     'lamina train --model ~/models/tiny-gpt.ts --objective clm --corpus notes.txt --out runs/tiny-gpt --steps 500',
     'lamina train --model conv.json --objective classify --train imdb --eval imdb --out runs/conv',
     'lamina train --out runs/tiny-gpt --resume --steps 1000',
+    'lamina train --model ~/models/tiny-gpt.ts --objective clm --out runs/tiny-gpt --batch-size 16 --workers 2',
     'lamina generate --checkpoint runs/tiny-gpt --prompt "Call me"',
   ],
   async run(v) {
     const out = str(v, 'out', 'train');
+    const how = clusterRun(v, 'train', TRAIN_OPTIONS);
     let cfg: TrainRunConfig;
     if (v.resume === true) {
       const stored = readTrainRunConfig(out);
       if (E.isLeft(stored)) throw new CliError(stored.left.message, stored.left.code);
-      cfg = optStr(v, 'steps') ? { ...stored.right, steps: num(v, 'steps', stored.right.steps, { min: 1, integer: true }) } : stored.right;
+      const steps = optNum(TRAIN_OPTIONS, v, 'steps');
+      cfg = steps !== undefined ? { ...stored.right, steps } : stored.right;
     } else cfg = await trainConfigFromFlags(v);
-    const r = await runTraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), beforeCompute: () => useBackend(v) });
+    // the flags are checked once, before any worker is launched; a group member joins the
+    // collective runtime (backend first, before any tensor exists)
+    if (how.kind === 'launch') return how.launch();
+    if (how.kind === 'member') await useBackend(v);
+    const group = how.kind === 'member' ? how.join() : undefined;
+    const r = await runTraining(cfg, out, v.resume === true, { progressMode: progressModeOf(v), ...(group ? { group } : { beforeCompute: () => useBackend(v) }) });
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
     return EXIT.ok;
   },

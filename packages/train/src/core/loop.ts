@@ -14,7 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import path from 'node:path';
-import { saveCheckpoint, checkpointDirName, type JsonValue } from '../checkpoint.js';
+import { saveCheckpoint, checkpointDirName, CHECKPOINTS_DIR, type JsonValue } from '../checkpoint.js';
 import type { MetricsLogger } from '../metrics.js';
 import type { Progress } from '../progress.js';
 import { readStepMetrics, type Feed, type ParallelContext, type TrainState, type TrainStep } from './step.js';
@@ -43,6 +43,8 @@ export interface LoopCollective {
   readonly chief: boolean;
   /** A failed step as one line (e.g. a worker was lost), or undefined to rethrow. */
   readonly describeFailure: (e: unknown, step: number) => string | undefined;
+  /** Seconds spent in all-reduces so far (metrics.jsonl's `allreduce_seconds` is its change over a step). */
+  readonly allReduceSeconds?: () => number;
 }
 
 /**
@@ -114,7 +116,11 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
   let step = spec.startStep;
   const chief = spec.collective?.chief ?? true;
   const save = async (): Promise<E.Either<LoopFailure, void>> => {
-    if (!chief) return E.right(undefined);
+    // a worker that is not the chief writes nothing; the chief writes this step's checkpoint
+    if (!chief) {
+      lastCheckpoint = path.join(spec.runDir, CHECKPOINTS_DIR, checkpointDirName(step));
+      return E.right(undefined);
+    }
     const opt = spec.state.optimizer.state();
     const r = await saveCheckpoint(
       spec.runDir,
@@ -145,6 +151,8 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
     const micro = 'micro' in b ? b.micro : (b as readonly Feed[]);
     const parallel = 'micro' in b ? b.parallel : undefined;
     let m: ReturnType<TrainStep>;
+    const stepStart = performance.now();
+    const commStart = spec.collective?.allReduceSeconds?.() ?? 0;
     try {
       m = spec.step(spec.state, micro, { lr, step, ...(parallel ? { parallel } : {}) });
     } catch (e) {
@@ -155,6 +163,9 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
     const values = await readStepMetrics(m);
     const extras = m.extras ? Array.from(await m.extras.data()) : [];
     m.dispose();
+    // wall time of the step (the host sync of its metrics included) and, in a group, the part spent in all-reduces
+    const comm = spec.collective?.allReduceSeconds;
+    const timing = { step_seconds: (performance.now() - stepStart) / 1000, ...(comm ? { allreduce_seconds: comm() - commStart } : {}) };
     if ((extras[0] ?? 0) > 0) {
       if (!spec.interrupted()) progress.log('interrupt on another worker: saving a checkpoint');
       stopAgreed = true;
@@ -169,7 +180,7 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
       progress.error(`loss is ${loss} at step ${step}; stopping. Last good checkpoint: ${lastCheckpoint ?? 'none'}`);
       return E.left({ kind: 'non-finite', step, lastCheckpoint, message: `non-finite loss (${loss}) at step ${step}; last good checkpoint: ${lastCheckpoint ?? 'none (lower --lr or check the data)'}` });
     }
-    log.log(step, record(values, lr, step));
+    log.log(step, { ...record(values, lr, step), ...timing });
     progress.update({ step, loss, tokens, values: { lr } });
     if (spec.evaluate && spec.evalEvery > 0 && step % spec.evalEvery === 0 && step < spec.totalSteps) await spec.evaluate(step);
     if (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0 && step < spec.totalSteps) {
@@ -184,17 +195,28 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
   return E.right({ step, interrupted: stopped() || spec.interrupted(), lastCheckpoint: lastCheckpoint as string });
 };
 
+/** A second signal within this many milliseconds of the first is the same request (see {@link withInterrupts}). */
+export const DUPLICATE_SIGNAL_MS = 500;
+
 /**
  * Runs `f` with SIGINT and SIGTERM turned into a stop request: the first signal sets the flag
  * `f` polls (the loop finishes its step, checkpoints and returns, and the command exits 0); a
- * second one exits at once (130 / 143). The handlers are removed when `f` settles.
+ * second one, later than {@link DUPLICATE_SIGNAL_MS}, exits at once (130 / 143). The handlers are removed when `f` settles.
  * @example const r = await withInterrupts(progress, (stop) => runLoop({ …, interrupted: stop }));
  */
+
 export const withInterrupts = async <T>(progress: Progress, f: (interrupted: () => boolean) => Promise<T>): Promise<T> => {
   let interrupted = false;
+  let first = 0;
   const handler = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    if (interrupted) {
+      // a signal sent to the whole process group reaches this process twice within milliseconds
+      // (directly, and forwarded by the bin): that is one request, not "again to quit now"
+      if (Date.now() - first < DUPLICATE_SIGNAL_MS) return;
+      process.exit(signal === 'SIGTERM' ? 143 : 130);
+    }
     interrupted = true;
+    first = Date.now();
     progress.log(`${signal === 'SIGTERM' ? 'SIGTERM' : 'interrupt'}: finishing this step, saving a checkpoint (${signal === 'SIGTERM' ? 'signal' : 'Ctrl-C'} again to quit now)`);
   };
   process.on('SIGINT', handler);

@@ -242,3 +242,65 @@ export const readExamples = (source: string, split: 'train' | 'dev', max = 0): E
   if (E.isLeft(r)) return r;
   return E.right({ raw: max > 0 ? r.right.slice(0, max) : r.right, name: source });
 };
+
+/**
+ * One token-classification (tagging) example: words and one label per word.
+ * @example { tokens: ['John', 'lives', 'in', 'Paris'], labels: ['B-PER', 'O', 'O', 'B-LOC'] }
+ */
+export interface TaggedExample {
+  readonly tokens: readonly string[];
+  readonly labels: readonly string[];
+}
+
+/**
+ * Parses a token-classification file: JSONL, one `{"tokens": [...], "labels": [...]}` per line
+ * (strings, one label per token, the same length; numbers become strings), blank lines skipped.
+ * Errors name the file and the line.
+ * @example parseTaggedText('{"tokens":["a","b"],"labels":["X","O"]}\n', 'tags.jsonl') // right([{ tokens: ['a','b'], labels: ['X','O'] }])
+ */
+export const parseTaggedText = (text: string, name: string): E.Either<string, TaggedExample[]> => {
+  const out: TaggedExample[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    if (line === '') continue;
+    const at = `${name}:${i + 1}`;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch (e) {
+      return E.left(`${at}: not valid JSON (${(e instanceof Error ? e.message : String(e)).slice(0, 80)}); expected {"tokens": [...], "labels": [...]}`);
+    }
+    const r = o as { tokens?: unknown; labels?: unknown };
+    const strs = (u: unknown): string[] | undefined =>
+      Array.isArray(u) && u.every((x) => typeof x === 'string' || typeof x === 'number') ? u.map((x) => String(x)) : undefined;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return E.left(`${at}: expected a JSON object {"tokens": [...], "labels": [...]}`);
+    const tokens = strs(r.tokens);
+    const labels = strs(r.labels);
+    if (!tokens) return E.left(`${at}: "tokens" must be an array of strings`);
+    if (!labels) return E.left(`${at}: "labels" must be an array of strings (one per token)`);
+    if (tokens.length === 0) return E.left(`${at}: "tokens" is empty`);
+    if (tokens.length !== labels.length) return E.left(`${at}: ${tokens.length} tokens but ${labels.length} labels (one label per token)`);
+    out.push({ tokens, labels });
+  }
+  if (out.length === 0) return E.left(`${name} holds no examples`);
+  return E.right(out);
+};
+
+/**
+ * Reads a token-classification file (see {@link parseTaggedText}); keeps the first `max` (0: all).
+ * @example readTaggedFile('missing.jsonl') // left('data file missing.jsonl does not exist')
+ */
+export const readTaggedFile = (file: string, max = 0): E.Either<string, TaggedExample[]> => {
+  let text: string;
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) return E.left(`${file} is a directory; expected a JSONL file of {"tokens": [...], "labels": [...]}`);
+    if (st.size > MAX_TASK_FILE_BYTES) return E.left(`data file ${file} has ${st.size} bytes, more than the limit of ${MAX_TASK_FILE_BYTES}`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return E.left(code === 'ENOENT' ? `data file ${file} does not exist` : `cannot read ${file}: ${fsCause(e)}`);
+  }
+  return E.map((xs: TaggedExample[]) => (max > 0 ? xs.slice(0, max) : xs))(parseTaggedText(text, file));
+};

@@ -65,6 +65,51 @@ export const tokenizePrefix = (tok: Pick<Tokenizer, 'tokenize'>, text: string, k
 };
 
 /**
+ * The last `k` piece ids of `text`, tokenizing only a suffix of it: the text is cut at a
+ * whitespace about 4·k characters before its end (doubling until the suffix yields k pieces); the
+ * mirror of {@link tokenizePrefix}, exact for the same tokenizers.
+ * @example tokenizeSuffix(tok, longReview, 96) // same as tok.tokenize(longReview).slice(-96)
+ */
+export const tokenizeSuffix = (tok: Pick<Tokenizer, 'tokenize'>, text: string, k: number): number[] => {
+  if (k <= 0) return [];
+  let cut = Math.max(64, 4 * k);
+  for (;;) {
+    if (cut >= text.length) return tok.tokenize(text).slice(-k);
+    // the first whitespace at or after text.length - cut starts a whole word
+    WS.lastIndex = text.length - cut;
+    const m = WS.exec(text);
+    if (m !== null) {
+      const ids = tok.tokenize(text.slice(m.index));
+      if (ids.length >= k) return ids.slice(-k);
+    }
+    cut *= 2;
+  }
+};
+
+/**
+ * How a single text longer than the sequence is cut: `head` keeps its beginning (Hugging Face's
+ * default); `head+tail` keeps its first quarter and its last three quarters of the budget, which
+ * suits reviews and other texts that end with their verdict (Sun et al. 2019, "How to Fine-Tune
+ * BERT for Text Classification", found head+tail best on IMDB). Pairs are always cut longest-first.
+ * @example const t: Truncation = 'head+tail';
+ */
+export type Truncation = 'head' | 'head+tail';
+/** The truncations, for validating user input. */
+export const TRUNCATIONS: readonly Truncation[] = ['head', 'head+tail'];
+
+/**
+ * The piece ids of a single text cut to `budget` by `truncation` (see {@link Truncation}).
+ * @example truncateSingle(tok, review, 126, 'head+tail').length // ≤ 126
+ */
+export const truncateSingle = (tok: Pick<Tokenizer, 'tokenize'>, text: string, budget: number, truncation: Truncation): number[] => {
+  if (truncation === 'head') return tokenizePrefix(tok, text, budget);
+  const head = tokenizePrefix(tok, text, budget + 1);
+  if (head.length <= budget) return head;
+  const h = Math.floor(budget / 4);
+  return [...head.slice(0, h), ...tokenizeSuffix(tok, text, budget - h)];
+};
+
+/**
  * Longest-first truncation of a pair to at most `budget` tokens in total (Hugging Face's
  * `longest_first`): removes from the end of the longer segment (the second on ties) until it fits.
  * @example truncatePair(10, 3, 8) // [5, 3]
@@ -78,12 +123,13 @@ export const truncatePair = (a: number, b: number, budget: number): [number, num
 };
 
 /**
- * Tokenizes every example once (longest-first truncation to `seqLength`, special tokens included).
+ * Tokenizes every example once (cut to `seqLength`, special tokens included: a single text by
+ * `truncation`, default `head`; a pair longest-first).
  * Ids at or above `vocabSize` (a tokenizer larger than the model) are mapped to the tokenizer's
  * unknown id.
  * @example const enc = encodeExamples(tokenizer, examples, 128, config.vocabSize); // enc.inputIds: Int32Array(n·128)
  */
-export const encodeExamples = (tok: Tokenizer, ex: TaskExamples, seqLength: number, vocabSize = Infinity): EncodedExamples => {
+export const encodeExamples = (tok: Tokenizer, ex: TaskExamples, seqLength: number, vocabSize = Infinity, truncation: Truncation = 'head'): EncodedExamples => {
   const n = ex.texts.length;
   const S = seqLength;
   const inputIds = new Int32Array(n * S).fill(tok.special.pad);
@@ -93,7 +139,7 @@ export const encodeExamples = (tok: Tokenizer, ex: TaskExamples, seqLength: numb
   for (let i = 0; i < n; i++) {
     const pair = ex.pairs?.[i];
     const budget = S - (pair === undefined ? 2 : 3);
-    let a = tokenizePrefix(tok, ex.texts[i] as string, budget);
+    let a = pair === undefined ? truncateSingle(tok, ex.texts[i] as string, budget, truncation) : tokenizePrefix(tok, ex.texts[i] as string, budget);
     let b: number[] = [];
     if (pair !== undefined) {
       b = tokenizePrefix(tok, pair, budget);

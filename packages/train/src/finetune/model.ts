@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { compile, init, type RawTensor } from '@lamina/dsl';
-import { albertForTask, INPUTS, isTaskHeadParam, OUTPUTS, type AlbertConfig } from '@lamina/albert';
+import { albertForTask, INPUTS, isTaskHeadParam, OUTPUTS, type AlbertConfig, type Pooling } from '@lamina/albert';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from '../optim/optimizer.js';
 import { eagerStep, float32, int32, toTensors, type Feed, type TrainStep } from '../core/step.js';
 import { classifyObjective, regressObjective, type TrainingObjective } from '../objectives/index.js';
@@ -38,6 +38,8 @@ export interface TaskTrainerOptions {
   readonly hyper?: OptimizerHyper;
   /** Global-norm gradient clip (default 1.0; 0 disables). */
   readonly clipNorm?: number;
+  /** What the classifier reads (default `first`, the `[CLS]` position; see `Pooling`). */
+  readonly pooling?: Pooling;
   /** Seed of the fresh parameters (the head) and of dropout. */
   readonly seed: number;
   /**
@@ -121,7 +123,7 @@ export const taskObjective = (kind: TaskKind, numLabels: number): TrainingObject
 export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, TaskTrainer> => {
   if (opts.kind === 'regress' && opts.numLabels !== 1) return E.left(`regression needs numLabels = 1, got ${opts.numLabels}`);
   if (!(Number.isInteger(opts.numLabels) && opts.numLabels >= 1)) return E.left(`numLabels must be a positive integer, got ${opts.numLabels}`);
-  const model = albertForTask(opts.config, 'sequence-classification', opts.numLabels);
+  const model = albertForTask(opts.config, 'sequence-classification', opts.numLabels, { pooling: opts.pooling ?? 'first' });
   const fwd = compile(model, { input: INPUTS.ids, outputs: [OUTPUTS.taskLogits] });
   if (E.isLeft(fwd)) return E.left(`${fwd.left.path}: ${fwd.left.message}`);
   const store = init(model, opts.seed);

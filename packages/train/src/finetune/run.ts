@@ -27,7 +27,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@lamina/dsl';
-import { decodeConfig, type AlbertConfig, type Tokenizer } from '@lamina/albert';
+import { decodeConfig, type AlbertConfig, type Pooling, type Tokenizer } from '@lamina/albert';
 import { loadLatestIntactCheckpoint, rawToTensors, type JsonValue } from '../checkpoint.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
 import { openMetricsLogger, readMetrics, METRICS_FILE } from '../metrics.js';
@@ -38,11 +38,14 @@ import { createRng, deriveSeed } from '../rng.js';
 import { lrAt, validateSchedule } from '../schedule.js';
 import { runTokenizer } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
-import { checkOutDir, fsErrorLine, stageDir, type StagedDir } from '../run/rundir.js';
+import { checkOutDir, fsErrorLine, stageDir, sweepStaged, type StagedDir } from '../run/rundir.js';
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
-import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples } from './encode.js';
+import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples, type Truncation } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
-import { createTaskTrainer, describeLoad, taskFeed, type LoadReport, type TaskTrainer } from './model.js';
+import { createTaskTrainer, describeLoad, taskFeed, taskObjective, type LoadReport, type TaskTrainer } from './model.js';
+import type { DataParallelGroup } from '../distributed/group.js';
+import { dataParallelBatches, loopCollective, silentLogger, silentProgress } from '../distributed/worker.js';
+import { canonicalJson } from '@lamina/dsl';
 
 /**
  * Everything that defines a fine-tuning run (written, resolved, to `finetune.json`); build one with
@@ -88,6 +91,13 @@ export interface FinetuneConfig {
   readonly clipNorm: number;
   /** Dropout on hidden states and attention probabilities while fine-tuning. */
   readonly dropout: number;
+  /**
+   * What the classifier reads: `first`, the `[CLS]` position (ALBERT's and Hugging Face's head),
+   * or `mean`, the masked mean over the tokens. Absent in runs written before the option (`first`).
+   */
+  readonly pooling: Pooling;
+  /** How a single text longer than `seqLength` is cut (absent in older runs: `head`). */
+  readonly truncation: Truncation;
   /** Evaluate every N steps (0: only before training and at the end). */
   readonly evalEvery: number;
   /** Checkpoint every N steps (0: only at the end); a killed run resumes from the newest one. */
@@ -118,6 +128,8 @@ export const FINETUNE_DEFAULTS = {
   weightDecay: 0.01,
   clipNorm: 1,
   dropout: 0.1,
+  pooling: 'first',
+  truncation: 'head',
   evalEvery: 100,
   checkpointEvery: 100,
   overwrite: false,
@@ -149,6 +161,8 @@ export interface FinetuneIO {
    * that was never interrupted.
    */
   readonly resume?: boolean;
+  /** Data-parallel fine-tuning in a group of workers (each takes a share of every global batch; only task 0 writes). */
+  readonly group?: DataParallelGroup;
 }
 
 /**
@@ -343,14 +357,22 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   if (bad) return E.left(ftError(bad));
   const outArg = cfg.out;
   const resume = io.resume === true;
+  const group = io.group;
+  // in a group only task 0 writes (and checks --out for writing); the others read what it wrote
+  const chief = group === undefined || group.taskIndex === 0;
+  if (group && group.size > cfg.batchSize) return E.left(ftError(`--batch-size ${cfg.batchSize} is smaller than the ${group.size} workers that share it`));
+  // a run killed while replacing this directory left a staged copy (or, mid-swap, the old run aside); task 0 tidies it
+  const swept: string[] = [];
+  if (chief) sweepStaged(path.resolve(outArg), (line) => swept.push(line));
   if (resume && !fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE))) return E.left(ftError(`nothing to resume: ${path.join(outArg, FINETUNE_CONFIG_FILE)} does not exist`));
-  if (!resume && !cfg.overwrite && fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE)))
+  if (chief && !resume && !cfg.overwrite && fs.existsSync(path.join(outArg, FINETUNE_CONFIG_FILE)))
     return E.left(ftError(`${outArg} already holds a fine-tuning run; pass --resume to continue it, choose another --out or pass --overwrite`));
-  if (!resume) {
+  if (chief && !resume) {
     const dirOk = checkOutDir(cfg.out, { kind: 'lamina-finetune-run', overwrite: cfg.overwrite });
     if (E.isLeft(dirOk)) return E.left(ftError(dirOk.left.message, dirOk.left.code));
   }
-  const progress0 = createProgress({ total: 1, mode: io.progressMode });
+  const progress0 = chief ? createProgress({ total: 1, mode: io.progressMode }) : silentProgress;
+  swept.forEach((line) => progress0.log(line));
   const loaded = await loadModelDir(cfg.checkpoint, { note: (msg) => progress0.error(msg) });
   if (E.isLeft(loaded)) return E.left(ftError(`--checkpoint: ${loaded.left}`));
   const m = loaded.right;
@@ -364,8 +386,8 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     progress0.log(`warning: the tokenizer has ${m.tokenizer.vocabSize} pieces but the model only ${m.config.vocabSize}; ids beyond the model's vocabulary become <unk>`);
 
   const tEnc = Date.now();
-  const train = encodeExamples(m.tokenizer, data.right.train, cfg.seqLength, m.config.vocabSize);
-  const held = encodeExamples(m.tokenizer, data.right.eval, cfg.seqLength, m.config.vocabSize);
+  const train = encodeExamples(m.tokenizer, data.right.train, cfg.seqLength, m.config.vocabSize, cfg.truncation);
+  const held = encodeExamples(m.tokenizer, data.right.eval, cfg.seqLength, m.config.vocabSize, cfg.truncation);
   const truncated = train.lengths.reduce((a, l) => a + (l === cfg.seqLength ? 1 : 0), 0);
   progress0.log(
     `data: ${train.size} training examples (${data.right.train.name}), ${held.size} held-out (${data.right.eval.name})` +
@@ -382,6 +404,12 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   if (E.isLeft(ck)) return E.left(ftError(`cannot resume: ${ck.left.message}`, 1));
   const resumed = ck.right;
   await io.beforeCompute?.();
+  if (group) {
+    // every worker must run the same resolved config from the same step (task 0 decides)
+    const agreed = group.agree(canonicalJson({ config: cfg, startStep: resumed?.state.step ?? 0 }));
+    if (E.isLeft(agreed)) return E.left(ftError(agreed.left.message, agreed.left.code));
+    progress0.log(`cluster: ${group.size} workers (${group.workers.join(', ')}); global batch ${cfg.batchSize}, shared by the workers`);
+  }
   const model: AlbertConfig = { ...m.config, hiddenDropoutProb: cfg.dropout, attentionProbsDropoutProb: cfg.dropout };
   const trainer = createTaskTrainer({
     config: model,
@@ -390,6 +418,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     optimizer: cfg.optimizer,
     hyper: { weightDecay: cfg.weightDecay, biasCorrection: cfg.biasCorrection },
     clipNorm: cfg.clipNorm,
+    pooling: cfg.pooling,
     seed: cfg.seed,
     ...(resumed ? { initialParams: resumed.weights, exact: true } : cfg.fromScratch ? {} : { initialParams: m.params }),
   });
@@ -399,7 +428,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   // into place only when the run has finished, so a NaN, a signal or a crash leaves the old run as
   // it was. A new run or a resumed one writes into --out itself, so its periodic checkpoints
   // survive kill -9 and --resume continues from them.
-  const replacing = !resume && cfg.overwrite && fs.existsSync(path.join(cfg.out, FINETUNE_CONFIG_FILE));
+  const replacing = chief && !resume && cfg.overwrite && fs.existsSync(path.join(cfg.out, FINETUNE_CONFIG_FILE));
   let stage: StagedDir | undefined;
   try {
     if (replacing) stage = stageDir(cfg.out);
@@ -412,7 +441,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
   try {
     progress0.log(cfg.fromScratch ? `from scratch: the model config and tokenizer of ${cfg.checkpoint}, all ${t.report.initialised.length} parameters initialised fresh (seed ${cfg.seed})` : describeLoad(t.report, cfg.checkpoint));
     try {
-      fs.mkdirSync(out, { recursive: true });
+      if (chief) fs.mkdirSync(out, { recursive: true });
     } catch (e) {
       return E.left(ftError(`cannot create ${out}: ${e instanceof Error ? e.message : String(e)}`, 1));
     }
@@ -423,7 +452,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       if (E.isLeft(r)) return E.left(ftError(`cannot resume the optimizer: ${r.left.message}`, 1));
       progress0.log(`resuming from ${path.relative(process.cwd(), resumed.dir) || resumed.dir} (step ${resumed.state.step})`);
     }
-    if (!resume) {
+    if (chief && !resume) {
       const tokName = copyTokenizer(m.tokenizer, out);
       const stored: StoredFinetune = {
         kind: 'lamina-finetune-run',
@@ -443,17 +472,19 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
       if (E.isLeft(w)) return E.left(ftError(w.left, 1));
     }
     const startStep = resumed?.state.step ?? 0;
-    const logger = openMetricsLogger({ runDir: out, note: (msg) => progress0.log(msg), ...(resume ? { truncateAfterStep: startStep } : {}) });
+    const logger = chief ? openMetricsLogger({ runDir: out, note: (msg) => progress0.log(msg), ...(resume ? { truncateAfterStep: startStep } : {}) }) : E.right(silentLogger);
     if (E.isLeft(logger)) return E.left(ftError(logger.left.message, 1));
     const log = logger.right;
-    const progress = createProgress({ total, startStep, mode: io.progressMode, everySteps: io.logEvery ?? Math.max(1, Math.round(total / 20)) });
+    const progress = chief
+      ? createProgress({ total, startStep, mode: io.progressMode, everySteps: io.logEvery ?? Math.max(1, Math.round(total / 20)), ...(group ? { label: `${group.size} workers` } : {}) })
+      : silentProgress;
 
     let lastMetrics: TaskMetrics | undefined;
     const evaluate = async (step: number): Promise<TaskMetrics> => {
       const mt = await evaluateEncoded(t, held, cfg.task, numLabels, cfg.evalBatchSize);
       lastMetrics = mt;
       log.log(step, metricValues(mt));
-      writeFinetuneCurves(out, cfg.task);
+      if (chief) writeFinetuneCurves(out, cfg.task);
       progress.log(`eval @ step ${step}: ${formatTaskMetrics(mt)}`);
       return mt;
     };
@@ -484,7 +515,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
         runDir: out,
         state: { params: t.params, optimizer: t.optimizer },
         step: t.step,
-        batches,
+        batches: group ? dataParallelBatches(group, taskObjective(cfg.task, numLabels), () => batches.next(), () => batches.cursor()) : batches,
         startStep,
         totalSteps: total,
         lr: (s) => lrAt(s, schedule.right),
@@ -501,6 +532,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
         },
         interrupted,
         ...(resumed ? { lastCheckpoint: resumed.dir } : {}),
+        ...(group ? { collective: loopCollective(group) } : {}),
       }),
     );
     if (E.isLeft(ran)) {
@@ -530,7 +562,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
     const finalMetrics = await evaluate(step);
     log.close();
     const seconds = (Date.now() - t0) / 1000;
-    const ev = await writeJson(path.join(out, EVAL_FILE), {
+    const ev = !chief ? E.right(undefined) : await writeJson(path.join(out, EVAL_FILE), {
       task: cfg.task,
       labels,
       step,
@@ -626,10 +658,10 @@ export const evaluateTask = async (checkpointDir: string, dataFile: string, opts
   const ex = resolveExamples(raw.right.raw, s.task, s.labels, raw.right.name);
   if (E.isLeft(ex)) return E.left(ftError(ex.left));
   await opts.beforeCompute?.();
-  const trainer = createTaskTrainer({ config: s.model, kind: s.task, numLabels: s.numLabels, optimizer: 'adamw', seed: 0, initialParams: ck.right.weights, exact: true });
+  const trainer = createTaskTrainer({ config: s.model, kind: s.task, numLabels: s.numLabels, pooling: s.config.pooling ?? 'first', optimizer: 'adamw', seed: 0, initialParams: ck.right.weights, exact: true });
   if (E.isLeft(trainer)) return E.left(ftError(`${latest.dir}: ${trainer.left}`, 1));
   try {
-    const enc = encodeExamples(tok.right, ex.right, s.config.seqLength, s.model.vocabSize);
+    const enc = encodeExamples(tok.right, ex.right, s.config.seqLength, s.model.vocabSize, s.config.truncation ?? 'head');
     const metrics = await evaluateEncoded(trainer.right, enc, s.task, s.numLabels, opts.batchSize ?? 64);
     return E.right({ metrics, task: s.task, labels: s.labels, data: raw.right.name, checkpoint: latest.dir, step: latest.step });
   } finally {

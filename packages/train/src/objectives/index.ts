@@ -103,8 +103,8 @@ export const weightedSparseCrossEntropy = (
   logits2d: tf.Tensor2D,
   labels: tf.Tensor1D,
   weights: tf.Tensor1D,
-  /** Data parallelism: `scale · Σ w·l / (total + 1e-5)`, with the global batch's weight total. */
-  normaliser?: { readonly total: number; readonly scale: number },
+  /** Data parallelism: `scale · Σ w·l / (total + 1e-5)`, with the global batch's weight total (a number, or a scalar tensor inside a traced step). */
+  normaliser?: { readonly total: number | tf.Scalar; readonly scale: number },
 ): tf.Scalar => {
   const V = logits2d.shape[1];
   const perExample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -125,7 +125,7 @@ export const weightedSparseCrossEntropy = (
     };
   }) as never) as (x: tf.Tensor) => tf.Tensor1D;
   const losses = perExample(logits2d);
-  if (normaliser) return tf.div(tf.mul(tf.sum(tf.mul(losses, weights)), normaliser.scale), normaliser.total + 1e-5) as tf.Scalar;
+  if (normaliser) return tf.div(tf.mul(tf.sum(tf.mul(losses, weights)), normaliser.scale), typeof normaliser.total === 'number' ? normaliser.total + 1e-5 : tf.add(normaliser.total, 1e-5)) as tf.Scalar;
   return tf.div(tf.sum(tf.mul(losses, weights)), tf.add(tf.sum(weights), 1e-5)) as tf.Scalar;
 };
 
@@ -137,12 +137,12 @@ const need = (t: Readonly<Record<string, tf.Tensor>>, k: string): tf.Tensor => {
 };
 
 /** Token-level weighted cross-entropy and its eval sums: [loss·(count+1e-5), correct, count]. */
-const tokenSums = (logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor): { loss: tf.Scalar; sums: tf.Tensor[] } => {
+const tokenSums = (logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor, normaliser?: { readonly total: number; readonly scale: number }): { loss: tf.Scalar; sums: tf.Tensor[] } => {
   const V = logits.shape[logits.shape.length - 1] as number;
   const l2 = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
   const y = tf.reshape(labels, [-1]) as tf.Tensor1D;
   const w = tf.reshape(weights, [-1]) as tf.Tensor1D;
-  const loss = weightedSparseCrossEntropy(l2, y, w);
+  const loss = weightedSparseCrossEntropy(l2, y, w, normaliser);
   const count = tf.sum(w);
   const correct = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(l2, -1), y), 'float32'), w));
   return { loss, sums: [tf.mul(loss, tf.add(count, 1e-5)), correct, count] };
@@ -150,6 +150,15 @@ const tokenSums = (logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor): { 
 const tokenResult = (prefix: string, [lossSum = 0, correct = 0, count = 0]: readonly number[]) => {
   const loss = lossSum / Math.max(1, count);
   return { [`${prefix}accuracy`]: correct / Math.max(1, count), [`${prefix}loss`]: loss, perplexity: Math.exp(loss) };
+};
+
+/** A share's normaliser of the global total `k` (undefined: no share, normalise locally). */
+const shareOf = (share: LossShare | undefined, k: string) => share && { total: share.totals[k] as number, scale: share.scale };
+/** Σ of a target's values (a global batch's weight total). */
+const sumOf = (x: { readonly data: ArrayLike<number> } | undefined): number => {
+  let w = 0;
+  for (const v of Array.from(x?.data ?? [])) w += v;
+  return w;
 };
 
 const checkRank = (sig: TensorSig, rank: number, what: string, last: number | undefined, lastName: string): string | undefined => {
@@ -224,9 +233,10 @@ export const clmObjective = (logits: OutputRef = null): TrainingObjective => ({
   name: 'clm',
   outputs: { logits },
   targets: ['labels', 'weights'],
-  loss(out, t) {
-    return { total: tokenSums(need(out, 'logits'), need(t, 'labels'), need(t, 'weights')).loss, parts: {} };
+  loss(out, t, share) {
+    return { total: tokenSums(need(out, 'logits'), need(t, 'labels'), need(t, 'weights'), shareOf(share, 'weight')).loss, parts: {} };
   },
+  globalTotals: (feed) => ({ weight: sumOf(feed.targets.weights) }),
   evalSums(out, t) {
     return tf.stack(tokenSums(need(out, 'logits'), need(t, 'labels'), need(t, 'weights')).sums) as tf.Tensor1D;
   },
@@ -243,10 +253,11 @@ export const classifyObjective = (numLabels: number, logits: OutputRef = null): 
   name: 'classify',
   outputs: { logits },
   targets: ['labels'],
-  loss(out, t) {
+  loss(out, t, share) {
     const y = need(t, 'labels') as tf.Tensor1D;
-    return { total: weightedSparseCrossEntropy(need(out, 'logits') as tf.Tensor2D, y, tf.ones([y.shape[0] as number]) as tf.Tensor1D), parts: {} };
+    return { total: weightedSparseCrossEntropy(need(out, 'logits') as tf.Tensor2D, y, tf.ones([y.shape[0] as number]) as tf.Tensor1D, shareOf(share, 'rows')), parts: {} };
   },
+  globalTotals: (feed) => ({ rows: feed.targets.labels?.shape[0] ?? 0 }),
   evalSums(out, t) {
     const y = need(t, 'labels');
     return tf.stack(tokenSums(need(out, 'logits'), y, tf.onesLike(y).asType('float32')).sums) as tf.Tensor1D;
@@ -267,9 +278,12 @@ export const regressObjective = (logits: OutputRef = null): TrainingObjective =>
   name: 'regress',
   outputs: { logits },
   targets: ['labels'],
-  loss(out, t) {
-    return { total: tf.mean(tf.square(tf.sub(tf.reshape(need(out, 'logits'), [-1]), need(t, 'labels')))) as tf.Scalar, parts: {} };
+  loss(out, t, share) {
+    const sq = tf.square(tf.sub(tf.reshape(need(out, 'logits'), [-1]), need(t, 'labels')));
+    if (!share) return { total: tf.mean(sq) as tf.Scalar, parts: {} };
+    return { total: tf.div(tf.mul(tf.sum(sq), share.scale), share.totals.rows as number) as tf.Scalar, parts: {} };
   },
+  globalTotals: (feed) => ({ rows: feed.targets.labels?.shape[0] ?? 0 }),
   evalSums(out, t) {
     const y = need(t, 'labels');
     return tf.stack([tf.sum(tf.square(tf.sub(tf.reshape(need(out, 'logits'), [-1]), y))), tf.scalar(y.shape[0] as number)]) as tf.Tensor1D;
@@ -287,9 +301,10 @@ export const tokenClassifyObjective = (numLabels: number, logits: OutputRef = nu
   name: 'token-classify',
   outputs: { logits },
   targets: ['labels', 'weights'],
-  loss(out, t) {
-    return { total: tokenSums(need(out, 'logits'), need(t, 'labels'), need(t, 'weights')).loss, parts: {} };
+  loss(out, t, share) {
+    return { total: tokenSums(need(out, 'logits'), need(t, 'labels'), need(t, 'weights'), shareOf(share, 'weight')).loss, parts: {} };
   },
+  globalTotals: (feed) => ({ weight: sumOf(feed.targets.weights) }),
   evalSums(out, t) {
     return tf.stack(tokenSums(need(out, 'logits'), need(t, 'labels'), need(t, 'weights')).sums) as tf.Tensor1D;
   },

@@ -2,7 +2,7 @@
  * Sampling from a causal model: seeded (the same seed gives the same text), greedy at temperature
  * 0, with top-k and top-p (nucleus) filtering. The loop runs the whole window through the model
  * for each new token (no cache of keys and values): `lamina generate --json` reports tokens/s,
- * and the README records what that is for 100 new tokens.
+ * and `pnpm bench generate` measures 100 new tokens (BENCHMARKS.md).
  *
  * @example
  * ```ts
@@ -145,6 +145,20 @@ export interface Generated {
 }
 
 /**
+ * The logits among a model's outputs: the one tensor, the named output, else the fanout's
+ * `logits` (or its only output).
+ * @example logitsOf({ logits: t }, undefined) // t
+ */
+export const logitsOf = (out: tf.Tensor | Readonly<Record<string, tf.Tensor>>, name: string | undefined): tf.Tensor => {
+  if (out instanceof tf.Tensor) return out;
+  const keys = Object.keys(out);
+  const key = name ?? (keys.includes('logits') ? 'logits' : keys.length === 1 ? keys[0] : undefined);
+  const t = key === undefined ? undefined : out[key];
+  if (!t) throw new Error(`the model has no output ${JSON.stringify(name ?? 'logits')} (its outputs: ${keys.join(', ')})`);
+  return t;
+};
+
+/**
  * Continues a prompt (see the module comment). Errors (an empty prompt, a prompt longer than the
  * model's positions) are one line.
  * @example const g = await generate(req); if (E.isRight(g)) console.log(g.right.text);
@@ -171,7 +185,7 @@ export const generate = async (r: GenerateRequest): Promise<E.Either<string, Gen
         const L = ids.length;
         const x = tf.tensor2d(Int32Array.from(ids), [1, L], 'int32');
         const out = f.right(params, { [INPUTS.ids]: x, [INPUTS.mask]: tf.onesLike(x) }, { training: false });
-        const logits = (out instanceof tf.Tensor ? out : out[r.output as string]) as tf.Tensor;
+        const logits = logitsOf(out, r.output);
         const V = logits.shape[logits.shape.length - 1] as number;
         return tf.reshape(tf.slice(logits, [0, L - 1, 0], [1, 1, V]), [V]);
       });

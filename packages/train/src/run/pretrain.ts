@@ -327,8 +327,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
       clipNorm: cfg.clipNorm,
       seed: cfg.seed,
       ...(initialParams ? { initialParams } : {}),
-      // data-parallel steps reduce gradients through a host callback: they run eager
-      engine: group ? 'eager' : (io.engine ?? 'graph'),
+      engine: io.engine ?? 'graph',
       xla: io.xla ?? false,
       onNotice: (line) => progress.log(line),
     });
@@ -337,7 +336,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     progress.log(
       t.engine() === 'graph'
         ? `step engine: graph (one TensorFlow function per step${io.xla ? ', XLA' : ''}; --eager runs op by op)`
-        : `step engine: eager (tfjs ops one at a time${group ? ': data-parallel steps are not compiled to a graph yet' : ''})`,
+        : `step engine: eager (tfjs ops one at a time)`,
     );
     if (optimizerState) {
       const r = t.optimizer.loadState(optimizerState, t.params);
@@ -399,7 +398,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
         record: (v, lr) => ({ loss: v.loss as number, mlm_loss: v.mlm_loss as number, ...(order ? { order_loss: v.order_loss as number } : {}), grad_norm: v.grad_norm as number, lr }),
         interrupted,
         ...(existing ? { lastCheckpoint: existing.dir } : {}),
-        ...(group ? { collective: { chief, describeFailure: (e: unknown, s: number) => group.describeFailure(e, s) } } : {}),
+        ...(group ? { collective: { chief, describeFailure: (e: unknown, s: number) => group.describeFailure(e, s), allReduceSeconds: () => group.allReduceSeconds() } } : {}),
       });
       if (E.isLeft(end)) {
         log.close();

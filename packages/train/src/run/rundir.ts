@@ -260,6 +260,52 @@ export interface StagedDir {
   readonly abort: () => void;
 }
 
+/** Whether a process with this pid is alive (EPERM: alive, someone else's). */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Cleans up after a staged run whose process died (kill -9, power loss) before it finished:
+ * - `<final>.partial-<pid>`: the unfinished replacement, never committed; removed, with one line;
+ * - `<final>.old-<pid>` with no `<final>`: the process died in the middle of the swap, so this is
+ *   the previous run; it is moved back into place, with one line. With `<final>` present the
+ *   swap had finished and the old run was being deleted anyway; its remains are removed.
+ * Directories of live processes (another run replacing the same directory) are left alone.
+ * @example sweepStaged(path.resolve('runs/ft'), (l) => console.error(l))
+ */
+export const sweepStaged = (abs: string, note: (line: string) => void): void => {
+  const parent = path.dirname(abs);
+  const base = path.basename(abs);
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\.(partial|old)-(\d+)$/.exec(name.startsWith(base) ? name.slice(base.length) : '');
+    if (m === null || alive(Number(m[2]))) continue;
+    const stale = path.join(parent, name);
+    try {
+      if (m[1] === 'old' && !fs.existsSync(abs)) {
+        fs.renameSync(stale, abs);
+        note(`note: ${abs} was being replaced when its process (${m[2]}) died; the previous run is back in place`);
+      } else {
+        fs.rmSync(stale, { recursive: true, force: true });
+        if (m[1] === 'partial') note(`note: removed ${stale}, the unfinished replacement left by a lamina run that was killed (process ${m[2]})`);
+      }
+    } catch {
+      // best effort: a directory we cannot clean stays as it is
+    }
+  }
+};
+
 /**
  * Stages a run: everything is written into `<final>.partial-<pid>`; `commit` swaps it into place
  * (the old run moved aside and deleted only after the new one is in place), `abort` removes it.
@@ -271,9 +317,10 @@ export interface StagedDir {
  * E.isRight(ok) ? s.commit() : s.abort();
  * ```
  */
-export const stageDir = (final: string): StagedDir => {
+export const stageDir = (final: string, note: (line: string) => void = () => {}): StagedDir => {
   const abs = path.resolve(final);
   const dir = `${abs}.partial-${process.pid}`;
+  sweepStaged(abs, note);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(abs), { recursive: true });
   fs.mkdirSync(dir);

@@ -39,10 +39,14 @@ import {
   type TrainingObjective,
 } from '../objectives/index.js';
 import { fitObjective, type FeedShape } from '../objectives/fit.js';
-import { labelSetOf, readExamples, resolveExamples } from '../finetune/data.js';
+import { labelSetOf, readExamples, readTaggedFile, resolveExamples } from '../finetune/data.js';
+import { encodeTagged, taggedFeed, taggedLabelSet } from './token-data.js';
 import { encodeExamples, sliceBatch } from '../finetune/encode.js';
 import { taskFeed } from '../finetune/model.js';
 import { albertFeed } from '../pretrainer.js';
+import type { DataParallelGroup } from '../distributed/group.js';
+import { dataParallelBatches, loopCollective, silentLogger, silentProgress } from '../distributed/worker.js';
+import { canonicalJson } from '@lamina/dsl';
 import { buildRunData, datasetCacheDir, evalBatches, runCorpus, runTokenizer, trainBatches } from './data.js';
 import { lmFeed, lmWindows } from './lm-data.js';
 import { RUN_CONFIG_FILE, runConfigHash } from './pretrain.js';
@@ -225,8 +229,11 @@ const feedShape = (name: ObjectiveName, batch: number, seqLength: number, masked
   }
 };
 
-/** Prepared data: batch streams and held-out feeds, and what the model needs to know. */
-interface Prepared {
+/**
+ * Prepared data: batch streams and held-out feeds, and what the model needs to know.
+ * @example prepareTrainData(cfg, dir, model, log) // Either<string, Prepared>
+ */
+export interface Prepared {
   readonly tokenizer: Tokenizer;
   readonly numLabels: number;
   readonly labels: readonly string[];
@@ -259,7 +266,11 @@ const shuffled = (n: number, batchSize: number, seed: number, feed: (ix: number[
   };
 };
 
-const prepare = (cfg: TrainRunConfig, _runDir: string, model: Node | undefined, log: (m: string) => void): E.Either<string, Prepared> => {
+/**
+ * Reads and checks a run's data (tokenizer, streams, held-out feeds); nothing is written.
+ * @example const d = prepareTrainData(cfg, 'runs/m', model, console.error);
+ */
+export const prepareTrainData = (cfg: TrainRunConfig, _runDir: string, model: Node | undefined, log: (m: string) => void): E.Either<string, Prepared> => {
   const d = cfg.data;
   const tok = runTokenizer(d.tokenizer);
   if (E.isLeft(tok)) return tok;
@@ -311,7 +322,31 @@ const prepare = (cfg: TrainRunConfig, _runDir: string, model: Node | undefined, 
       },
     });
   }
-  if (cfg.objective === 'token-classify') return E.left('the token-classify objective has no data reader on the CLI yet (its objective value is in @lamina/train: tokenClassifyObjective)');
+  if (cfg.objective === 'token-classify') {
+    if (d.corpus !== undefined) return E.left('--corpus is for clm/mlm; token-classify reads --train and --eval');
+    if (d.train === undefined || d.eval === undefined) return E.left('the token-classify objective needs --train and --eval (JSONL files of {"tokens": [...], "labels": [...]})');
+    const tr = readTaggedFile(d.train, d.maxTrain);
+    if (E.isLeft(tr)) return tr;
+    const ev = readTaggedFile(d.eval, d.maxEval);
+    if (E.isLeft(ev)) return ev;
+    const labels = taggedLabelSet(tr.right);
+    if (labels.length < 2) return E.left(`${d.train}: token classification needs at least two labels`);
+    const encT = encodeTagged(tok.right, tr.right, labels, d.seqLength, d.train);
+    if (E.isLeft(encT)) return encT;
+    const encE = encodeTagged(tok.right, ev.right, labels, d.seqLength, d.eval);
+    if (E.isLeft(encE)) return encE;
+    const nEval = Math.min(cfg.evalBatches, Math.ceil(encE.right.count / B));
+    const heldOut = Array.from({ length: nEval }, (_, i) => Array.from({ length: Math.min(B, encE.right.count - i * B) }, (_, j) => i * B + j)).map((ix) => taggedFeed(encE.right, ix));
+    return E.right({
+      tokenizer: tok.right,
+      numLabels: labels.length,
+      labels,
+      stream: shuffled(encT.right.count, Math.min(B, encT.right.count), cfg.seed, (ix) => taggedFeed(encT.right, ix)),
+      heldOut,
+      describe: `${encT.right.count} tagged training examples (${d.train}), ${encE.right.count} held-out (${d.eval}), labels [${labels.slice(0, 8).join(', ')}]`,
+      close: () => undefined,
+    });
+  }
   if (d.corpus !== undefined) return E.left(`--corpus is for clm/mlm; ${cfg.objective} reads --train and --eval`);
   if (d.train === undefined || d.eval === undefined) return E.left(`the ${cfg.objective} objective needs --train and --eval (JSONL/TSV files, or imdb)`);
   const kind = cfg.objective === 'classify' ? 'classify' : 'regress';
@@ -406,6 +441,8 @@ export interface TrainIO {
   readonly progressMode: ProgressMode;
   readonly logEvery?: number;
   readonly beforeCompute?: () => Promise<void>;
+  /** Data-parallel training in a group of workers (each takes a share of every global batch; only task 0 writes). */
+  readonly group?: DataParallelGroup;
 }
 
 /**
@@ -418,14 +455,20 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
   const t0 = Date.now();
   const cfgFile = path.join(runDir, RUN_CONFIG_FILE);
   const existing = latestCheckpoint(runDir);
-  if (!resume && (existing || fs.existsSync(cfgFile))) return E.left(trainError(`${runDir} already holds a run; pass --resume to continue it or choose another --out`));
+  const group = io.group;
+  // in a group only task 0 writes; the others read what it wrote (the same --out)
+  const chief = group === undefined || group.taskIndex === 0;
+  if (group && group.size > cfg.batchSize) return E.left(trainError(`--batch-size ${cfg.batchSize} is smaller than the ${group.size} workers that share it`));
+  if (chief && !resume && (existing || fs.existsSync(cfgFile))) return E.left(trainError(`${runDir} already holds a run; pass --resume to continue it or choose another --out`));
   if (resume && !fs.existsSync(cfgFile)) return E.left(trainError(`nothing to resume: ${cfgFile} does not exist`));
   const model = decodeModel(cfg.model);
   if (E.isLeft(model)) return E.left(trainError(`model: ${model.left.message}`));
-  const progress = createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? Math.max(1, Math.round(cfg.steps / 20)) });
+  const progress = chief
+    ? createProgress({ total: cfg.steps, mode: io.progressMode, everySteps: io.logEvery ?? Math.max(1, Math.round(cfg.steps / 20)), ...(group ? { label: `${group.size} workers` } : {}) })
+    : silentProgress;
   const sched = validateSchedule({ peak: cfg.lr, warmup: cfg.warmup, total: cfg.steps });
   if (E.isLeft(sched)) return E.left(trainError(sched.left.message));
-  const data = prepare(cfg, runDir, model.right, (m) => progress.log(m));
+  const data = prepareTrainData(cfg, runDir, model.right, (m) => progress.log(m));
   if (E.isLeft(data)) return E.left(trainError(data.left));
   const D = data.right;
   try {
@@ -439,8 +482,14 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
     if (resumed && resumed.state.configHash !== hash) return E.left(trainError(`cannot resume: ${cfgFile} no longer matches the checkpoint (config hash ${hash} vs ${resumed.state.configHash})`));
     progress.log(`data: ${D.describe}`);
     await io.beforeCompute?.();
-    fs.mkdirSync(runDir, { recursive: true });
-    if (!resume) {
+    if (group) {
+      // every worker must run the same resolved config from the same step (task 0 decides)
+      const agreed = group.agree(canonicalJson({ config: cfg, startStep: resumed?.state.step ?? 0 }));
+      if (E.isLeft(agreed)) return E.left(trainError(agreed.left.message, agreed.left.code));
+      progress.log(`cluster: ${group.size} workers (${group.workers.join(', ')}); global batch ${cfg.batchSize}${cfg.gradAccum > 1 ? ` x ${cfg.gradAccum}` : ''}, shared by the workers`);
+    }
+    if (chief) fs.mkdirSync(runDir, { recursive: true });
+    if (chief && !resume) {
       const w = await writeFileAtomic(cfgFile, new TextEncoder().encode(`${JSON.stringify({ kind: TRAIN_RUN_KIND, ...cfg, labels: D.labels }, null, 2)}\n`));
       if (E.isLeft(w)) return E.left(trainError(`cannot write ${cfgFile}: ${w.left.message}`, 1));
       const src = D.tokenizer.source;
@@ -467,11 +516,13 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
         progress.log(`resuming from ${path.relative(process.cwd(), resumed.dir) || resumed.dir} (step ${resumed.state.step})`);
       }
       const startStep = resumed?.state.step ?? 0;
-      const logger = openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) });
+      const logger = chief ? openMetricsLogger({ runDir, truncateAfterStep: startStep, note: (m) => progress.log(m) }) : E.right(silentLogger);
       if (E.isLeft(logger)) return E.left(trainError(logger.left.message, 1));
       const log = logger.right;
       let evalKeys: string[] = [];
       const evaluate = async (step: number): Promise<Record<string, number>> => {
+        // task 0 evaluates and reports for the group
+        if (!chief) return {};
         const sums: number[][] = [];
         for (const f of D.heldOut) sums.push(await evalSumsOf(forward, objective, params, f));
         const r = objective.evalResult(addSums(sums));
@@ -488,7 +539,9 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
           runDir,
           state,
           step: eagerStep({ forward, objective, clipNorm: cfg.clipNorm, seed: cfg.seed }),
-          batches: { next: () => Array.from({ length: cfg.gradAccum }, () => stream.next()), cursor: () => stream.cursor() },
+          batches: group
+            ? dataParallelBatches(group, objective, () => Array.from({ length: cfg.gradAccum }, () => stream.next()), () => stream.cursor())
+            : { next: () => Array.from({ length: cfg.gradAccum }, () => stream.next()), cursor: () => stream.cursor() },
           startStep,
           totalSteps: cfg.steps,
           lr: (s) => lrAt(s, sched.right),
@@ -501,6 +554,7 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
           progress,
           interrupted,
           ...(existing && resume ? { lastCheckpoint: existing.dir } : {}),
+          ...(group ? { collective: loopCollective(group) } : {}),
         }),
       );
       if (E.isLeft(end)) {

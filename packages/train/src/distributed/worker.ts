@@ -1,0 +1,91 @@
+/**
+ * What any training command on the shared loop (`core/loop.ts`) needs to run as one worker of a
+ * data-parallel group: this worker's share of every global micro-batch (any {@link Feed}, rows
+ * split as in `shard.ts`), the {@link ParallelContext} that normalises the share losses by the
+ * global batch's totals and averages the gradients over the group, the loop's collective hooks,
+ * and the silent reporter and logger of a worker that is not task 0 (only task 0 writes).
+ *
+ * @example
+ * ```ts
+ * const batches = group ? dataParallelBatches(group, objective, nextGlobal, cursor) : { next: () => nextGlobal(), cursor };
+ * runLoop({ …, batches, ...(group ? { collective: loopCollective(group) } : {}) });
+ * ```
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { JsonValue } from '../checkpoint.js';
+import type { LoopBatches, LoopCollective } from '../core/loop.js';
+import type { Feed, HostTensor } from '../core/step.js';
+import type { MetricsLogger } from '../metrics.js';
+import type { TrainingObjective } from '../objectives/index.js';
+import type { Progress } from '../progress.js';
+import type { DataParallelGroup } from './group.js';
+import { shareRows } from './shard.js';
+
+/** Rows `[start·k, end·k)` of a host tensor whose first dimension is `k` rows per example. */
+const sliceRows = (h: HostTensor, rows: number, start: number, end: number, what: string): HostTensor => {
+  const d0 = h.shape[0] ?? 0;
+  if (d0 % rows !== 0) throw new Error(`${what}: its first dimension ${d0} is not a multiple of the batch's ${rows} rows, so it cannot be shared between workers`);
+  const k = d0 / rows;
+  const width = d0 === 0 ? 0 : h.data.length / d0;
+  return { dtype: h.dtype, shape: [(end - start) * k, ...h.shape.slice(1)], data: h.data.slice(start * k * width, end * k * width) as Int32Array & Float32Array };
+};
+
+/**
+ * Worker `task` of `workers`'s share of a global batch: the rows {@link shareRows} gives, of every
+ * input and target (a tensor with `k·B` leading rows, e.g. flattened `[B·S]` labels, keeps `k`
+ * per example). The batch size B is the first input's first dimension.
+ * @example shareFeed(feed, 2, 1) // rows 4..7 of a batch of 8
+ */
+export const shareFeed = (feed: Feed, workers: number, task: number): Feed => {
+  const first = Object.values(feed.inputs)[0];
+  const rows = first?.shape[0] ?? 0;
+  const { start, end } = shareRows(rows, workers, task);
+  const slice = (xs: Readonly<Record<string, HostTensor>>) => Object.fromEntries(Object.entries(xs).map(([k, h]) => [k, sliceRows(h, rows, start, end, k)]));
+  return { inputs: slice(feed.inputs), targets: slice(feed.targets), tokens: rows === 0 ? 0 : Math.round((feed.tokens * (end - start)) / rows) };
+};
+
+/**
+ * The loop's batches for one worker of `group`: `next` draws the global micro-batches (every worker
+ * draws the same ones, from the same cursor), keeps this worker's shares and sends the global
+ * totals, the gradient average and the stop flag along; `tokens` is the global batch's.
+ * @example dataParallelBatches(group, objective, () => [stream.next()], () => stream.cursor())
+ */
+export const dataParallelBatches = (group: DataParallelGroup, objective: TrainingObjective, nextGlobal: () => readonly Feed[], cursor: () => JsonValue): LoopBatches => {
+  const totalsOf = objective.globalTotals;
+  if (!totalsOf) throw new Error(`the ${objective.name} objective cannot be shared between workers (it has no global totals)`);
+  return {
+    next: (stop) => {
+      const global = nextGlobal();
+      return {
+        micro: global.map((f) => shareFeed(f, group.size, group.taskIndex)),
+        parallel: { workers: group.size, totals: global.map((f) => totalsOf(f)), allReduce: (v) => group.allReduce(v), extras: [stop ? 1 : 0] },
+        tokens: global.reduce((a, f) => a + f.tokens, 0),
+      };
+    },
+    cursor,
+  };
+};
+
+/**
+ * The loop's view of a group: task 0 is the chief (it alone checkpoints), a lost worker becomes one
+ * line, and all-reduce time is recorded per step (`allreduce_seconds`).
+ * @example runLoop({ …, collective: loopCollective(group) })
+ */
+export const loopCollective = (group: DataParallelGroup): LoopCollective => ({
+  chief: group.taskIndex === 0,
+  describeFailure: (e, s) => group.describeFailure(e, s),
+  allReduceSeconds: () => group.allReduceSeconds(),
+});
+
+/**
+ * The reporter of a worker that is not task 0: it says nothing (task 0 speaks for the group).
+ * @example const progress = chief ? createProgress(o) : silentProgress;
+ */
+export const silentProgress: Progress = { update: () => undefined, log: () => undefined, error: () => undefined, finish: () => undefined };
+
+/**
+ * The metrics logger of a worker that is not task 0: it writes nothing.
+ * @example const log = chief ? openMetricsLogger(o) : E.right(silentLogger);
+ */
+export const silentLogger: MetricsLogger = { log: () => E.right(undefined), tensorboard: false, flush: () => undefined, close: () => undefined };
