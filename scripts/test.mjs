@@ -31,7 +31,7 @@ if (run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
-// The DSL's TSDoc @example blocks and README blocks must type-check (scripts/check-examples.mjs).
+// Every package's TSDoc @example blocks and the DSL README's blocks must type-check (scripts/check-examples.mjs).
 if (run(process.execPath, ['scripts/check-examples.mjs']) !== 0) {
   console.log('examples failed to type-check');
   console.log('0 passed, 1 failed');

@@ -14,6 +14,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Node } from './layer.js';
 import { primitiveOf } from './primitives/index.js';
 import { elems, inferShape, modelError, type ModelError, type TensorSig } from './shape.js';
+import { locateError } from './tree.js';
 
 /**
  * FLOPs of one forward pass of `model` on `input` (+ side inputs). Backward ≈ 2× forward for
@@ -35,6 +36,6 @@ export const flops = (model: Node, input: TensorSig, side: Readonly<Record<strin
     },
   });
   if (E.isLeft(r)) return r;
-  if (vague !== undefined) return E.left(modelError(vague, 'FLOPs need concrete dims (no * in the input signature)'));
+  if (vague !== undefined) return E.left(locateError(model, modelError(vague, 'FLOPs need concrete dims (no * in the input signature)')));
   return E.right(total);
 };

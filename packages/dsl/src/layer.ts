@@ -143,30 +143,69 @@ export type Compatible<A, B> = [A] extends [Same]
           ? ([B] extends [A] ? true : false)
           : false;
 
-/** The type-level error a mis-composition produces. */
-export interface ShapeMismatch<Got, Expected> {
-  readonly 'lamina: cannot compose — previous layer outputs last dim': Got;
-  readonly 'but this layer expects': Expected;
-}
+type ShowDim<D> = D extends number | string ? D : 'unknown';
 
-/** Checks a chain of layers; returns the tuple unchanged when it composes, else marks the bad position. */
-export type CheckChain<Ls extends readonly unknown[], Prev = Same, Acc extends readonly unknown[] = []> = Ls extends readonly [
-  infer H,
-  ...infer T,
-]
-  ? Compatible<Prev, InOf<H>> extends true
-    ? CheckChain<T, [OutOf<H>] extends [Same] ? Prev : OutOf<H>, [...Acc, H]>
-    : [...Acc, ShapeMismatch<Prev, InOf<H>>, ...T]
-  : Acc;
+/**
+ * The type-level error a mis-composition produces. Its one property reads as what happened, so
+ * TypeScript's diagnostic says it: `Property '"lamina: output dim 64 does not fit input dim 32"'
+ * is missing in type …`.
+ */
+export type ShapeMismatch<Got, Expected> = {
+  readonly [K in `lamina: output dim ${ShowDim<Got>} does not fit input dim ${ShowDim<Expected>}`]: Got;
+};
+
+/**
+ * Checks a chain of layers; returns the tuple unchanged when it composes, else marks the bad
+ * position. An array of layers (`seq(...blocks)`) must be an endo stack (each output fits the
+ * next one's input); a variadic tuple (`seq(embed, ...blocks, head)`) is checked up to its rest
+ * element and the rest is left to shape inference.
+ */
+export type CheckChain<Ls extends readonly unknown[], Prev = Same, Acc extends readonly unknown[] = []> = number extends Ls['length']
+  ? Ls extends readonly [infer H, ...infer T]
+    ? Compatible<Prev, InOf<H>> extends true
+      ? CheckChain<T, [OutOf<H>] extends [Same] ? Prev : OutOf<H>, [...Acc, H]>
+      : [...Acc, ShapeMismatch<Prev, InOf<H>>, ...T]
+    : Ls extends readonly [...infer R, infer Z]
+      ? CheckChain<R, Prev> extends R
+        ? Compatible<LastOut<R, Prev>, InOf<Z>> extends true
+          ? [...Acc, ...Ls]
+          : [...Acc, ...R, ShapeMismatch<LastOut<R, Prev>, InOf<Z>>]
+        : [...Acc, ...CheckChain<R, Prev>, Z]
+      : Ls extends readonly (infer L)[]
+      ? Compatible<Prev, InOf<L>> extends true
+        ? Compatible<OutOf<L>, InOf<L>> extends true
+          ? [...Acc, ...Ls]
+          : [...Acc, ...ShapeMismatch<OutOf<L>, InOf<L>>[]]
+        : [...Acc, ...ShapeMismatch<Prev, InOf<L>>[]]
+    : Acc
+  : Ls extends readonly [infer H, ...infer T]
+    ? Compatible<Prev, InOf<H>> extends true
+      ? CheckChain<T, [OutOf<H>] extends [Same] ? Prev : OutOf<H>, [...Acc, H]>
+      : [...Acc, ShapeMismatch<Prev, InOf<H>>, ...T]
+    : Acc;
 
 type FirstIn<Ls extends readonly unknown[]> = Ls extends readonly [infer H, ...infer T]
   ? [InOf<H>] extends [Same]
     ? FirstIn<T>
     : InOf<H>
-  : Same;
+  : Ls extends readonly (infer L)[]
+    ? number extends Ls['length']
+      ? InOf<L>
+      : Same
+    : Same;
 type LastOut<Ls extends readonly unknown[], Prev = Same> = Ls extends readonly [infer H, ...infer T]
   ? LastOut<T, [OutOf<H>] extends [Same] ? Prev : OutOf<H>>
-  : Prev;
+  : Ls extends readonly [...unknown[], infer Z]
+    ? [OutOf<Z>] extends [Same]
+      ? Prev
+      : OutOf<Z>
+    : Ls extends readonly (infer L)[]
+    ? number extends Ls['length']
+      ? [OutOf<L>] extends [Same]
+        ? Prev
+        : OutOf<L>
+      : Prev
+    : Prev;
 
 // ---------------------------------------------------------------------------------------------
 // Constructors

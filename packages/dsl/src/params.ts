@@ -85,7 +85,7 @@ export const paramSpecs = (model: Node): E.Either<ModelError, readonly ParamSpec
       const prev = specs.get(path);
       if (prev) {
         if (prev.sharedIn === undefined || prev.sharedIn !== v.sharedIn)
-          return E.left(modelError(v.where, `parameter path "${path}" is claimed by two different layers (${prev.owner} and ${v.where}); wrap one in named(...) or share them with shared(...)`));
+          return E.left(modelError(v.prefix, `parameter path "${path}" is claimed by two different layers (${prev.owner} and ${v.where}); wrap one in named(...) or share them with shared(...)`));
         specs.set(path, { ...prev, uses: prev.uses + v.uses });
       } else {
         specs.set(path, { path, shape, init, decay, owner: v.where, ownerKind: v.node.kind, uses: v.uses, sharedIn: v.sharedIn });

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * const r = inferShape({ kind: 'seq', layers: [dense(4, 8), dense(7, 2)] }, tensorSig([null, 4]));
- * // left: "seq[1].dense: expected last dim 7, got 8 (input [*, 8])"
+ * // left: "dense_1: expected last dim 7, got 8 (input [*, 8])"
  * ```
  * @module
  */
@@ -14,7 +14,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { innerEmbedding, type Node } from './layer.js';
 import { isPrimitive, primitiveOf } from './primitives/index.js';
 import { dimsMatch, lastDim, modelError, showShape, tensorSig, withLast, type ModelError, type Signature, type SideInputSpec, type TensorSig } from './sig.js';
-import { checkNodeFields, childWhere, children, collectShared, primitiveWhere } from './tree.js';
+import { checkNodeFields, childWhere, children, collectShared, locateError, primitiveWhere, repeatShares } from './tree.js';
+import { joinPath } from './paths.js';
 
 export * from './sig.js';
 
@@ -88,8 +89,9 @@ const infer = (n: Node, input: Signature, where: string, env: Env): R => {
     }
     case 'repeat': {
       let acc: R = E.right(input);
+      const copies = !repeatShares(n);
       for (let i = 0; i < n.times && E.isRight(acc); i++) {
-        const w = childWhere(where, n, i);
+        const w = copies ? joinPath(childWhere(where, n, i), String(i)) : childWhere(where, n, i);
         const step = n.step;
         const stepped = step === undefined ? acc : E.chain((s: Signature) => infer(step, s, childWhere(where, n, 'step'), env))(acc);
         acc = E.chain((s: Signature) => infer(n.layer, s, w, env))(stepped);
@@ -138,7 +140,9 @@ export const inferShape = (
   within?: Node | InferOptions,
 ): E.Either<ModelError, Signature> => {
   const o: InferOptions = within === undefined ? {} : 'kind' in within ? { within } : within;
-  return infer(model, input, '', { side, shared: collectShared(o.within ?? model), trace: o.trace, traceMerge: o.traceMerge });
+  const r = infer(model, input, '', { side, shared: collectShared(o.within ?? model), trace: o.trace, traceMerge: o.traceMerge });
+  // the error's path in the language of parameter paths (`h.0.c_proj`), the one `paramSpecs` prints
+  return E.isLeft(r) ? E.left(locateError(model, r.left)) : r;
 };
 
 /**

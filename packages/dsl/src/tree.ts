@@ -11,7 +11,7 @@
  * @module
  */
 import { canonicalJson, innerEmbedding, type BranchNode, type CombinatorKind, type CombinatorNode, type FanoutNode, type NamedNode, type Node, type RepeatNode, type SeqNode, type SharedNode } from './layer.js';
-import { joinPath, namedScope, primitivePrefix, repeatScopes, sharedScope, siblingScope, stepScope, type Scope } from './paths.js';
+import { joinPath, namedScope, primitivePrefix, repeatScopes, rootScope, sharedScope, siblingScope, stepScope, type Scope } from './paths.js';
 import { isPrimitive, primitiveOf } from './primitives/index.js';
 import { modelError, need, positive, type ModelError } from './sig.js';
 
@@ -174,42 +174,62 @@ export interface PrimitiveVisit {
  * count, validating node fields, shared-name consistency and tying targets on the way. A shared
  * body is visited once per occurrence; the copies of an unshared repeat once each.
  */
-export const walkScoped = (model: Node, scope: Scope, visit: (v: PrimitiveVisit) => void): ModelError | undefined => {
+export const walkScoped = (model: Node, scope: Scope, visit: (v: PrimitiveVisit) => void, located?: Map<string, string>): ModelError | undefined => {
+  const table = located ?? new Map<string, string>();
+  const note = (where: string, path: string): void => void (table.has(where) || table.set(where, path));
   const sharedBodies = new Map<string, string>();
   const sharedNodes = collectShared(model);
   const go = (n: Node, s: Scope, where: string, uses: number, sh: string | undefined): ModelError | undefined => {
     const bad = checkNodeFields(n);
-    if (bad) return modelError(primitiveWhere(where, n), bad);
+    // a node without parameters (or with bad fields, so none): its scope's path, plus its kind when unnamed
+    const bare = s.explicit ? s.prefix : joinPath(s.prefix, n.kind);
+    if (bad) {
+      // a primitive takes its automatic segment all the same (the walk stops here)
+      let path = bare;
+      try {
+        if ((primitiveOf(n)?.params(n as never).length ?? 0) > 0) path = primitivePrefix(s, n.kind);
+      } catch {
+        // fields too broken to list parameters
+      }
+      note(primitiveWhere(where, n), path);
+      note(where, path);
+      return locate(table, modelError(primitiveWhere(where, n), bad));
+    }
     const p = primitiveOf(n);
     if (p) {
       const here = primitiveWhere(where, n);
+      const owns = p.params(n as never).length > 0;
+      const prefix = owns ? primitivePrefix(s, n.kind) : '';
+      note(here, owns ? prefix : bare);
       const tie = p.tie?.(n as never);
       if (tie) {
         const emb = sharedNodes.get(tie.target);
         const e = emb ? innerEmbedding(emb) : undefined;
-        if (!e) return modelError(here, `ties to shared "${tie.target}", which is not a shared embedding in the model`);
-        if (e.vocab !== tie.vocab || e.dim !== tie.dim) return modelError(here, `expects an embedding ${tie.vocab}×${tie.dim}, shared "${tie.target}" is ${e.vocab}×${e.dim}`);
+        if (!e) return locate(table, modelError(here, `ties to shared "${tie.target}", which is not a shared embedding in the model`));
+        if (e.vocab !== tie.vocab || e.dim !== tie.dim) return locate(table, modelError(here, `expects an embedding ${tie.vocab}×${tie.dim}, shared "${tie.target}" is ${e.vocab}×${e.dim}`));
       }
-      const owns = p.params(n as never).length > 0;
-      visit({ node: n, prefix: owns ? primitivePrefix(s, n.kind) : '', where: here, uses, sharedIn: sh });
+      visit({ node: n, prefix, where: here, uses, sharedIn: sh });
       return undefined;
     }
     const c = n as CombinatorNode;
+    note(where, s.prefix);
     if (c.kind === 'shared') {
       const body = canonicalJson(c.layer);
       const prev = sharedBodies.get(c.name);
-      if (prev !== undefined && prev !== body) return modelError(childWhere(where, c, 0), `two different layers are shared under the name "${c.name}"`);
+      note(childWhere(where, c, 0), c.name);
+      if (prev !== undefined && prev !== body) return locate(table, modelError(childWhere(where, c, 0), `two different layers are shared under the name "${c.name}"`));
       sharedBodies.set(c.name, body);
     }
     const scopes = childScopes(c, s);
     const kids = combinatorOf(c).children(c);
+    if (c.kind === 'named') note(childWhere(where, c, 0), (scopes[0] as Scope).prefix);
     if (c.kind === 'repeat') {
       const body = c.layer;
       if (c.step) {
         const e = go(c.step, stepScope(s), childWhere(where, c, 'step'), uses * c.times, sh);
         if (e) return e;
       }
-      if (scopes.length === 1) return go(body, scopes[0] as Scope, childWhere(where, c, 0), uses * c.times, sh);
+      if (repeatShares(c)) return go(body, scopes[0] as Scope, childWhere(where, c, 0), uses * c.times, sh);
       for (const [i, cs] of scopes.entries()) {
         const e = go(body, cs, joinPath(childWhere(where, c, i), String(i)), uses, sh);
         if (e) return e;
@@ -224,3 +244,32 @@ export const walkScoped = (model: Node, scope: Scope, visit: (v: PrimitiveVisit)
   };
   return go(model, scope, '', 1, undefined);
 };
+
+/**
+ * Where each node location of a model is, in the language of parameter paths: structural
+ * location (`seq[1].repeat.0.named.dense`, internal) → the path a user sees in `paramSpecs`, the
+ * summary and `lamina params` (`h.0.c_proj`). A node owning parameters is its parameter prefix; one
+ * without, its scope's path plus its kind (`h.0.transposeSeq`), or its name when named.
+ * @example nodePaths(seq(dense(2, 3), named('out', dense(3, 1)))).get('seq[1].out.dense') // 'out'
+ */
+export const nodePaths = (model: Node): Map<string, string> => {
+  const table = new Map<string, string>();
+  walkScoped(model, rootScope(), () => undefined, table);
+  return table;
+};
+
+const locate = (table: ReadonlyMap<string, string>, e: ModelError): ModelError => {
+  // the location itself, else its nearest enclosing location the walk met
+  for (let w = e.path; ; w = w.slice(0, Math.max(0, w.lastIndexOf('.')))) {
+    const p = table.get(w);
+    if (p !== undefined) return { ...e, path: p };
+    if (w === '') return e;
+  }
+};
+
+/**
+ * A model error whose path is a structural location, restated in the language of parameter
+ * paths (see {@link nodePaths}); a path the model does not have is kept as it is.
+ * @example locateError(model, modelError('seq[1].dense', 'bad')).path // 'dense_1'
+ */
+export const locateError = (model: Node, e: ModelError): ModelError => (e.path === '' ? e : locate(nodePaths(model), e));

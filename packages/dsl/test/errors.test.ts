@@ -36,18 +36,18 @@ describe('shape errors name the path of the offending node', () => {
     // (built untyped: with literal dims, TypeScript already refuses this composition)
     const model: Node = { kind: 'seq', layers: [seq(embedding(100, 128)), repeat(shared(block, 'encoder'), 3)] };
     expect(leftMessage(inferShape(model, tensorSig([2, 16], 'int32')))).toBe(
-      'seq[1].repeat.shared(encoder).seq[0].attention.attention: expected last dim 768, got 128 (input [2, 16, 128])',
+      'encoder.attention: expected last dim 768, got 128 (input [2, 16, 128])',
     );
   });
 
   it('ids fed to a dense layer, features fed to an embedding', () => {
-    expect(leftMessage(inferShape(dense(4, 2), tensorSig([3, 4], 'int32')))).toMatch(/^dense: expected float32 features .* got int32 ids/);
-    expect(leftMessage(inferShape(embedding(10, 4), tensorSig([3, 4])))).toMatch(/^embedding: expected int32 ids, got float32/);
+    expect(leftMessage(inferShape(dense(4, 2), tensorSig([3, 4], 'int32')))).toMatch(/^dense_0: expected float32 features .* got int32 ids/);
+    expect(leftMessage(inferShape(embedding(10, 4), tensorSig([3, 4])))).toMatch(/^embedding_0: expected int32 ids, got float32/);
   });
 
   it('a fanout that is not last', () => {
     const m = { kind: 'seq', layers: [fanout({ a: identity }), dense(4, 4)] } as Node;
-    expect(leftMessage(inferShape(m, tensorSig([1, 4])))).toMatch(/^seq\[1\]\.dense: expected a tensor, got named outputs \{a\}/);
+    expect(leftMessage(inferShape(m, tensorSig([1, 4])))).toMatch(/^dense_0: expected a tensor, got named outputs \{a\}/);
   });
 
   it('attention without a sequence axis, and a missing required side input', () => {
@@ -59,9 +59,9 @@ describe('shape errors name the path of the offending node', () => {
 
 describe('bad sizes and names are errors at the node', () => {
   it('negative, zero and fractional sizes', () => {
-    expect(leftMessage(countParams(dense(4, -3)))).toBe('dense: outDim must be a positive integer, got -3');
-    expect(leftMessage(countParams(seq(dense(4, 4), repeat(dense(4, 4), 0))))).toBe('seq[1].repeat: times must be a positive integer, got 0');
-    expect(leftMessage(inferShape(embedding(2.5, 4), tensorSig([1], 'int32')))).toBe('embedding: vocab must be a positive integer, got 2.5');
+    expect(leftMessage(countParams(dense(4, -3)))).toBe('dense_0: outDim must be a positive integer, got -3');
+    expect(leftMessage(countParams(seq(dense(4, 4), repeat(dense(4, 4), 0))))).toBe('repeat: times must be a positive integer, got 0');
+    expect(leftMessage(inferShape(embedding(2.5, 4), tensorSig([1], 'int32')))).toBe('embedding_0: vocab must be a positive integer, got 2.5');
   });
 
   it('an unknown activation (e.g. from hand-written JSON) is reported, not undefined', () => {

@@ -11,6 +11,19 @@ describe('literal dims are checked at compile time', () => {
     expect(albertish.kind).toBe('seq');
   });
 
+  it('an unrolled stack: seq(...blocks) over an array of layers type-checks without a cast', () => {
+    const block = seq(residual(dense(8, 8)), layerNorm(8));
+    const blocks = Array.from({ length: 4 }, () => block);
+    const stack: Layer<8, 8> = seq(...blocks);
+    const model: Layer<'ids', 2> = seq(embedding(100, 8), ...blocks, dense(8, 2));
+    // @ts-expect-error — an array of 8 → 16 layers is not a stack: 16 does not fit 8
+    seq(...Array.from({ length: 2 }, () => dense(8, 16)));
+    // @ts-expect-error — an embedding of width 16 before a stack of width 8
+    seq(embedding(100, 16), ...blocks);
+    expect(stack.kind).toBe('seq');
+    expect(model.kind === 'seq' && model.layers.length).toBe(6);
+  });
+
   it('mis-compositions do not compile', () => {
     // 1. a [*, 128] output into a [*, 768] input
     // @ts-expect-error — dense(128 → …) after an embedding of width 128 is fine, but 768 is not

@@ -17,7 +17,7 @@
  * @example
  * ```ts
  * const saved = await saveCheckpoint('run', {
- *   step: 100, params, optimizer: opt.state(), rng: rng.state(), dataCursor: { epoch: 0, index: 800 },
+ *   step: 100, params, optimizer: opt.state(), rng: { seed: 1 }, dataCursor: { epoch: 0, index: 800 },
  *   configHash: 'sha256:…', trainer: { bestLoss: 2.1 },
  * }, { keepLast: 3 });
  * const latest = latestCheckpoint('run');           // { dir: 'run/checkpoints/step-000100', step: 100 }
@@ -69,7 +69,7 @@ export const CHECKPOINT_FILES = {
 
 /**
  * What `state.json` holds besides the format tag.
- * @example { step: 100, rng: rng.state(), dataCursor: { epoch: 0, index: 800 }, configHash: 'e3b0c442…', trainer: { bestLoss: 2.1 } }
+ * @example { step: 100, rng: { seed: 1 }, dataCursor: { epoch: 0, index: 800 }, configHash: 'e3b0c442…', trainer: { bestLoss: 2.1 } }
  */
 export interface CheckpointState {
   /** Optimizer steps completed when the checkpoint was taken. */
@@ -302,7 +302,7 @@ const pidAlive = (pid: number): boolean => {
  *
  * @example
  * ```ts
- * const r = await saveCheckpoint('run', { step, params, optimizer: st, rng: rng.state(), dataCursor, configHash }, { keepLast: 2 });
+ * const r = await saveCheckpoint('run', { step, params, optimizer: st, rng: { seed: 1 }, dataCursor, configHash }, { keepLast: 2 });
  * tf.dispose(Object.values(st));
  * ```
  */

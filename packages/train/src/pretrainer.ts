@@ -68,7 +68,7 @@ export type StepEngine = 'graph' | 'eager';
  *
  * @example
  * ```ts
- * t.trainStep([shareOf(global, 2, task)], lr, step, { workers: 2, totals: [globalTotals(global)], allReduce: (v) => group.allReduce(v) });
+ * t.trainStep([shareOf(globalBatch, 2, task)], lr, step, { workers: 2, totals: [globalTotals(globalBatch)], allReduce: (v: tf.Tensor1D) => peers.allReduce(v) });
  * ```
  */
 export interface ParallelStep {

@@ -7,9 +7,11 @@
  * @example
  * ```ts
  * const how = clusterRun(values, 'pretrain', PRETRAIN_OPTIONS);
- * if (how.kind === 'launch') return how.launch();
- * await useBackend(values);
- * const group = how.kind === 'member' ? how.join() : undefined;
+ * if (how.kind === 'launch') await how.launch();  // this process only launches the workers
+ * else {
+ *   await useBackend(values);
+ *   const group = how.kind === 'member' ? how.join() : undefined;
+ * }
  * ```
  * @module
  */

@@ -14,7 +14,7 @@
  * ```ts
  * const step = eagerStep({ forward, objective: clmObjective(), clipNorm: 1, seed: 7 });
  * const m = step(state, [feed], { lr: 1e-3, step: 0 });
- * const [loss] = await readMetrics(m); // { loss, grad_norm, … }
+ * const { loss, grad_norm } = await readStepMetrics(m); // host numbers, one sync
  * ```
  * @module
  */

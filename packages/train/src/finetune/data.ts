@@ -17,7 +17,7 @@
  * @example
  * ```ts
  * const ex = parseTaskText('{"text":"hi","label":1}\n', 'train.jsonl'); // Right([{ text: 'hi', label: '1', line: 1 }])
- * const labels = labelSetOf(E.getOrElse(() => [])(ex));                  // ['1']
+ * const labels = labelSetOf(E.getOrElse((): RawExample[] => [])(ex));                  // ['1']
  * ```
  * @module
  */

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * const r = fitObjective(model, clmObjective(), { batch: 2, seqLength: 16, inputs: { attention_mask: 'int32' } }, { vocabSize: 100 });
+ * const r = fitObjective(model, clmObjective(), { batch: 2, seqLength: 16, inputs: { attention_mask: { dtype: 'int32' } } }, { vocabSize: 100 });
  * // left('seq[3].dense: the clm objective reads an output of shape [batch, seq, vocab] with vocab = 100, got [2, 16, 32]')
  * ```
  * @module
@@ -18,7 +18,7 @@ import type { OutputDims, OutputRef, TrainingObjective } from './index.js';
 
 /**
  * The shapes the check feeds the model: batch, sequence length and the side inputs by dtype.
- * @example { batch: 2, seqLength: 16, inputs: { attention_mask: 'int32' } }
+ * @example { batch: 2, seqLength: 16, inputs: { attention_mask: { dtype: 'int32' } } }
  */
 export interface FeedShape {
   readonly batch: number;

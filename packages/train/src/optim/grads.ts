@@ -69,11 +69,12 @@ const checkSameKeys = (sum: GradMap, grads: GradMap): void => {
  *
  * @example
  * ```ts
+ * const forward = unwrap(compile(model));
  * let sum: Record<string, tf.Tensor> | undefined;
  * for (const batch of microBatches) {
- *   const { value, grads } = tf.variableGrads(() => loss(batch));
+ *   const { value, grads } = valueAndGrads(() => tf.mean(tf.square(forward(params, batch) as tf.Tensor)), params); // by path
  *   sum = accumulate(sum, grads);
- *   tf.dispose([value, grads]);
+ *   tf.dispose([value, ...Object.values(grads)]);
  * }
  * const mean = average(sum!, microBatches.length); // = large-batch gradient for a mean loss
  * ```

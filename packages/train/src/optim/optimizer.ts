@@ -12,16 +12,15 @@
  *
  * @example
  * ```ts
- * const opt = createOptimizer('lamb', { weightDecay: 0.01 });   // Either<OptimizerError, Optimizer>
- * if (opt._tag === 'Right') {
- *   // grads must be keyed by parameter PATH, like params. tf.variableGrads keys its result by
- *   // variable NAME, and init's variables are unnamed (tfjs numbers them '0', '1', …): re-key them.
- *   const paths = Object.keys(params);
- *   const { value, grads: byName } = tf.variableGrads(() => loss(), paths.map((p) => params[p]));
- *   const grads = Object.fromEntries(paths.map((p) => [p, byName[params[p].name]]));
- *   opt.right.step(params, grads, lrAt(step, schedule));
- *   tf.dispose([value, ...Object.values(byName)]);
- * }
+ * const model = dense(4, 2);
+ * const params = unwrap(init(model, 0));                        // tf.Variables keyed by path
+ * const forward = unwrap(compile(model));
+ * const opt = unwrap(createOptimizer('lamb', { weightDecay: 0.01 }));
+ * const x = tf.randomNormal([8, 4]);
+ * // grads keyed by parameter PATH, like params (tf.variableGrads keys by variable name: not these)
+ * const { value, grads } = valueAndGrads(() => tf.mean(tf.square(forward(params, { input: x }) as tf.Tensor)), params);
+ * opt.step(params, grads, 1e-3);
+ * tf.dispose([value, x, ...Object.values(grads)]);
  * ```
  * @module
  */

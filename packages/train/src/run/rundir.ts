@@ -8,9 +8,9 @@
  *
  * @example
  * ```ts
- * const ok = checkOutDir('runs/x', { kind: 'lamina-pretraining-run', resume: false });  // Either<RunError, void>
- * // … validate every other input …
- * const made = await createRunDir('runs/x', 'config.json', { kind: 'lamina-pretraining-run', … });
+ * const ok = checkOutDir('runs/x', { kind: 'lamina-pretraining-run', resume: false });  // Either<RunDirError, DirInfo>
+ * // … validate every other input, then create it …
+ * if (E.isRight(ok)) await createRunDir('runs/x', 'config.json', { kind: 'lamina-pretraining-run', steps: 100 });
  * ```
  * @module
  */
@@ -313,7 +313,7 @@ export const sweepStaged = (abs: string, note: (line: string) => void): void => 
  * @example
  * ```ts
  * const s = stageDir('runs/ft');
- * const ok = await train(s.dir);
+ * const ok = await createRunDir(s.dir, 'config.json', config);  // … then the run writes into s.dir
  * E.isRight(ok) ? s.commit() : s.abort();
  * ```
  */
