@@ -7,8 +7,8 @@
  *
  * @example
  * ```ts
- * const batches = group ? dataParallelBatches(group, objective, nextGlobal, cursor) : { next: () => nextGlobal(), cursor };
- * runLoop({ …, batches, ...(group ? { collective: loopCollective(group) } : {}) });
+ * const batches = workerGroup ? dataParallelBatches(workerGroup, objective, nextGlobal, cursor) : { next: () => nextGlobal(), cursor };
+ * const collective = workerGroup ? loopCollective(workerGroup) : undefined; // runLoop's `batches` and `collective`
  * ```
  * @module
  */

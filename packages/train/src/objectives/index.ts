@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * const o = clmObjective();
- * const { total } = o.loss({ logits }, { labels, weights }); // mean next-token cross-entropy
+ * const { total } = o.loss({ logits: modelLogits }, { labels, weights }); // mean next-token cross-entropy
  * ```
  * @module
  */

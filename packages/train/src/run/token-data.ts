@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * const enc = encodeTagged(tok, examples, ['B-LOC', 'O'], 32);
- * const feed = taggedFeed(enc, [0, 1]);
+ * if (E.isRight(enc)) taggedFeed(enc.right, [0, 1]); // a Feed of the first two examples
  * ```
  * @module
  */
@@ -18,7 +18,7 @@ import type { TaggedExample } from '../finetune/data.js';
 
 /**
  * Encoded tagged examples, `count × seqLength` each.
- * @example encodeTagged(tok, xs, labels, 32).count
+ * @example E.map((d: EncodedTagged) => d.count)(encodeTagged(tok, xs, labels, 32))
  */
 export interface EncodedTagged {
   readonly seqLength: number;
