@@ -210,7 +210,7 @@ export const runDemo = async (
   } satisfies Partial<FinetuneConfig>;
   const ftCfg = (dir: string, fromScratch: boolean) => finetuneConfig({ checkpoint: pretrainDir, train: 'imdb', eval: 'imdb', out: path.join(out, dir), fromScratch, ...recipe });
   const describe = (c: FinetuneConfig) =>
-    `${c.maxTrain} training reviews × ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, ${c.maxEval} held-out, ${c.seqLength} tokens, batch ${c.batchSize}, ` +
+    `${c.maxTrain} training reviews × ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, ${c.maxEval} held-out, ${c.seqLength} tokens (${c.truncation === 'head+tail' ? "each review's head and tail" : 'its head'}), batch ${c.batchSize}, ` +
     `AdamW${c.biasCorrection ? ' (bias-corrected)' : ''} lr ${c.lr}, 10% warm-up then linear decay`;
   const pretrainedCfg = ftCfg('imdb', false);
   const scratchCfg = ftCfg('imdb-scratch', true);
