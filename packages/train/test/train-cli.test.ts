@@ -119,7 +119,7 @@ describe('lamina train: a model file written outside the repository', { timeout:
     const out = (n: string) => path.join(dir, `bad-${n}`);
     // an output that does not fit the objective: the node path and what was expected
     const narrow = file('narrow.ts', MODEL.replace("named('head', dense(D, vocabSize))", "named('head', dense(D, 7))"));
-    oneLine(cli(trainArgs(narrow, out('narrow')), env), /^lamina train: .*narrow\.ts: seq\[4\]\.head\.dense: the clm objective's logits must have shape \[batch, seq, vocab\] with vocab = \d+, got \[8, 32, 7\]$/);
+    oneLine(cli(trainArgs(narrow, out('narrow')), env), /^lamina train: .*narrow\.ts: head: the clm objective's logits must have shape \[batch, seq, vocab\] with vocab = \d+, got \[8, 32, 7\]$/);
     // inputs the objective cannot feed: the node that reads them
     const gather = file('gather.ts', MODEL.replace("named('ln_f', layerNorm(D, 1e-5)),", "named('ln_f', layerNorm(D, 1e-5)), gatherPositions('masked_lm_positions'),").replace('multiHeadAttention }', 'multiHeadAttention, gatherPositions }'));
     oneLine(cli(trainArgs(gather, out('gather')), env), /^lamina train: .*gather\.ts: gather: needs the side input "masked_lm_positions", which is not given$/);

@@ -12,7 +12,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { childWhere, inferShape, primitiveWhere, tensorSig, type Node, type TensorSig } from '@lamina/dsl';
+import { childWhere, inferShape, locateError, primitiveWhere, tensorSig, type Node, type TensorSig } from '@lamina/dsl';
 import { OUTPUTS } from '@lamina/albert';
 import type { OutputDims, OutputRef, TrainingObjective } from './index.js';
 
@@ -66,6 +66,8 @@ export const fitObjective = (model: Node, objective: TrainingObjective, feed: Fe
   const sig = inferShape(model, tensorSig([feed.batch, feed.seqLength], 'int32'), side);
   if (E.isLeft(sig)) return E.left(`${sig.left.path || '(model)'}: ${sig.left.message}`);
   const named = 'outputs' in sig.right ? sig.right.outputs : undefined;
+  // the node in the DSL's one path language (its parameter path, as `lamina params` lists it)
+  const at = (where: string): string => (where === '' ? '(output)' : locateError(model, { _tag: 'ModelError', path: where, message: '' }).path || '(output)');
   const refs: Record<string, OutputRef> = {};
   for (const [role, ref0] of Object.entries(objective.outputs)) {
     let ref = ref0;
@@ -73,13 +75,13 @@ export const fitObjective = (model: Node, objective: TrainingObjective, feed: Fe
       // a model ending in a fanout: its `logits` (or, for the ALBERT family, its MLM logits)
       const found = [OUTPUTS.taskLogits, OUTPUTS.mlmLogits].find((k) => k in named);
       if (found === undefined)
-        return E.left(`${outputWhere(model, null) || '(output)'}: the model has named outputs {${Object.keys(named).join(', ')}}; the ${objective.name} objective reads one output, or the one named "${OUTPUTS.taskLogits}"`);
+        return E.left(`${at(outputWhere(model, null))}: the model has named outputs {${Object.keys(named).join(', ')}}; the ${objective.name} objective reads one output, or the one named "${OUTPUTS.taskLogits}"`);
       ref = found;
     }
     const s = ref === null ? (sig.right as TensorSig) : named?.[ref];
-    if (s === undefined) return E.left(`${outputWhere(model, null) || '(output)'}: the model has no output "${ref}" (the ${objective.name} objective's ${role})`);
+    if (s === undefined) return E.left(`${at(outputWhere(model, null))}: the model has no output "${ref}" (the ${objective.name} objective's ${role})`);
     const bad = objective.checkOutput(role, s, dims);
-    if (bad) return E.left(`${outputWhere(model, ref) || '(output)'}: the ${objective.name} objective's ${role} ${bad}`);
+    if (bad) return E.left(`${at(outputWhere(model, ref))}: the ${objective.name} objective's ${role} ${bad}`);
     refs[role] = ref;
   }
   const outs = Object.values(refs).filter((r): r is string => r !== null);
