@@ -18,6 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { compile, init, paramSpecs, traceToFunction, callFunction, type CompiledModel, type RawTensor, type TracedFunction } from '@lamina/dsl';
 import { albertForPretraining, INPUTS, orderLogitsOutput, OUTPUTS, type AlbertConfig, type Batch } from '@lamina/albert';
 import { evalSumsOf, float32, int32, type Feed, type ParallelContext, type StepMetrics, type TrainStep } from './core/step.js';
+import { traceStepFunction, writeBackStep } from './core/graph-step.js';
 import { mlmObjective, weightedSparseCrossEntropy, type TrainingObjective } from './objectives/index.js';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
 import { accumulate, clipByGlobalNorm } from './optim/grads.js';
@@ -455,11 +456,7 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
       if (!fn) {
         let r: ReturnType<typeof traceToFunction>;
         try {
-          r = tf.tidy(() => {
-            const x = traceToFunction('lamina_pretrain_step', pureStep(k, slotted, parallel), args);
-            if (E.isRight(x)) x.right.outputs.forEach((o) => tf.keep(o));
-            return x as never;
-          }) as ReturnType<typeof traceToFunction>;
+          r = traceStepFunction('lamina_pretrain_step', pureStep(k, slotted, parallel), args);
         } catch (e) {
           if (e instanceof GraphStepUnsupported) r = E.left({ _tag: 'TraceError', message: e.message });
           else throw e;
@@ -471,9 +468,6 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
         }
         fn = r.right;
         traced.set(key, fn);
-        // the tracing run's results are eager ones: this step too takes the graph's, so every
-        // graph step (and a resumed run's first) computes exactly the same way
-        tf.dispose(fn.outputs);
       }
       const called = callFunction(fn.name, args, fn.numOutputs, { xla: opts.xla ?? false });
       if (E.isLeft(called)) throw new Error(`graph step failed: ${called.left.message}`);
@@ -481,15 +475,9 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     } finally {
       tf.dispose(owned);
     }
-    const s = slotted.length;
-    slotted.forEach((p, j) => {
-      (params[p] as tf.Variable).assign(outs[j] as tf.Tensor);
-      slots.get(p)!.m.assign(outs[s + j] as tf.Tensor);
-      slots.get(p)!.v.assign(outs[2 * s + j] as tf.Tensor);
-    });
-    tf.dispose(outs.slice(0, 3 * s));
+    const rest = writeBackStep(params, slots, slotted, outs);
     optimizer.right.advance();
-    const [loss, mlmLoss, orderLoss, gradNorm, extras] = outs.slice(3 * s) as tf.Tensor[];
+    const [loss, mlmLoss, orderLoss, gradNorm, extras] = rest;
     const kept = [loss!, mlmLoss!, orderLoss!, gradNorm!, ...(extras ? [extras] : [])];
     return { loss: loss as tf.Scalar, mlmLoss: mlmLoss as tf.Scalar, orderLoss: orderLoss as tf.Scalar, gradNorm: gradNorm as tf.Scalar, ...(extras ? { extras: extras as tf.Tensor1D } : {}), tokens, dispose: () => tf.dispose(kept) };
   };

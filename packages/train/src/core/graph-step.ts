@@ -103,6 +103,45 @@ export const pureUpdate = (
 };
 
 /**
+ * Traces `pure` on `args` into a registered TensorFlow function, keeping nothing of the tracing
+ * run: its eager results are disposed, so the step that traced takes the function's results like
+ * every later one (a resumed run's first step then computes the same way as an uninterrupted
+ * run's). Errors thrown by `pure` propagate; a trace that cannot become a graph is a Left.
+ * @example const fn = traceStepFunction('lamina_train_step', (xs) => [tf.add(xs[0]!, xs[1]!)], [a, b]);
+ */
+export const traceStepFunction = (name: string, pure: (xs: tf.Tensor[]) => tf.Tensor[], args: tf.Tensor[]): ReturnType<typeof traceToFunction> => {
+  const r = tf.tidy(() => {
+    const x = traceToFunction(name, pure, args);
+    if (E.isRight(x)) x.right.outputs.forEach((o) => tf.keep(o));
+    return x as never;
+  }) as ReturnType<typeof traceToFunction>;
+  if (E.isRight(r)) tf.dispose(r.right.outputs);
+  return r;
+};
+
+/**
+ * Writes a step function's first `3·slotted.length` results (new weights, first and second
+ * moments of each slotted parameter, in that order) into the variables, disposes them and returns
+ * the rest of the results (the step's metrics).
+ * @example const [loss, gradNorm] = writeBackStep(params, optimizer.slotVariables(), slotted, outs);
+ */
+export const writeBackStep = (
+  params: Readonly<Record<string, tf.Tensor>>,
+  slots: ReadonlyMap<string, { readonly m: tf.Variable; readonly v: tf.Variable }>,
+  slotted: readonly string[],
+  outs: readonly tf.Tensor[],
+): tf.Tensor[] => {
+  const s = slotted.length;
+  slotted.forEach((p, j) => {
+    (params[p] as tf.Variable).assign(outs[j] as tf.Tensor);
+    slots.get(p)!.m.assign(outs[s + j] as tf.Tensor);
+    slots.get(p)!.v.assign(outs[2 * s + j] as tf.Tensor);
+  });
+  tf.dispose(outs.slice(0, 3 * s));
+  return outs.slice(3 * s);
+};
+
+/**
  * The graph engine of {@link TrainStep} (see the module documentation). On a backend without graph
  * functions it is {@link eagerStep}, after one notice line.
  * @example const step = graphStep({ forward, objective, clipNorm: 1, seed: 1, xla: false });
@@ -197,11 +236,7 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
       if (!fn) {
         let r: ReturnType<typeof traceToFunction>;
         try {
-          r = tf.tidy(() => {
-            const x = traceToFunction('lamina_train_step', pure(names, slotted, micro, optimizer), args);
-            if (E.isRight(x)) x.right.outputs.forEach((o) => tf.keep(o));
-            return x as never;
-          }) as ReturnType<typeof traceToFunction>;
+          r = traceStepFunction('lamina_train_step', pure(names, slotted, micro, optimizer), args);
         } catch (e) {
           if (!(e instanceof NotTraceable)) throw e;
           // new parameters got gradients: the eager step creates their moments, the next step retraces
@@ -214,9 +249,6 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
         }
         fn = r.right;
         traced.set(key, fn);
-        // the tracing run's results are eager ones: this step too takes the graph's, so every
-        // graph step (and a resumed run's first) computes the same way
-        tf.dispose(fn.outputs);
       }
       const called = callFunction(fn.name, args, fn.numOutputs, { xla: spec.xla ?? false });
       if (E.isLeft(called)) throw new Error(`graph step failed: ${called.left.message}`);
@@ -224,15 +256,9 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
     } finally {
       tf.dispose(owned);
     }
-    const s = slotted.length;
-    slotted.forEach((p, j) => {
-      (state.params[p] as tf.Variable).assign(outs[j] as tf.Tensor);
-      slots.get(p)!.m.assign(outs[s + j] as tf.Tensor);
-      slots.get(p)!.v.assign(outs[2 * s + j] as tf.Tensor);
-    });
-    tf.dispose(outs.slice(0, 3 * s));
+    const rest = writeBackStep(state.params, slots, slotted, outs);
     optimizer.advance();
-    const [loss, gradNorm, ...partTs] = outs.slice(3 * s) as tf.Scalar[];
+    const [loss, gradNorm, ...partTs] = rest as tf.Scalar[];
     const parts = Object.fromEntries((partNames ?? []).map((nm, j) => [nm, partTs[j] as tf.Scalar]));
     const metrics: StepMetrics = {
       loss: loss!,
