@@ -422,9 +422,9 @@ const checkIds = (ids: tf.Tensor): void => {
  * model `compile` refuses.
  * @example
  * ```ts
- * const dec = compileIncremental(gpt2LMHeadModel(tinyGpt2Config()), { output: 'logits' });
- * // Right({ step, maxPositions: 64, applications: 2 })
- * compileIncremental(seq(embedding(10, 4), conv1d(4, 4, 3), dense(4, 10)));
+ * const gpt = seq(embedding(10, 4), positionalEmbedding(64, 4), repeat(residual(multiHeadAttention(4, 2, { causal: true })), 2), dense(4, 10));
+ * compileIncremental(gpt); // Right({ step, maxPositions: 64, applications: 2 })
+ * compileIncremental(seq(embedding(10, 4), conv1d(4, 4, 3, { padding: 'same' }), dense(4, 10)));
  * // Left({ path: 'seq[1].conv1d', message: 'cannot be decoded with a key/value cache: a convolution reads … ' })
  * ```
  */
