@@ -25,3 +25,4 @@ export * from './summary.js';
 export * from './util.js';
 export * from './safetensors.js';
 export * from './native/index.js';
+export * from './incremental.js';
