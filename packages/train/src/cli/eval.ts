@@ -24,7 +24,7 @@ import { evalEngineLine } from '../core/graph-eval.js';
 /** `lamina eval`. */
 export const evalCmd: Command = {
   name: 'eval',
-  summary: 'held-out metrics: MLM accuracy/perplexity and sentence-order accuracy, or a lamina train run\'s objective metrics',
+  summary: "held-out metrics: MLM accuracy/perplexity and sentence-order accuracy, a lamina train run's objective metrics, or a model's as initialised (--model)",
   usage:
     'lamina eval (--checkpoint <run-dir|train-run|hf-dir> | --model <file.ts|file.js|file.json|preset> --objective <objective>) [--corpus <file|dir> | --train … --eval …] [--batch-size B] [--batches N] [--json]',
   options: {
@@ -37,12 +37,12 @@ export const evalCmd: Command = {
     tokenizer: TRAIN_OPTIONS.tokenizer,
     'batch-size': intOption(`sequences per batch (default: a train run's own; with --model ${TRAIN_DEFAULTS.batchSize}, as lamina train; else 32)`, { min: 1, max: LIMITS.batchSize, arg: 'B' }),
     batches: intOption(`batches to evaluate (default: a train run's own; with --model ${TRAIN_DEFAULTS.evalBatches}, as lamina train; else 16)`, { min: 1, max: LIMITS.evalBatches }),
-    'seq-len': intOption(`sequence length (default: the run’s; with --model ${TRAIN_DEFAULTS.seqLength}; else 128; at least 8 for ALBERT pretraining)`, { min: 2, max: LIMITS.seqLength, arg: 'S' }),
-    seed: intOption(`seed of masking and pairing (default: the run's, else 12345); with --model, of the initialisation and the held-out split (default ${TRAIN_DEFAULTS.seed}, as lamina train)`, { min: 0, max: LIMITS.seed }),
-    'max-documents': TRAIN_OPTIONS['max-documents'],
-    'eval-fraction': TRAIN_OPTIONS['eval-fraction'],
-    'max-train': TRAIN_OPTIONS['max-train'],
-    'max-eval': TRAIN_OPTIONS['max-eval'],
+    'seq-len': intOption(`sequence length (default: the run’s, else ${TRAIN_DEFAULTS.seqLength}; at least 8 for ALBERT pretraining)`, { min: 2, max: LIMITS.seqLength, arg: 'S' }),
+    seed: intOption(`seed of masking and pairing, or with --model of the initialisation and the held-out split (default: the run's, else ${TRAIN_DEFAULTS.seed})`, { min: 0, max: LIMITS.seed }),
+    'max-documents': { ...TRAIN_OPTIONS['max-documents'], help: `with --model, ${TRAIN_OPTIONS['max-documents'].help}` },
+    'eval-fraction': { ...TRAIN_OPTIONS['eval-fraction'], help: `with --model, ${TRAIN_OPTIONS['eval-fraction'].help}` },
+    'max-train': { ...TRAIN_OPTIONS['max-train'], help: `with --model, ${TRAIN_OPTIONS['max-train'].help}` },
+    'max-eval': { ...TRAIN_OPTIONS['max-eval'], help: `with --model, ${TRAIN_OPTIONS['max-eval'].help}` },
     json: { type: 'boolean', help: 'print one JSON object' },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
     eager: { type: 'boolean', help: "evaluate op by op (default: one TensorFlow function per batch shape on the native backend; a train run trained --eager evaluates eager)" },
