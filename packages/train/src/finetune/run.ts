@@ -667,7 +667,19 @@ export const evaluateTask = async (checkpointDir: string, dataFile: string, opts
   const ex = resolveExamples(raw.right.raw, s.task, s.labels, raw.right.name);
   if (E.isLeft(ex)) return E.left(ftError(ex.left));
   await opts.beforeCompute?.();
-  const trainer = createTaskTrainer({ config: s.model, kind: s.task, numLabels: s.numLabels, pooling: s.config.pooling ?? 'first', optimizer: 'adamw', seed: 0, initialParams: ck.right.weights, exact: true });
+  // predictions on the run's engine (graph unless it was trained --eager)
+  const trainer = createTaskTrainer({
+    config: s.model,
+    kind: s.task,
+    numLabels: s.numLabels,
+    pooling: s.config.pooling ?? 'first',
+    optimizer: 'adamw',
+    seed: 0,
+    initialParams: ck.right.weights,
+    exact: true,
+    engine: s.config.engine ?? 'graph',
+    ...(opts.note ? { onNotice: opts.note } : {}),
+  });
   if (E.isLeft(trainer)) return E.left(ftError(`${latest.dir}: ${trainer.left}`, 1));
   try {
     const enc = encodeExamples(tok.right, ex.right, s.config.seqLength, s.model.vocabSize, s.config.truncation ?? 'head');
