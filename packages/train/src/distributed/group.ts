@@ -21,6 +21,14 @@ export interface GroupError {
   readonly code: 1 | 2;
 }
 
+/**
+ * Thrown when the group fails outside a training step (e.g. a worker is lost during a sharded
+ * evaluation); its message is the group's one line ({@link DataParallelGroup.describeFailure}).
+ * The CLI prints it as it is and exits 1.
+ * @example throw new GroupFailure('worker 1 at 127.0.0.1:5001 stopped answering at step 40; …');
+ */
+export class GroupFailure extends Error {}
+
 /** Builds a {@link GroupError}. */
 export const groupError = (message: string, code: 1 | 2 = 1): GroupError => ({ _tag: 'GroupError', message, code });
 

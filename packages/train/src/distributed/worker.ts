@@ -20,7 +20,7 @@ import type { Feed, HostTensor } from '../core/step.js';
 import type { MetricsLogger } from '../metrics.js';
 import type { TrainingObjective } from '../objectives/index.js';
 import type { Progress } from '../progress.js';
-import type { DataParallelGroup } from './group.js';
+import { GroupFailure, type DataParallelGroup } from './group.js';
 import { shareRows } from './shard.js';
 
 /** Rows `[start·k, end·k)` of a host tensor whose first dimension is `k` rows per example. */
@@ -121,7 +121,7 @@ export const silentLogger: MetricsLogger = { log: () => E.right(undefined), tens
  * computing every item, in the same order. Without a group (or with one worker) it computes
  * every item. `sizes` gives each item's length; without it all items have the length of this
  * worker's first result (a worker with no item computes item 0 to learn it). Every worker must
- * call it at the same point (it is a collective); a lost worker throws as an all-reduce does.
+ * call it at the same point (it is a collective); a lost worker throws a {@link GroupFailure}.
  * @example const sums = await shardedResults(group, heldOut.length, (i) => evalSumsOf(forward, objective, params, heldOut[i]!));
  */
 export const shardedResults = async (
@@ -129,6 +129,8 @@ export const shardedResults = async (
   count: number,
   compute: (i: number) => Promise<ArrayLike<number>>,
   sizes?: readonly number[],
+  /** The training step the evaluation follows (named when a worker is lost: a {@link GroupFailure}). */
+  step = 0,
 ): Promise<Float32Array[]> => {
   const size = group?.size ?? 1;
   const task = group?.taskIndex ?? 0;
@@ -145,6 +147,12 @@ export const shardedResults = async (
     if (r.length !== lengths[i]) throw new Error(`sharded evaluation: item ${i} has ${r.length} values, expected ${lengths[i]}`);
     flat.set(r, offsets[i]);
   }
-  const all = group.sumAll(flat);
+  let all: Float32Array;
+  try {
+    all = group.sumAll(flat);
+  } catch (e) {
+    const lost = group.describeFailure(e, step);
+    throw lost === undefined ? e : new GroupFailure(lost);
+  }
   return lengths.map((n, i) => all.slice(offsets[i], (offsets[i] as number) + n));
 };

@@ -289,14 +289,14 @@ const loadData = (
  * Eval-mode metrics of a trainer on encoded examples (one host read per batch).
  * @example const m = await evaluateEncoded(trainer, encodeExamples(tok, dev, 128), 'classify', 2, 64);
  */
-export const evaluateEncoded = async (t: TaskTrainer, enc: EncodedExamples, kind: TaskKind, numLabels: number, batchSize: number, group?: DataParallelGroup): Promise<TaskMetrics> => {
+export const evaluateEncoded = async (t: TaskTrainer, enc: EncodedExamples, kind: TaskKind, numLabels: number, batchSize: number, group?: DataParallelGroup, step = 0): Promise<TaskMetrics> => {
   const logits = new Float32Array(enc.size * numLabels);
   let at = 0;
   // in a group each worker predicts its share of the batches; the logits are gathered exactly on every worker
   const count = Math.ceil(enc.size / batchSize);
   const rows = (i: number) => Math.min(batchSize, enc.size - i * batchSize);
   const batch = (i: number) => sliceBatch(enc, Int32Array.from({ length: rows(i) }, (_, j) => i * batchSize + j));
-  const shards = await shardedResults(group, count, (i) => t.predict(batch(i)), Array.from({ length: count }, (_, i) => rows(i) * numLabels));
+  const shards = await shardedResults(group, count, (i) => t.predict(batch(i)), Array.from({ length: count }, (_, i) => rows(i) * numLabels), step);
   for (const x of shards) {
     logits.set(x, at);
     at += x.length;
@@ -495,7 +495,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
 
     let lastMetrics: TaskMetrics | undefined;
     const evaluate = async (step: number): Promise<TaskMetrics> => {
-      const mt = await evaluateEncoded(t, held, cfg.task, numLabels, cfg.evalBatchSize, group);
+      const mt = await evaluateEncoded(t, held, cfg.task, numLabels, cfg.evalBatchSize, group, step);
       lastMetrics = mt;
       log.log(step, metricValues(mt));
       if (chief) writeFinetuneCurves(out, cfg.task);

@@ -527,7 +527,7 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
       let evalKeys: string[] = [];
       const evaluate = async (step: number): Promise<Record<string, number>> => {
         // in a group each worker evaluates its share of the held-out batches; task 0 reports the gathered sums
-        const shards = await shardedResults(group, D.heldOut.length, (i) => evalSumsOf(forward, objective, params, D.heldOut[i] as Feed));
+        const shards = await shardedResults(group, D.heldOut.length, (i) => evalSumsOf(forward, objective, params, D.heldOut[i] as Feed), undefined, step);
         const r = objective.evalResult(addSums(shards.map((x) => Array.from(x))));
         if (!chief) return r;
         evalKeys = Object.keys(r);
