@@ -139,7 +139,7 @@ export const shardedResults = async (
   if (!group || size === 1) return Array.from({ length: count }, (_, i) => Float32Array.from(mine.get(i) ?? []));
   if (count === 0) return [];
   const first = mine.values().next();
-  const width = first.done ? (await compute(0)).length : first.value.length;
+  const width = sizes ? 0 : first.done ? (await compute(0)).length : first.value.length;
   const lengths = Array.from({ length: count }, (_, i) => sizes?.[i] ?? width);
   const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((a, n) => a + n, 0));
   const flat = new Float32Array(lengths.reduce((a, n) => a + n, 0));
