@@ -163,7 +163,8 @@ export const dropoutSeedPerMicroBatch =
  * are constants of the trace, the same on every worker, which all trace at the same step).
  * @example
  * ```ts
- * const r = reduceAcrossWorkers(group.allReduce, [['w', [2, 3]]], { w: g }, [loss], tf.tensor1d([0]));
+ * // one worker: the identity average; in a group, `(v) => group.allReduce(v)`
+ * const r = reduceAcrossWorkers((v) => v, [['w', [2, 3]]], { w: tf.ones([2, 3]) }, [tf.scalar(1.5)], tf.tensor1d([0]));
  * r.grads.w; r.scalars[0]; r.extras;
  * ```
  */

@@ -47,7 +47,7 @@ import { encodeExamples, sliceBatch } from '../finetune/encode.js';
 import { taskFeed } from '../finetune/model.js';
 import { albertFeed } from '../pretrainer.js';
 import type { DataParallelGroup } from '../distributed/group.js';
-import { dataParallelBatches, loopCollective, silentLogger, silentProgress } from '../distributed/worker.js';
+import { dataParallelBatches, loopCollective, shardedResults, silentLogger, silentProgress } from '../distributed/worker.js';
 import { canonicalJson } from '@lamina/dsl';
 import { buildRunData, datasetCacheDir, evalBatches, runCorpus, runTokenizer, trainBatches } from './data.js';
 import { lmFeed, lmWindows } from './lm-data.js';
@@ -528,11 +528,10 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
       let evalKeys: string[] = [];
       let evalSums: EvalSumsFn | undefined;
       const evaluate = async (step: number): Promise<Record<string, number>> => {
-        // task 0 evaluates and reports for the group
-        if (!chief) return {};
-        const sums: number[][] = [];
-        for (const f of D.heldOut) sums.push(await evalSums!(params, f));
-        const r = objective.evalResult(addSums(sums));
+        // in a group each worker evaluates its share of the held-out batches; task 0 reports the gathered sums
+        const shards = await shardedResults(group, D.heldOut.length, (i) => evalSums!(params, D.heldOut[i] as Feed), undefined, step);
+        const r = objective.evalResult(addSums(shards.map((x) => Array.from(x))));
+        if (!chief) return r;
         evalKeys = Object.keys(r);
         log.log(step, Object.fromEntries(Object.entries(r).map(([k, v]) => [`eval/${k}`, v])));
         writeTrainCurves(runDir, evalKeys);
