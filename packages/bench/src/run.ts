@@ -387,7 +387,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
 
   // 3. inference
   log('inference throughput');
-  const inferSpecs = (['lamina', 'handwritten', 'pytorch'] as const).flatMap((s) => [
+  const inferSpecs = (['lamina', 'lamina-eager', 'handwritten', 'pytorch'] as const).flatMap((s) => [
     spec('infer', 'tiny', tiny, s),
     spec('infer', 'albert-base', base, s, 8, S),
     ...(quick ? [] : [spec('infer', 'bert-base', bertBase, s, 8, S)]),
