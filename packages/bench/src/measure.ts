@@ -161,8 +161,18 @@ export const makeSystem = async (s: SystemSpec, ctx: SystemContext): Promise<E.E
     case 'lamina-masked':
     case 'lamina-masked-eager': {
       if (s.mode === 'infer') {
-        const inf = laminaInference(s.config, objective, ctx.seed);
+        const engine = laminaEngine(s.system) ?? 'eager';
+        const notices: string[] = [];
+        const inf = laminaInference(s.config, objective, ctx.seed, { engine, onNotice: (l) => notices.push(l) });
         if (E.isLeft(inf)) return inf;
+        if (engine === 'graph') {
+          // the first call traces: before any timing, and a forward that fell back is not a graph figure
+          const w = await timeLoop(() => inf.right.run(b), 0, 1);
+          if (E.isLeft(w) || inf.right.engine() !== 'graph') {
+            inf.right.dispose();
+            return E.left(E.isLeft(w) ? w.left : `the graph forward fell back to eager${notices.length ? ` (${notices.join('; ')})` : ''}`);
+          }
+        }
         return E.right({ run: (n, w) => timeLoop(() => inf.right.run(b), n, w), profile: () => profileKernels(() => inf.right.run(b)), dispose: async () => inf.right.dispose() });
       }
       if (E.isLeft(ctx.createPretrainer)) return ctx.createPretrainer;

@@ -67,7 +67,7 @@ export interface BenchArgs {
 const USAGE = [
   'usage: pnpm bench [--quick] [--smoke] [--no-python] [--no-tensorflow] [--out <dir>]',
   '       pnpm bench --report <results.json> | pnpm bench --distributed | pnpm bench ablations [--quick] | pnpm bench generate',
-  '  --quick          base sizes, fewer steps (about 8–10 minutes on an idle 2-core machine); default: everything, incl. large models and peak memory',
+  '  --quick          base sizes, fewer steps (about 6–8 minutes on an idle 2-core machine (an estimate)); default: everything, incl. large models and peak memory',
   '  --smoke          tiny stand-ins for every model, one step each (checks the pipeline; figures mean nothing)',
   '  --no-python      leave out Hugging Face PyTorch and TensorFlow-Python',
   '  --no-tensorflow  leave out the TensorFlow-Python peer (default: measured; tensorflow-cpu==2.21.0 is installed offline into the venv once when missing)',
@@ -387,7 +387,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
 
   // 3. inference
   log('inference throughput');
-  const inferSpecs = (['lamina', 'handwritten', 'pytorch'] as const).flatMap((s) => [
+  const inferSpecs = (['lamina', 'lamina-eager', 'handwritten', 'pytorch'] as const).flatMap((s) => [
     spec('infer', 'tiny', tiny, s),
     spec('infer', 'albert-base', base, s, 8, S),
     ...(quick ? [] : [spec('infer', 'bert-base', bertBase, s, 8, S)]),

@@ -3,6 +3,7 @@
 // hand-maintained "what we tried" file; the command line of the memory child; the peak-RSS reset;
 // and the TensorFlow-Python worker's parameter-count check (skipped, visibly, when TensorFlow is
 // not installed in the venv).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +15,13 @@ import { countParams } from '@lamina/dsl';
 import { parseResults, type Results } from '../src/results.js';
 import { BENCH_TARGETS, CPU_FAMILY_NOTE, renderReport, targetStatus } from '../src/report.js';
 import { parseArgs, TRIED_FILE } from '../src/run.js';
-import { peakRssBytes, resetPeakRss, largeMemoryPlan } from '../src/memory.js';
+import { largeMemoryPlan } from '../src/memory.js';
 import { ensureTensorflow, findPython, startTfWorker } from '../src/python.js';
 import type { Measurement } from '../src/measure.js';
 import { summarize, rates } from '../src/stats.js';
 
-const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dir = path.join(here, 'fixtures');
 const base = parseResults(JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')));
 if (E.isLeft(base)) throw new Error(base.left);
 
@@ -131,15 +133,21 @@ describe('command line and memory plumbing', () => {
     expect(E.isLeft(parseArgs(['--help'])) && (parseArgs(['--help']) as E.Left<string>).left).toMatch(/--no-tensorflow .*default/);
   });
 
-  it('resets the peak RSS (Linux), so a later step is measured on its own', () => {
-    const before = peakRssBytes();
-    expect(before).toBeGreaterThan(0);
-    const big = new Float64Array(2 ** 24).fill(1); // 128 MiB, raises the peak
-    const raised = peakRssBytes() as number;
-    expect(raised).toBeGreaterThan(before as number);
-    expect(big[7]).toBe(1);
-    expect(resetPeakRss()).toBe(true);
-    expect(peakRssBytes() as number).toBeLessThanOrEqual(raised);
+  it('resets the peak RSS (Linux), so a later step is measured on its own', { timeout: 120_000 }, () => {
+    // a child with --expose-gc: raise the peak by 256 MiB, free it, reset; the peak must drop
+    const code = [
+      'const { peakRssBytes, resetPeakRss } = await import(process.argv[1]);',
+      'let big = Buffer.alloc(256 * 2 ** 20, 1);',
+      'const raised = peakRssBytes();',
+      'big = null; globalThis.gc(); await new Promise((r) => setTimeout(r, 50)); globalThis.gc();',
+      'const ok = resetPeakRss();',
+      'console.log(JSON.stringify({ raised, ok, after: peakRssBytes() }));',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', code, path.join(here, '..', 'src', 'memory.ts')], { cwd: path.join(here, '..'), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { raised: number; ok: boolean; after: number };
+    expect(out.ok).toBe(true);
+    expect(out.after).toBeLessThan(out.raised - 128 * 2 ** 20);
   });
 
   it('plans bert-large for the full run and a tiny BERT for --smoke', () => {
