@@ -398,6 +398,9 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
   const failed = arms.filter((a) => a.error);
   if (failed.length) notes.push(`${failed.length} arm(s) failed: ${failed.map((a) => `${a.id} (${a.error})`).join('; ')}.`);
   notes.push('NSP arms train on NSP instances (B from another document of the same 256-document shard half the time) and the others on SOP instances, both built by `lamina pretrain` from the same documents with the same seed; masks differ between the two instance sets.');
+  notes.push(
+    `A pair longer than ${b.seqLength} tokens is trimmed at its outer ends (the first segment loses its start, the second its end; pretraining instances are instead trimmed after the swap at a random end of the longer side, as Google's truncate_seq_pair does), so in the original order the middle [SEP] follows a sentence end and the final one does not, and swapped the reverse: sentence order can be read off punctuation next to [SEP] without any sense of coherence, the more so the shorter the sequence. The "none" arm's probe SOP accuracy shows how much of that cue a linear read-out of frozen features finds; an SOP head above it has learnt more than the cue.`,
+  );
   notes.push('Different seeds also hold out different documents (the held-out split is seeded, as in `lamina pretrain`), so each seed is evaluated on its own held-out pairs.');
   if (args.mode === 'smoke') notes.push('Smoke run: tiny dimensions and a few steps to check the pipeline; the figures mean nothing.');
   const firstData = [...evalData.values()][0];
