@@ -487,7 +487,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     lamina: prof('train:albert-base:lamina'),
     handwritten: prof('train:albert-base:handwritten'),
     demo: { batch: DB, seq: DS, graph: demoProf('train:demo:lamina-masked'), eager: demoProf('train:demo:lamina-masked-eager') },
-    note: "One like-for-like training step (MLM logits at all positions, AdamW) under `tf.profile`: each kernel is timed by the native backend as it runs (NaN checks off), grouped by kernel name; composite records (`*__op`, `forward` of a custom gradient) are left out so nothing counts twice. Profiling adds per-kernel overhead, so read the shares and call counts, not the absolute sum.",
+    note: "One like-for-like training step (MLM logits at all positions, AdamW) under `tf.profile`: each kernel is timed by the native backend as it runs (NaN checks off), grouped by kernel name; composite records (`*__op`, `forward` of a custom gradient) are left out so nothing counts twice. Profiling adds per-kernel overhead, so read the shares and call counts, not the absolute sum. lamina's column is its graph step: one call of the traced TensorFlow function, so its kernels are not visible one by one (the demo table below sets the eager step's op kinds beside the graph step's total).",
   };
 
   const dslVsHand = ratio(lam, get(train, 'albert-base', 'handwritten'));
