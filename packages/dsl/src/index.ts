@@ -18,6 +18,7 @@ export * from './shape.js';
 export * from './params.js';
 export * from './init.js';
 export * from './compile.js';
+export * from './graph.js';
 export * from './flops.js';
 export * from './codec.js';
 export * from './summary.js';

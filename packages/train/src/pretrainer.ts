@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { compile, init, paramSpecs, traceToFunction, callFunction, type CompiledModel, type RawTensor, type TracedFunction } from '@lamina/dsl';
 import { albertForPretraining, INPUTS, orderLogitsOutput, OUTPUTS, type AlbertConfig, type Batch } from '@lamina/albert';
-import { evalSumsOf, float32, int32, type Feed, type ParallelContext, type StepMetrics, type TrainStep } from './core/step.js';
+import { evalSumsOf, float32, int32, reduceAcrossWorkers, type Feed, type ParallelContext, type StepMetrics, type TrainStep } from './core/step.js';
 import { traceStepFunction, writeBackStep } from './core/graph-step.js';
 import { mlmObjective, weightedSparseCrossEntropy, type TrainingObjective } from './objectives/index.js';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
@@ -307,28 +307,11 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     return { ...result, tokens, dispose: () => [result.loss, result.mlmLoss, result.orderLoss, result.gradNorm, ...(result.extras ? [result.extras] : [])].forEach((t) => t.dispose()) };
   };
 
-  /** One flat vector [every gradient in parameter order, mlm, order, extras…] through `allReduce`, then split back. */
+  /** One flat vector [every gradient in parameter order, mlm, order, extras…] through `allReduce` (the engines' shared {@link reduceAcrossWorkers}). */
   const reduceAcross = (p: Pick<ParallelStep, 'allReduce' | 'extras'>, grads: Record<string, tf.Tensor>, mlm: tf.Scalar, order: tf.Scalar, extrasT?: tf.Tensor1D) => {
-    const parts = names.map((n, j) => {
-      const g = grads[n];
-      return g ? tf.reshape(g, [-1]) : tf.zeros([(vars[j] as tf.Variable).size]);
-    });
     const extra = p.extras ?? [];
-    const ex = extrasT ?? tf.tensor1d(extra.length ? [...extra] : [0], 'float32');
-    const flat = tf.concat([...parts, tf.reshape(mlm, [1]), tf.reshape(order, [1]), ex]) as tf.Tensor1D;
-    const reduced = p.allReduce(flat);
-    const sizes = [...vars.map((v) => v.size), 1, 1, ex.size];
-    const pieces = tf.split(reduced, sizes);
-    const out: Record<string, tf.Tensor> = {};
-    names.forEach((n, j) => {
-      out[n] = tf.reshape(pieces[j] as tf.Tensor, (vars[j] as tf.Variable).shape);
-    });
-    return {
-      grads: out,
-      mlm: tf.reshape(pieces[names.length] as tf.Tensor, []) as tf.Scalar,
-      order: tf.reshape(pieces[names.length + 1] as tf.Tensor, []) as tf.Scalar,
-      extras: pieces[names.length + 2] as tf.Tensor1D,
-    };
+    const r = reduceAcrossWorkers(p.allReduce, names.map((n, j) => [n, (vars[j] as tf.Variable).shape]), grads, [mlm, order], extrasT ?? tf.tensor1d(extra.length ? [...extra] : [0], 'float32'));
+    return { grads: r.grads, mlm: r.scalars[0] as tf.Scalar, order: r.scalars[1] as tf.Scalar, extras: r.extras };
   };
 
   // ---- the graph engine: the same step as a pure function of tensors, traced once per shape ----
