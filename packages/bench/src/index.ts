@@ -26,3 +26,4 @@ export { main, runBench, parseArgs, scalingConfig, tinyBenchConfig, REPO_ROOT, R
 export * from './graph.js';
 export * from './ablations/index.js';
 export * from './distributed.js';
+export * from './generate-report.js';

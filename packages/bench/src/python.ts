@@ -71,15 +71,16 @@ export interface TorchWorker {
 }
 
 /**
- * Starts `torch_step.py` with `python` and waits for its ready line. Threads follow
+ * Starts `torch_step.py` (or another worker `script` of `python/` speaking the same JSON lines,
+ * such as `hf_generate.py`) with `python` and waits for its ready line. Threads follow
  * `TF_NUM_INTRAOP_THREADS` when set (so both sides use the same count), else torch's default.
  */
-export const startTorchWorker = async (python: string): Promise<E.Either<string, TorchWorker>> => {
+export const startTorchWorker = async (python: string, script = 'torch_step.py'): Promise<E.Either<string, TorchWorker>> => {
   const env = { ...process.env };
   if (process.env.TF_NUM_INTRAOP_THREADS) env.OMP_NUM_THREADS = process.env.TF_NUM_INTRAOP_THREADS;
   let child: ChildProcessWithoutNullStreams;
   try {
-    child = spawn(python, [path.join(PYTHON_DIR, 'torch_step.py')], { cwd: PYTHON_DIR, env, stdio: 'pipe' });
+    child = spawn(python, [path.join(PYTHON_DIR, script)], { cwd: PYTHON_DIR, env, stdio: 'pipe' });
   } catch (e) {
     return E.left(`cannot start torch_step.py: ${String(e)}`);
   }

@@ -14,6 +14,7 @@ import { renderSvgPanels, type Panel, type Series } from '@lamina/train';
 import type { Measurement, SystemKind } from './measure.js';
 import { SYSTEM_LABELS } from './measure.js';
 import type { Results } from './results.js';
+import { renderGenerateSection, type GenerateResults } from './generate-report.js';
 import { ratioOfMedians, rates, type Summary } from './stats.js';
 
 /** Where the report says its inputs are. */
@@ -22,6 +23,8 @@ export interface ReportOptions {
   readonly resultsFile: string;
   /** Directory of the SVG plots, relative to the repository root. */
   readonly plotDir: string;
+  /** The newest `pnpm bench generate` results and their path relative to the report (its section; absent: none). */
+  readonly generate?: { readonly results: GenerateResults; readonly file: string };
 }
 
 /**
@@ -257,6 +260,7 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
     '',
   );
 
+  if (o.generate) L.push(...renderGenerateSection(o.generate.results, o.generate.file));
   L.push('## What we tried and what it bought', '');
   L.push('Only changes that were measured by this bench are listed; each effect is a same-run ratio.', '');
   L.push('| change | measured as | effect |', '| --- | --- | --- |');
