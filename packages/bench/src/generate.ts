@@ -27,7 +27,7 @@ import { defaultTokenizer, GPT2_PRESETS, gpt2LMHeadModel, tinyGpt2Config, type G
 import { compileLastPosition, countParams, init, selectBackend, writeFileAtomic, type RawTensor } from '@lamina/dsl';
 import { createRng, generate, sampleToken } from '@lamina/train';
 import { renderGenerateSection, type GenerateResults, type GenerateRow } from './generate-report.js';
-import { findPython, startTorchWorker, type TorchWorker } from './python.js';
+import { findPython, startHfGenerateWorker, type TorchWorker } from './python.js';
 import { summarize } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -177,7 +177,7 @@ export const generateMain = async (argv: readonly string[]): Promise<number> => 
   let hfSkip = E.isLeft(py) ? py.left : '';
   let pytorch: GenerateResults['environment']['pytorch'] = { skipped: hfSkip };
   if (E.isRight(py)) {
-    const w = await startTorchWorker(py.right, 'hf_generate.py');
+    const w = await startHfGenerateWorker(py.right);
     if (E.isLeft(w)) hfSkip = w.left;
     else {
       const info = await w.right.request({ cmd: 'info' });

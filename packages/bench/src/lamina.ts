@@ -28,6 +28,11 @@ export interface PretrainerOpts {
   readonly seed: number;
   readonly clipNorm?: number;
   readonly initialParams?: Readonly<Record<string, { readonly dtype: string; readonly shape: readonly number[]; readonly data: Float32Array }>>;
+  /** `graph`: one TensorFlow function per step (what `lamina pretrain` runs); `eager` (the trainer's default): op by op. */
+  readonly engine?: 'graph' | 'eager';
+  readonly xla?: boolean;
+  /** Where the graph engine's one-line notices go (a fallback to eager is one). */
+  readonly onNotice?: (line: string) => void;
 }
 
 /** The part of lamina's `Pretrainer` the bench drives. */
@@ -39,6 +44,8 @@ export interface PretrainerLike {
     readonly orderLoss: tf.Scalar;
     readonly dispose: () => void;
   };
+  /** The engine the next step runs on (absent in older trainers: eager). */
+  engine?(): 'graph' | 'eager';
   dispose(): void;
 }
 

@@ -44,7 +44,7 @@ describe('pnpm bench ablations --smoke', () => {
     for (const a of res.arms) {
       const dir = path.resolve(repo, a.runDir);
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).kind).toBe('lamina-pretraining-run');
-      expect(fs.existsSync(path.join(dir, 'checkpoints', 'step-000003', 'COMPLETE'))).toBe(true);
+      expect(fs.existsSync(path.join(dir, 'checkpoints', 'step-000002', 'COMPLETE'))).toBe(true);
       if (a.finetuneDir) expect(fs.existsSync(path.join(repo, a.finetuneDir, 'eval.json'))).toBe(true);
     }
 

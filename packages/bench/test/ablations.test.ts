@@ -13,6 +13,10 @@ import {
   barChart,
   embeddingFor,
   noiseMargin,
+  PAPER_TABLE3,
+  PAPER_TABLE4,
+  PAPER_TABLE5,
+  RECIPE_SEARCH,
   parseAblationArgs,
   parseAblationResults,
   pretrainArgs,
@@ -182,6 +186,14 @@ describe('ABLATIONS.md', () => {
     expect(md).toContain('AMD EPYC, 2 cores');
   });
 
+  it('renders the recipe search the results carry, and nothing for files without one', () => {
+    expect(renderAblations(r.right, opts)).not.toContain('What we tried');
+    const md = renderAblations({ ...r.right, recipeSearch: RECIPE_SEARCH }, opts);
+    expect(md).toContain('### What we tried (choosing the shared recipe)');
+    for (const t of RECIPE_SEARCH) expect(md).toContain(`| ${t.recipe} |`);
+    expect(md).not.toMatch(/NaN|undefined/);
+  });
+
   it('renders one well-formed SVG per table', () => {
     const svgs = renderAblationPlots(r.right);
     expect(Object.keys(svgs).sort()).toEqual(['ablations-table3.svg', 'ablations-table4.svg', 'ablations-table5.svg']);
@@ -191,5 +203,23 @@ describe('ABLATIONS.md', () => {
       expect(svg).not.toMatch(/NaN|undefined/);
     }
     expect(barChart({ title: 'a<b', yLabel: 'y', yMax: 1, series: ['s'], groups: [{ label: 'g', values: [{ value: null }] }] })).toContain('a&lt;b');
+  });
+});
+
+describe("the paper's figures", () => {
+  it('agree where the tables share a row (Table 3 E=768 = Table 4 E=768; Table 3 E=128 shared = Table 4 E=128 all-shared = Table 5 SOP)', () => {
+    for (const [t3, t4] of [
+      ['768:shared', '768:all'],
+      ['768:not-shared', '768:none'],
+      ['128:shared', '128:all'],
+    ] as const)
+      expect(PAPER_TABLE3[t3]).toEqual(PAPER_TABLE4[t4]);
+    // the paper's own difference: E=128 not-shared is 81.7 on average in Table 3, 81.6 in Table 4
+    expect({ ...PAPER_TABLE3['128:not-shared'], avg: 0 }).toEqual({ ...PAPER_TABLE4['128:none'], avg: 0 });
+    expect([PAPER_TABLE3['128:not-shared']?.avg, PAPER_TABLE4['128:none']?.avg]).toEqual([81.7, 81.6]);
+    expect(PAPER_TABLE5.sop.avg).toBe(PAPER_TABLE4['128:all']?.avg);
+    // Table 5 is about sentence order: NSP-trained at chance on SOP, SOP-trained solves both
+    expect(PAPER_TABLE5.nsp.sop).toBeLessThan(55);
+    expect(PAPER_TABLE5.sop.nsp).toBeGreaterThan(75);
   });
 });

@@ -18,4 +18,5 @@ export { noiseMargin, summarySentence, table3Claims, table4Claims, table5Claims,
 export { barChart, type Bar, type BarChart, type BarGroup } from './svg.js';
 export { renderAblations, renderAblationPlots, ABLATION_PLOTS, type AblationReportOptions } from './report.js';
 export { parseAblationResults, type AblationEnvironment, type AblationResults, type ArmResult, type DownstreamEntry, type SeedStat, type Table5Entry } from './results.js';
+export { RECIPE_SEARCH, type RecipeTrial } from './tried.js';
 export { ablationsMain, assembleTables, finetuneArgs, parseAblationArgs, pretrainArgs, runAblations, type AblationArgs } from './run.js';

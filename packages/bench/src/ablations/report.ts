@@ -35,6 +35,22 @@ const SHARING_LABEL: Record<string, string> = { all: 'all-shared', attention: 's
 
 const claimLines = (cs: readonly Claim[]): string[] => cs.map((c) => `- **${c.verdict}** — ${c.claim}. ${c.detail}.`);
 
+/** The "what we tried" subsection: the recipe search the results carry (none in older files). */
+const triedLines = (r: AblationResults): string[] => {
+  const ts = r.recipeSearch ?? [];
+  if (!ts.length) return [];
+  return [
+    '### What we tried (choosing the shared recipe)',
+    '',
+    'Each line is one `lamina pretrain` run of the Table 5 model (E = 32, all-shared, seed 12345), scored by the run\'s own held-out evaluation (MLM accuracy, and the accuracy of its sentence head on 256 held-out instances of its own kind, with the share of the majority label: a head at that share, or at 100 minus it, predicts a single label). The recipe above is the one kept; no arm was tuned on its own.',
+    '',
+    '| objective | recipe | MLM | sentence head | majority label | wall | load | finding |',
+    '|---|---|---:|---:|---:|---:|---|---|',
+    ...ts.map((t) => `| ${label(t.objective)} | ${t.recipe} | ${f1(t.mlm)} | ${f1(t.head)} | ${f1(t.majority)} | ${secs(t.wallSeconds)} | ${t.load} | ${t.finding} |`),
+    '',
+  ];
+};
+
 const armsOf = (r: AblationResults, ids: readonly string[]): ArmResult[] => r.arms.filter((a) => ids.includes(a.id));
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
@@ -131,6 +147,7 @@ export const renderAblations = (r: AblationResults, o: AblationReportOptions): s
     `- Budget: ${b.steps} steps × batch ${b.batchSize} × ${b.seqLength} tokens (${fmtInt(tokensPerArm)} tokens seen per arm), at most ${b.maxPredictions} masked tokens per sequence (n-gram masking), ${b.optimizer === 'adamw' ? 'AdamW' : 'LAMB'} at peak ${b.lr} with ${plural(b.warmup, 'warm-up step')} then linear decay, weight decay 0.01, clip 1.0, no dropout; seed${b.seeds.length > 1 ? `s ${b.seeds.join(', ')} (Table 5; the others use ${b.seeds[0]})` : ` ${b.seeds[0]}`}. Only the ablated factor changes between arms.`,
     `- Every arm is an ordinary \`lamina pretrain\` run directory under \`${r.runsDir}\` (config.json, checkpoints/, metrics.jsonl, curves.svg): inspect it with \`lamina eval --checkpoint <dir>\`, continue it with \`lamina pretrain --out <dir> --resume\`.`,
     '',
+    ...triedLines(r),
     '## How it is evaluated',
     '',
     `- Held-out pairs, built from the held-out documents by \`evaluationPairs\` (@lamina/albert): ${Object.entries(r.evaluation.heldOutPairs).map(([s, n]) => `${fmtInt(n)} pairs of each kind from ${r.evaluation.heldOutDocuments[s] ?? '?'} documents (seed ${s})`).join('; ')}. Labels exactly balanced (chance = 50%). Segments are cut at sentence boundaries.`,
@@ -138,7 +155,7 @@ export const renderAblations = (r: AblationResults, o: AblationReportOptions): s
     '- **NSP**: A followed by its real continuation vs by a segment of the same length from another held-out document. **SOP**: two consecutive segments in their original order vs swapped (the same tokens either way).',
     "- Every model is scored on both kinds of pair through its own sentence head; an NSP head's \"not next\" counts as \"swapped\" (both mean: not the original continuation).",
     `- The "none" arm has no sentence head, so it is scored by a **linear probe**: ${r.evaluation.probe}. Columns "probe NSP/SOP" give the same probe for every arm.`,
-    `- Tables 3 and 4: IMDB accuracy after fine-tuning with \`lamina demo\`'s recipe (\`lamina finetune\`: ${fmtInt(b.finetune.maxTrain)} training reviews, ${fmtInt(b.finetune.maxEval)} held-out, ${plural(b.finetune.epochs, 'epoch')}, AdamW ${b.finetune.lr}, dropout ${b.finetune.dropout}, ${b.finetune.seqLength} tokens). The paper's nearest column is SST-2 (sentiment); its five-task average is shown too.`,
+    `- Tables 3 and 4: IMDB accuracy after fine-tuning with \`lamina demo\`'s recipe (\`lamina finetune\`: ${fmtInt(b.finetune.maxTrain)} training reviews, ${fmtInt(b.finetune.maxEval)} held-out, ${plural(b.finetune.epochs, 'epoch')}, ${b.finetune.batchSize ? `batch ${b.finetune.batchSize}, ` : ''}AdamW ${b.finetune.lr}, dropout ${b.finetune.dropout}, ${b.finetune.seqLength} tokens${b.finetune.truncation ? `, truncation ${b.finetune.truncation}` : ''}). The paper's nearest column is SST-2 (sentiment); its five-task average is shown too.`,
     '- Verdicts are computed from the numbers: a difference counts when it exceeds 2·√2·50/√n points (n = examples; ≈ 95%) plus the seed spread; "near chance" is within max(5, that margin) of 50. Otherwise the verdict is "within noise".',
     '',
   ];

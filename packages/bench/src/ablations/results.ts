@@ -13,6 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Sharing } from '@lamina/albert';
 import type { ArmEvaluation } from './evaluate.js';
 import type { AblationMode, Budget, Objective } from './plan.js';
+import type { RecipeTrial } from './tried.js';
 
 /** One trained arm, as it ran. */
 export interface ArmResult {
@@ -119,6 +120,8 @@ export interface AblationResults {
   /** Keyed `paperE:shared|not-shared`. */
   readonly table3: Readonly<Record<string, DownstreamEntry>>;
   readonly notes: readonly string[];
+  /** The experiments that chose the shared recipe (`RECIPE_SEARCH`), as the run's code knew them (absent in older files). */
+  readonly recipeSearch?: readonly RecipeTrial[];
 }
 
 /**

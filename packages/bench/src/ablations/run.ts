@@ -31,6 +31,7 @@ import { PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE5 } from './paper.js';
 import { ablationPlan, type AblationMode, type AblationPlan, type ArmSpec, type Budget } from './plan.js';
 import { PROBE_DEFAULTS } from './probe.js';
 import { renderAblationPlots, renderAblations } from './report.js';
+import { RECIPE_SEARCH } from './tried.js';
 import { parseAblationResults, type AblationResults, type ArmResult, type DownstreamEntry, type SeedStat, type Table5Entry } from './results.js';
 
 /** Parsed command line of `pnpm bench ablations`. */
@@ -42,12 +43,12 @@ export interface AblationArgs {
   readonly runs?: string;
   /** Only re-render the report from this results file. */
   readonly report?: string;
-  /** Pretraining steps per arm instead of the mode's (300 quick, 200 full). */
+  /** Pretraining steps per arm instead of the mode's (700 quick, 450 full). */
   readonly steps?: number;
 }
 
 const USAGE =
-  'usage: pnpm bench ablations [--quick | --smoke] [--steps N (default: 300 with --quick, 200 otherwise)] [--runs <dir> (default: runs/ablations/<mode>-<date-time>)] [--out <dir> (default: the repository root and packages/bench/results)] | pnpm bench ablations --report <results.json>';
+  'usage: pnpm bench ablations [--quick | --smoke] [--steps N (default: 700 with --quick, 450 otherwise)] [--runs <dir> (default: runs/ablations/<mode>-<date-time>)] [--out <dir> (default: the repository root and packages/bench/results)] | pnpm bench ablations --report <results.json>';
 
 /**
  * Parses the arguments after `ablations`.
@@ -145,6 +146,8 @@ export const finetuneArgs = (b: Budget, checkpoint: string, out: string, seed: n
   '--lr', String(b.finetune.lr),
   '--dropout', String(b.finetune.dropout),
   '--seq-len', String(b.finetune.seqLength),
+  '--batch-size', String(b.finetune.batchSize),
+  '--truncation', b.finetune.truncation,
   '--eval-every', '0',
   '--seed', String(seed),
   '--json-logs',
@@ -282,7 +285,7 @@ const runArm = async (arm: ArmSpec, i: number, plan: AblationPlan, runsDir: stri
       if (fs.existsSync(ft)) return fail(`${finetuneDir} exists but holds no finished fine-tuning (eval.json); move it away to fine-tune again`, pretrainSeconds);
       log(`${prefix}: fine-tuning on IMDB → ${finetuneDir}`);
       const c0 = childrenCpuSeconds();
-      const r = await lamina(finetuneArgs(b, dir, ft, arm.seed), progressLines(`${prefix} IMDB`, Math.ceil(b.finetune.maxTrain / 32) * b.finetune.epochs));
+      const r = await lamina(finetuneArgs(b, dir, ft, arm.seed), progressLines(`${prefix} IMDB`, Math.ceil(b.finetune.maxTrain / b.finetune.batchSize) * b.finetune.epochs));
       addCpu(cpuSince(c0));
       if (r.code !== 0) return fail(`lamina finetune exited with ${r.code}${r.stderr.length ? `: ${r.stderr.at(-1)}` : ''}`, pretrainSeconds);
       imdb = readImdb(ft);
@@ -436,6 +439,7 @@ export const runAblations = async (args: AblationArgs): Promise<E.Either<string,
     arms,
     ...assembleTables(plan, arms),
     notes,
+    recipeSearch: RECIPE_SEARCH,
   };
   const outDir = args.out ?? RESULTS;
   fs.mkdirSync(outDir, { recursive: true });

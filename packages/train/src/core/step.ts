@@ -294,7 +294,8 @@ export const eagerStep = (spec: EagerStepSpec): TrainStep => {
 };
 
 /**
- * Eval-mode sums of the objective over a batch, read to the host.
+ * Eval-mode sums of the objective over a batch, read to the host, op by op (the graph path's
+ * twin, one traced function per batch shape, is `evalSumsEngine` in `core/graph-eval.ts`).
  * @example const sums = await evalSumsOf(forward, objective, params, feed);
  */
 export const evalSumsOf = async (forward: CompiledModel, objective: TrainingObjective, params: Readonly<Record<string, tf.Tensor>>, feed: Feed): Promise<number[]> => {
