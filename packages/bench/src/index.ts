@@ -27,3 +27,4 @@ export * from './graph.js';
 export * from './memory.js';
 export * from './ablations/index.js';
 export * from './distributed.js';
+export * from './generate-report.js';

@@ -84,6 +84,13 @@ export const startTorchWorker = (python: string): Promise<E.Either<string, Torch
  */
 export const startTfWorker = (python: string): Promise<E.Either<string, TorchWorker>> => startWorker(python, 'tf_step.py');
 
+/**
+ * Starts `hf_generate.py` (Hugging Face `GPT2LMHeadModel.generate`, the peer of `pnpm bench
+ * generate`), spoken to exactly like the PyTorch worker.
+ * @example const w = await startHfGenerateWorker(py); if (E.isRight(w)) await w.right.request({ cmd: 'info' });
+ */
+export const startHfGenerateWorker = (python: string): Promise<E.Either<string, TorchWorker>> => startWorker(python, 'hf_generate.py');
+
 /** The TensorFlow wheel the bench's TensorFlow-Python peer uses: the runtime lamina's binding links. */
 export const TF_PYTHON_PACKAGE = 'tensorflow-cpu==2.21.0';
 

@@ -14,6 +14,7 @@ import { renderSvgPanels, type Panel, type Series } from '@lamina/train';
 import type { Measurement, SystemKind } from './measure.js';
 import { SYSTEM_LABELS } from './measure.js';
 import type { Results } from './results.js';
+import { renderGenerateSection, type GenerateResults } from './generate-report.js';
 import { ratioOfMedians, rates, type Summary } from './stats.js';
 
 /** Where the report says its inputs are. */
@@ -27,6 +28,8 @@ export interface ReportOptions {
    * verbatim before this run's own measured rows; the caller reads the file, so rendering stays pure.
    */
   readonly tried?: string;
+  /** The newest `pnpm bench generate` results and their path relative to the report (its section; absent: none). */
+  readonly generate?: { readonly results: GenerateResults; readonly file: string };
 }
 
 /**
@@ -363,6 +366,7 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
     '',
   );
 
+  if (o.generate) L.push(...renderGenerateSection(o.generate.results, o.generate.file));
   L.push('## What we tried and what it bought', '');
   if (o.tried) L.push(o.tried.trim(), '', '### Measured in this run', '');
   L.push('Each effect below is a same-run ratio.', '');

@@ -23,6 +23,7 @@ import { writeSvgAtomic } from '@lamina/train';
 import { loadPretrainer, type CreatePretrainer } from './lamina.js';
 import { matmulRate } from './machine.js';
 import { benchDistributed, renderDistributed } from './distributed.js';
+import { latestGenerateResults } from './generate-report.js';
 import { microBenchmarks, type MicroResult } from './micro.js';
 import { measureInterleaved, SYSTEM_LABELS, type Measurement, type Schedule, type SystemContext, type SystemKind, type SystemSpec } from './measure.js';
 import type { KernelProfile } from './profile.js';
@@ -174,7 +175,9 @@ const writeReport = (results: Results, resultsFile: string, out?: string): void 
   } catch {
     log(`${path.relative(REPO_ROOT, TRIED_FILE)} is missing: the report has only this run's "what we tried" rows`);
   }
-  fs.writeFileSync(path.join(reportAt, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir, ...(tried ? { tried } : {}) }));
+  const gen = latestGenerateResults(RESULTS_DIR);
+  const generate = gen ? { results: gen.results, file: path.relative(reportAt, gen.file) } : undefined;
+  fs.writeFileSync(path.join(reportAt, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir, ...(tried ? { tried } : {}), ...(generate ? { generate } : {}) }));
   log(`wrote ${path.join(reportAt, 'BENCHMARKS.md')} and plots in ${plotsAt}`);
 };
 

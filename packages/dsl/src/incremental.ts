@@ -46,7 +46,7 @@ import { sinusoidTable, type SinusoidalPositionsNode } from './primitives/signal
 import { param, type Params, type Runtime } from './runtime.js';
 import { inferShape, sideInputs } from './shape.js';
 import { modelError, tensorSig, type ModelError, type TensorSig } from './sig.js';
-import { childScopes, childWhere, children, combinatorOf, foldNodes, primitiveWhere } from './tree.js';
+import { childScopes, childWhere, children, combinatorOf, foldNodes, locateError, primitiveWhere } from './tree.js';
 
 /**
  * How a primitive behaves along the sequence, for decoding:
@@ -425,14 +425,15 @@ const checkIds = (ids: tf.Tensor): void => {
  * const gpt = seq(embedding(10, 4), positionalEmbedding(64, 4), repeat(residual(multiHeadAttention(4, 2, { causal: true })), 2), dense(4, 10));
  * compileIncremental(gpt); // Right({ step, maxPositions: 64, applications: 2 })
  * compileIncremental(seq(embedding(10, 4), conv1d(4, 4, 3, { padding: 'same' }), dense(4, 10)));
- * // Left({ path: 'seq[1].conv1d', message: 'cannot be decoded with a key/value cache: a convolution reads … ' })
+ * // Left({ path: 'conv1d_0', message: 'cannot be decoded with a key/value cache: a convolution reads … ' })
  * ```
  */
 export const compileIncremental = (model: Node, opts: DecodeOptions = {}): E.Either<ModelError, IncrementalModel> => {
   const output = validate(model, opts);
   if (E.isLeft(output)) return output;
   const bad = refusal(model);
-  if (bad) return E.left(bad);
+  // the path in the language of parameter paths (`h.0.attn`), as every other model error
+  if (bad) return E.left(locateError(model, bad));
   const env: Env = { tables: tablesOf(model), cached: true, output: output.right };
   const f = build(model, rootScope(), env, opts.allPositions !== true).fn;
   const maxPositions = modelPositions(model);

@@ -71,6 +71,12 @@ describe('lamina train: a model file written outside the repository', { timeout:
     const j0 = JSON.parse(g0.stdout) as { text: string; newTokens: number; promptTokens: number };
     expect(j0.text.toLowerCase().startsWith('the whale and the')).toBe(true);
     expect(j0.newTokens).toBeGreaterThan(0);
+    // the key/value cache by default, --no-cache to compare: one line on stderr says which, the same greedy text
+    expect(g0.stderr.trim()).toMatch(/^generate: key\/value cache \(2 attention application\(s\) cached/);
+    const n0 = gen(['--temperature', '0', '--no-cache']);
+    expect(n0.status, n0.stderr).toBe(0);
+    expect(n0.stderr.trim()).toBe('generate: no key/value cache (--no-cache); running the whole window per new token');
+    expect((JSON.parse(n0.stdout) as { ids: number[] }).ids).toEqual((JSON.parse(g0.stdout) as { ids: number[] }).ids);
     const s1 = gen(['--temperature', '1', '--top-k', '20', '--top-p', '0.9', '--seed', '3']);
     const s2 = gen(['--temperature', '1', '--top-k', '20', '--top-p', '0.9', '--seed', '3']);
     expect(s1.status, s1.stderr).toBe(0);

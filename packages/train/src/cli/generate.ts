@@ -1,6 +1,7 @@
 /**
  * `lamina generate`: continues a prompt with a causal model trained by `lamina train --objective
- * clm` (its run directory).
+ * clm` (its run directory). Decodes with a cache of keys and values by default (`--no-cache`: the
+ * whole window per token); says which path runs in one line on stderr before the first token.
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -13,7 +14,7 @@ import { useBackend } from './pretrain.js';
 export const generateCmd: Command = {
   name: 'generate',
   summary: 'continue a prompt with a causal model (a lamina train --objective clm run)',
-  usage: 'lamina generate --checkpoint <run-dir> --prompt "…" [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N] [--json]',
+  usage: 'lamina generate --checkpoint <run-dir> --prompt "…" [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N] [--no-cache] [--json]',
   options: {
     checkpoint: { type: 'string', arg: 'dir', help: 'a lamina train run directory (objective clm)' },
     prompt: { type: 'string', arg: 'text', help: 'the text to continue' },
@@ -22,7 +23,8 @@ export const generateCmd: Command = {
     'top-k': intOption('sample among the K most likely tokens (default: all)', { min: 1, max: LIMITS.vocabSize, arg: 'K' }),
     'top-p': numberOption('sample among the most likely tokens whose probability reaches P (> 0)', { min: 0, max: 1, default: 1, arg: 'P' }),
     seed: intOption('seed of sampling (the same seed gives the same text)', { min: 0, max: LIMITS.seed, default: 12345 }),
-    json: { type: 'boolean', help: 'print one JSON object (text, ids, tokens/s)' },
+    'no-cache': { type: 'boolean', help: 'run the whole window through the model for each new token instead of decoding with a key/value cache (to compare)' },
+    json: { type: 'boolean', help: 'print one JSON object (text, ids, tokens/s, decoding path)' },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
   },
   examples: ['lamina generate --checkpoint runs/tiny-gpt --prompt "Call me" --max-new-tokens 40 --temperature 0.8 --top-k 40', 'lamina generate --checkpoint runs/tiny-gpt --prompt "The whale" --temperature 0'],
@@ -51,11 +53,13 @@ export const generateCmd: Command = {
       maxNewTokens,
       sampling: { temperature, ...(topK === undefined ? {} : { topK }), topP },
       seed,
+      cache: v['no-cache'] !== true,
+      onPlan: (line) => process.stderr.write(`${line}\n`),
     });
     if (E.isLeft(g)) throw usageError(g.left);
     const r = g.right;
     if (v.json === true)
-      console.log(JSON.stringify({ text: r.text, continuation: r.continuation, ids: r.ids, promptTokens: r.promptTokens, newTokens: r.newTokens, stop: r.stop, seconds: r.seconds, tokensPerSecond: r.newTokens / Math.max(1e-9, r.seconds) }));
+      console.log(JSON.stringify({ text: r.text, continuation: r.continuation, ids: r.ids, promptTokens: r.promptTokens, newTokens: r.newTokens, stop: r.stop, decoding: r.decoding, seconds: r.seconds, tokensPerSecond: r.newTokens / Math.max(1e-9, r.seconds) }));
     else console.log(r.text);
     return EXIT.ok;
   },

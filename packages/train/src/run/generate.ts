@@ -1,8 +1,12 @@
 /**
  * Sampling from a causal model: seeded (the same seed gives the same text), greedy at temperature
- * 0, with top-k and top-p (nucleus) filtering. The loop runs the whole window through the model
- * for each new token (no cache of keys and values): `lamina generate --json` reports tokens/s,
- * and `pnpm bench generate` measures 100 new tokens (BENCHMARKS.md).
+ * 0, with top-k and top-p (nucleus) filtering. By default the loop decodes incrementally with a
+ * cache of keys and values (`compileIncremental` of @lamina/dsl): the prompt once, then one
+ * position per new token. A model the cache cannot serve (non-causal attention, conv1d, pooling
+ * over the sequence, …), or `cache: false`, runs the whole window through the model for each new
+ * token (`compileLastPosition`: the logits at the last position only); {@link decodingPlan} says
+ * which path runs and why, in one line. `lamina generate --json` reports tokens/s, and
+ * `pnpm bench generate` compares both paths for 100 new tokens (BENCHMARKS.md).
  *
  * @example
  * ```ts
@@ -12,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compile, type Node, type RawTensor } from '@lamina/dsl';
+import { compileIncremental, compileLastPosition, disposeCache, emptyCache, formatModelError, modelPositions, type IncrementalModel, type KvCache, type LastPositionModel, type Node, type RawTensor } from '@lamina/dsl';
 import { INPUTS, type Tokenizer } from '@lamina/albert';
 import { createRng, type Rng } from '../rng.js';
 
@@ -73,18 +77,7 @@ export const sampleToken = (logits: ArrayLike<number>, o: SamplingOptions, rng: 
  * (undefined: no limit in the value).
  * @example maxPositions(seq(embedding(10, 4), positionalEmbedding(64, 4))) // 64
  */
-export const maxPositions = (model: Node): number | undefined => {
-  let m: number | undefined;
-  const walk = (u: unknown): void => {
-    if (Array.isArray(u)) return u.forEach(walk);
-    if (typeof u !== 'object' || u === null) return;
-    const o = u as Record<string, unknown>;
-    if (o.kind === 'positionalEmbedding' && typeof o.maxLen === 'number') m = Math.min(m ?? Infinity, o.maxLen);
-    Object.values(o).forEach(walk);
-  };
-  walk(model);
-  return m;
-};
+export const maxPositions = (model: Node): number | undefined => modelPositions(model);
 
 /**
  * Text of token ids (SentencePiece `▁` marks a word start; special tokens are dropped).
@@ -127,7 +120,38 @@ export interface GenerateRequest {
   readonly seed: number;
   /** Stop at the tokenizer's `[SEP]` (the end of a document in `clm` training data). Default true. */
   readonly stopAtSep?: boolean;
+  /** Decode with a cache of keys and values when the model allows it (default true); false: the whole window per token. */
+  readonly cache?: boolean;
+  /** Told, before the first token, the one line saying which path runs ({@link DecodingPlan.line}). */
+  readonly onPlan?: (line: string) => void;
 }
+
+/**
+ * How a generation runs: incremental decoding with a key/value cache, or the whole window per
+ * token (logits at the last position only), with the one line that says so.
+ * @example decodingPlan(model, undefined, true) // right({ kind: 'cache', line: 'generate: key/value cache (…)', … })
+ */
+export type DecodingPlan =
+  | { readonly kind: 'cache'; readonly decoder: IncrementalModel; readonly line: string }
+  | { readonly kind: 'window'; readonly forward: LastPositionModel; readonly line: string };
+
+/**
+ * Chooses the decoding path for a model (see the module comment); a model even the window path
+ * cannot run is an error line. Builds no tensor.
+ * @example decodingPlan(model, 'logits', false) // right({ kind: 'window', line: 'generate: no key/value cache (--no-cache): …' })
+ */
+export const decodingPlan = (model: Node, output: string | undefined, cache: boolean): E.Either<string, DecodingPlan> => {
+  const o = { input: INPUTS.ids, ...(output ? { output } : {}) };
+  let why = 'no key/value cache (--no-cache)';
+  if (cache) {
+    const dec = compileIncremental(model, o);
+    if (E.isRight(dec)) return E.right({ kind: 'cache', decoder: dec.right, line: `generate: key/value cache (${dec.right.applications} attention application(s) cached; one position per new token)` });
+    why = `no key/value cache: ${formatModelError(dec.left)}`;
+  }
+  const f = compileLastPosition(model, o);
+  if (E.isLeft(f)) return E.left(formatModelError(f.left));
+  return E.right({ kind: 'window', forward: f.right, line: `generate: ${why}; running the whole window per new token` });
+};
 
 /**
  * What {@link generate} returns.
@@ -142,6 +166,8 @@ export interface Generated {
   readonly seconds: number;
   /** Why it stopped. */
   readonly stop: 'max-new-tokens' | 'sep' | 'positions';
+  /** The path that ran: `cache` (incremental decoding) or `window` (the whole window per token). */
+  readonly decoding: DecodingPlan['kind'];
 }
 
 /**
@@ -168,27 +194,37 @@ export const generate = async (r: GenerateRequest): Promise<E.Either<string, Gen
   if (E.isLeft(checked)) return checked;
   const prompt = checked.right;
   const maxPos = maxPositions(r.model);
-  const f = compile(r.model, { input: INPUTS.ids, ignoreInputs: [INPUTS.mask], ...(r.output ? { outputs: [r.output] } : {}) });
-  if (E.isLeft(f)) return E.left(`${f.left.path}: ${f.left.message}`);
+  const plan = decodingPlan(r.model, r.output, r.cache ?? true);
+  if (E.isLeft(plan)) return plan;
+  r.onPlan?.(plan.right.line);
   const params = Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, tf.tensor(v.data, [...v.shape], v.dtype === 'int32' ? 'int32' : 'float32')]));
   const rng = createRng(r.seed);
   const ids = [...prompt];
   const t0 = performance.now();
   let stop: Generated['stop'] = 'max-new-tokens';
+  let cache: KvCache = emptyCache();
+  // the tokens not yet run through the model: the prompt, then each new token
+  let pending = [...prompt];
+  const p = plan.right;
   try {
     for (let n = 0; n < r.maxNewTokens; n++) {
       if (maxPos !== undefined && ids.length >= maxPos) {
         stop = 'positions';
         break;
       }
-      const row = tf.tidy(() => {
-        const L = ids.length;
-        const x = tf.tensor2d(Int32Array.from(ids), [1, L], 'int32');
-        const out = f.right(params, { [INPUTS.ids]: x, [INPUTS.mask]: tf.onesLike(x) }, { training: false });
-        const logits = logitsOf(out, r.output);
-        const V = logits.shape[logits.shape.length - 1] as number;
-        return tf.reshape(tf.slice(logits, [0, L - 1, 0], [1, 1, V]), [V]);
-      });
+      let row: tf.Tensor;
+      if (p.kind === 'cache') {
+        const x = tf.tensor2d(Int32Array.from(pending), [1, pending.length], 'int32');
+        const s = p.decoder.step(params, cache, x);
+        x.dispose();
+        disposeCache(cache);
+        cache = s.cache;
+        row = s.logits;
+      } else {
+        const x = tf.tensor2d(Int32Array.from(ids), [1, ids.length], 'int32');
+        row = p.forward(params, { [INPUTS.ids]: x });
+        x.dispose();
+      }
       const data = await row.data();
       row.dispose();
       const next = sampleToken(data as Float32Array, r.sampling, rng);
@@ -197,12 +233,14 @@ export const generate = async (r: GenerateRequest): Promise<E.Either<string, Gen
         break;
       }
       ids.push(next);
+      pending = [next];
     }
   } finally {
+    disposeCache(cache);
     Object.values(params).forEach((t) => t.dispose());
   }
   const seconds = (performance.now() - t0) / 1000;
   const continuation = ids.slice(prompt.length);
   const text = detokenize(r.tokenizer, ids);
-  return E.right({ text, continuation: text.slice(detokenize(r.tokenizer, prompt).length), promptTokens: prompt.length, newTokens: continuation.length, ids, seconds, stop });
+  return E.right({ text, continuation: text.slice(detokenize(r.tokenizer, prompt).length), promptTokens: prompt.length, newTokens: continuation.length, ids, seconds, stop, decoding: p.kind });
 };
