@@ -10,6 +10,8 @@
 //
 //   node scripts/python/setup-venv.mjs            # create or verify
 //   node scripts/python/setup-venv.mjs --force    # reinstall the requirements
+//   node scripts/python/setup-venv.mjs --with-tensorflow   # also tensorflow-cpu==2.21.0 (only the
+//                                                          # bench's TensorFlow-Python peer needs it)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,12 +39,26 @@ const run = (cmd, args, { quiet = false } = {}) => {
 };
 
 const force = process.argv.includes('--force');
+const withTensorflow = process.argv.includes('--with-tensorflow');
+const TF_PACKAGE = 'tensorflow-cpu==2.21.0';
+// Opt-in, for `pnpm bench` only: the wheel setup-native downloaded is reused when it is still in .cache/wheels.
+const ensureTensorflow = () => {
+  if (!withTensorflow) return;
+  const probe = () => run(python, ['-c', 'import tensorflow as tf; print(tf.__version__)'], { quiet: true });
+  if (probe().status === 0) return;
+  const wheels = path.join(root, '.cache', 'wheels');
+  const links = fs.existsSync(wheels) ? ['--find-links', wheels] : [];
+  const r = run(python, ['-m', 'pip', 'install', ...PIP_NET, '--disable-pip-version-check', ...links, TF_PACKAGE]);
+  if (r.status !== 0 || probe().status !== 0) fail(`pip could not install ${TF_PACKAGE} (exit ${r.status}) through the configured pip index`);
+  log(`ok: ${TF_PACKAGE} installed`);
+};
 const wanted = fs.readFileSync(requirements, 'utf8');
 const started = Date.now();
 
 if (!force && fs.existsSync(python) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted) {
   const r = run(python, ['-c', CHECK], { quiet: true });
   if (r.status === 0) {
+    ensureTensorflow();
     log(`ok: ${venv} already set up (torch/transformers/safetensors ${r.stdout.trim()})`);
     process.exit(0);
   }
@@ -63,4 +79,5 @@ if (install.status !== 0)
 const check = run(python, ['-c', CHECK], { quiet: true });
 if (check.status !== 0) fail(`packages installed but do not import:\n${check.stderr.trim()}`);
 fs.writeFileSync(stamp, wanted);
+ensureTensorflow();
 log(`ok: ${venv} ready in ${((Date.now() - started) / 1000).toFixed(0)} s (torch/transformers/safetensors ${check.stdout.trim()})`);

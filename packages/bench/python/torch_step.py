@@ -13,6 +13,7 @@ Commands:
         per row, plus the sentence-order / next-sentence label)
   {"cmd": "time", "id": s, "steps": N, "warmup": W} → {"seconds": [N per-step wall times], "loss": x}
   {"cmd": "dispose", "id": s}
+  {"cmd": "reset_peak"}                             → resets the process's peak RSS (Linux: /proc/self/clear_refs)
   {"cmd": "matmul", "n": N, "repeats": R}          → seconds of R [N×N]·[N×N] products (GFLOP/s rate)
   {"cmd": "quit"}
 
@@ -40,6 +41,27 @@ models: dict[str, dict[str, Any]] = {}
 
 def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def hwm_bytes() -> int | None:
+    """Peak RSS since the last reset_peak (VmHWM), None where /proc is not Linux's."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak() -> dict:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return {"ok": True}
+    except OSError as ex:
+        return {"ok": False, "error": f"cannot reset the peak RSS: {ex}"}
 
 
 def synthetic_batch(c: dict, batch: int, seq: int, predictions: int, seed: int) -> dict[str, torch.Tensor]:
@@ -113,7 +135,7 @@ def time_steps(msg: dict) -> dict:
         loss = run_once(e)
         seconds.append(time.perf_counter() - t0)
     # JSON has no NaN: a warm-up-only call (steps = 0) has no loss to report
-    return {"seconds": seconds, "loss": loss if loss == loss else None, "peak_rss_bytes": peak_rss_bytes()}
+    return {"seconds": seconds, "loss": loss if loss == loss else None, "peak_rss_bytes": peak_rss_bytes(), "hwm_bytes": hwm_bytes()}
 
 
 def matmul(msg: dict) -> dict:
@@ -145,6 +167,8 @@ def handle(msg: dict) -> dict:
     if cmd == "dispose":
         models.pop(msg["id"], None)
         return {"ok": True}
+    if cmd == "reset_peak":
+        return reset_peak()
     if cmd == "matmul":
         return matmul(msg)
     return {"ok": False, "error": f"unknown command {cmd!r}"}

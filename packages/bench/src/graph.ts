@@ -192,3 +192,31 @@ export const stepGraphVsEager = async (kind: StepBenchKind, o: GraphVsEagerOptio
   const graph = rate(samples.graph);
   return { eager, graph, ratio: graph.median / eager.median, batch: [B, S] };
 };
+
+/**
+ * Held-out evaluation of the demo model (pretraining eval: MLM at the masked positions + SOP, batch
+ * 32 × 64), the pretrainer's `evaluate` on the graph path versus eager, repeats interleaved.
+ * @example const r = await evalGraphVsEager({ repeats: 3, steps: 5 }); r.ratio
+ */
+export const evalGraphVsEager = async (o: GraphVsEagerOptions = {}): Promise<GraphVsEager> => {
+  const [B, S] = [32, 64];
+  const batch = syntheticBatch(DEMO_BENCH_MODEL, { batch: B, seq: S, predictions: 10, seed: 1 });
+  const make = (engine: StepEngine) => {
+    const r = createPretrainer({ config: DEMO_BENCH_MODEL, objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 1, engine, onNotice: (l) => process.stderr.write(`${l}\n`) });
+    if (E.isLeft(r)) throw new Error(r.left.message);
+    return r.right;
+  };
+  const ts = { eager: make('eager'), graph: make('graph') };
+  const run = async (e: StepEngine, n: number): Promise<number> => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await ts[e].evaluate(batch);
+    return (n * B * S) / ((performance.now() - t0) / 1000);
+  };
+  for (const e of ['eager', 'graph'] as const) await run(e, o.warmup ?? 3);
+  const samples = { eager: [] as number[], graph: [] as number[] };
+  for (let i = 0; i < (o.repeats ?? 5); i++) for (const e of ['eager', 'graph'] as const) samples[e].push(await run(e, o.steps ?? 5));
+  ts.eager.dispose();
+  ts.graph.dispose();
+  const [eager, graph] = [rate(samples.eager), rate(samples.graph)];
+  return { eager, graph, ratio: graph.median / eager.median, batch: [B, S] };
+};

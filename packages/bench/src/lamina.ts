@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { albertForPretraining, type AlbertConfig, type Batch } from '@lamina/albert';
-import { compile, init, type ParamStore } from '@lamina/dsl';
+import { compile, compileToGraph, init, type ParamStore } from '@lamina/dsl';
 
 /** The options `createPretrainer` takes (the subset the bench uses). */
 export interface PretrainerOpts {
@@ -28,6 +28,11 @@ export interface PretrainerOpts {
   readonly seed: number;
   readonly clipNorm?: number;
   readonly initialParams?: Readonly<Record<string, { readonly dtype: string; readonly shape: readonly number[]; readonly data: Float32Array }>>;
+  /** `graph`: one TensorFlow function per step (what `lamina pretrain` runs); `eager` (the trainer's default): op by op. */
+  readonly engine?: 'graph' | 'eager';
+  readonly xla?: boolean;
+  /** Where the graph engine's one-line notices go (a fallback to eager is one). */
+  readonly onNotice?: (line: string) => void;
 }
 
 /** The part of lamina's `Pretrainer` the bench drives. */
@@ -39,6 +44,8 @@ export interface PretrainerLike {
     readonly orderLoss: tf.Scalar;
     readonly dispose: () => void;
   };
+  /** The engine the next step runs on (absent in older trainers: eager). */
+  engine?(): 'graph' | 'eager';
   dispose(): void;
 }
 
@@ -67,17 +74,28 @@ export interface LaminaInference {
   readonly params: ParamStore;
   /** Runs the forward pass; the outputs are disposed before it returns. Resolves once computed. */
   run(b: Batch): Promise<void>;
+  /** `graph` while the forward runs as one TensorFlow function, `eager` (asked for, or after a fallback). */
+  engine(): 'graph' | 'eager';
   dispose(): void;
 }
 
 /**
- * lamina's inference path: `compile(albertForPretraining(c, { mlmPositions: 'all' }))` with the
- * prediction and order outputs, eval mode, fresh parameters for `seed`.
- * @example const inf = laminaInference(PRESETS['albert-base'], 'sop', 1);
+ * lamina's inference path: `albertForPretraining(c, { mlmPositions: 'all' })` with the prediction
+ * and order outputs, eval mode, fresh parameters for `seed`; on the graph engine (the default, what
+ * `lamina forward` runs) through `compileToGraph` (one TensorFlow function per input signature,
+ * traced at the first call), on the eager engine through `compile`.
+ * @example const inf = laminaInference(PRESETS['albert-base'], 'sop', 1, { engine: 'graph' });
  */
-export const laminaInference = (c: AlbertConfig, objective: 'sop' | 'nsp', seed: number): E.Either<string, LaminaInference> => {
+export const laminaInference = (
+  c: AlbertConfig,
+  objective: 'sop' | 'nsp',
+  seed: number,
+  o: { readonly engine?: 'graph' | 'eager'; readonly onNotice?: (line: string) => void } = {},
+): E.Either<string, LaminaInference> => {
   const model = albertForPretraining(c, { objective, mlmPositions: 'all' });
-  const f = compile(model, { input: 'input_ids', outputs: ['prediction_logits', `${objective}_logits`] });
+  const outputs = { input: 'input_ids', outputs: ['prediction_logits', `${objective}_logits`] };
+  const graph = o.engine === 'eager' ? undefined : compileToGraph(model, { ...outputs, ...(o.onNotice ? { onNotice: o.onNotice } : {}) });
+  const f = graph ?? compile(model, outputs);
   if (E.isLeft(f)) return E.left(`${f.left.path}: ${f.left.message}`);
   const p = init(model, seed);
   if (E.isLeft(p)) return E.left(p.left.message);
@@ -97,6 +115,7 @@ export const laminaInference = (c: AlbertConfig, objective: 'sop' | 'nsp', seed:
       await probe.data();
       probe.dispose();
     },
+    engine: () => (graph && E.isRight(graph) ? graph.right.engine() : 'eager'),
     dispose: () => Object.values(params).forEach((v) => v.dispose()),
   });
 };

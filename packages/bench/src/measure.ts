@@ -19,16 +19,43 @@ import type { TorchWorker } from './python.js';
 import { rates, summarize, type Summary } from './stats.js';
 import { syntheticBatch } from './synthetic.js';
 
-/** Which implementation a measurement runs. */
-export type SystemKind = 'lamina' | 'lamina-masked' | 'handwritten' | 'pytorch';
+/**
+ * Which implementation a measurement runs. lamina's training systems run its graph engine (one
+ * TensorFlow function per step, what `lamina pretrain` runs) unless the kind ends in `-eager`;
+ * `tf-graph` / `tf-xla` are the same step written in TensorFlow 2.21 Python (`python/tf_step.py`)
+ * under `tf.function`, without and with `jit_compile=True`.
+ * @example const k: SystemKind = 'lamina-masked-eager';
+ */
+export type SystemKind = 'lamina' | 'lamina-eager' | 'lamina-masked' | 'lamina-masked-eager' | 'handwritten' | 'pytorch' | 'tf-graph' | 'tf-xla';
 
-/** Human names of the systems, as the report prints them. */
+/**
+ * Human names of the systems, as the report prints them.
+ * @example SYSTEM_LABELS['tf-xla'] // 'TensorFlow 2.21 Python, tf.function(jit_compile=True)'
+ */
 export const SYSTEM_LABELS: Readonly<Record<SystemKind, string>> = {
-  lamina: 'lamina (MLM logits at all positions)',
-  'lamina-masked': 'lamina real pretraining step (logits at masked positions, LAMB)',
+  lamina: 'lamina graph step (MLM logits at all positions)',
+  'lamina-eager': 'lamina eager step (MLM logits at all positions)',
+  'lamina-masked': 'lamina real pretraining step, graph (logits at masked positions, LAMB)',
+  'lamina-masked-eager': 'lamina real pretraining step, eager (logits at masked positions, LAMB)',
   handwritten: 'hand-written tfjs (same model and step)',
   pytorch: 'Hugging Face PyTorch',
+  'tf-graph': 'TensorFlow 2.21 Python, tf.function',
+  'tf-xla': 'TensorFlow 2.21 Python, tf.function(jit_compile=True)',
 };
+
+/**
+ * Whether a kind is one of lamina's own systems, and which engine its training step runs.
+ * @example laminaEngine('lamina-masked-eager') // 'eager'; laminaEngine('pytorch') // null
+ */
+export const laminaEngine = (k: SystemKind): 'graph' | 'eager' | null =>
+  k === 'lamina' || k === 'lamina-masked' ? 'graph' : k === 'lamina-eager' || k === 'lamina-masked-eager' ? 'eager' : null;
+
+/**
+ * Where a system computes the MLM logits by default: lamina's real step (`lamina-masked*`) at the
+ * masked positions, the like-for-like systems (and Hugging Face) at every position.
+ * @example defaultMlmPositions('lamina-masked') // 'masked'
+ */
+export const defaultMlmPositions = (k: SystemKind): 'all' | 'masked' => (k === 'lamina-masked' || k === 'lamina-masked-eager' ? 'masked' : 'all');
 
 /** What to measure. */
 export interface SystemSpec {
@@ -43,6 +70,8 @@ export interface SystemSpec {
   readonly seq: number;
   readonly predictions: number;
   readonly optimizer: 'lamb' | 'adamw';
+  /** Where the MLM logits are computed (default {@link defaultMlmPositions}); the TensorFlow-Python systems follow the lamina row they mirror. */
+  readonly mlmPositions?: 'all' | 'masked';
 }
 
 /** One system's measurement. */
@@ -82,6 +111,10 @@ export interface System {
 export interface SystemContext {
   readonly createPretrainer: E.Either<string, CreatePretrainer>;
   readonly torch: E.Either<string, TorchWorker>;
+  /** The TensorFlow-Python worker (`python/tf_step.py`), or why there is none. */
+  readonly tf?: E.Either<string, TorchWorker>;
+  /** lamina's parameter count of a config's pretraining model (the TensorFlow worker must match it). */
+  readonly paramsOf?: (c: AlbertConfig) => number;
   readonly lr: number;
   readonly seed: number;
 }
@@ -121,24 +154,48 @@ const timeLoopUnsafe = async (step: () => Promise<void>, steps: number, warmup: 
 export const makeSystem = async (s: SystemSpec, ctx: SystemContext): Promise<E.Either<string, System>> => {
   const b: Batch = syntheticBatch(s.config, { batch: s.batch, seq: s.seq, predictions: s.predictions, seed: ctx.seed });
   const objective = objectiveOf(s.config);
-  const mlmPositions = s.system === 'lamina-masked' ? 'masked' : 'all';
+  const mlmPositions = s.mlmPositions ?? defaultMlmPositions(s.system);
   switch (s.system) {
     case 'lamina':
-    case 'lamina-masked': {
+    case 'lamina-eager':
+    case 'lamina-masked':
+    case 'lamina-masked-eager': {
       if (s.mode === 'infer') {
-        const inf = laminaInference(s.config, objective, ctx.seed);
+        const engine = laminaEngine(s.system) ?? 'eager';
+        const notices: string[] = [];
+        const inf = laminaInference(s.config, objective, ctx.seed, { engine, onNotice: (l) => notices.push(l) });
         if (E.isLeft(inf)) return inf;
+        if (engine === 'graph') {
+          // the first call traces: before any timing, and a forward that fell back is not a graph figure
+          const w = await timeLoop(() => inf.right.run(b), 0, 1);
+          if (E.isLeft(w) || inf.right.engine() !== 'graph') {
+            inf.right.dispose();
+            return E.left(E.isLeft(w) ? w.left : `the graph forward fell back to eager${notices.length ? ` (${notices.join('; ')})` : ''}`);
+          }
+        }
         return E.right({ run: (n, w) => timeLoop(() => inf.right.run(b), n, w), profile: () => profileKernels(() => inf.right.run(b)), dispose: async () => inf.right.dispose() });
       }
       if (E.isLeft(ctx.createPretrainer)) return ctx.createPretrainer;
-      const t = ctx.createPretrainer.right({ config: s.config, objective, mlmPositions, optimizer: s.optimizer, seed: ctx.seed, clipNorm: 1 });
+      const engine = laminaEngine(s.system) ?? 'eager';
+      const notices: string[] = [];
+      const t = ctx.createPretrainer.right({ config: s.config, objective, mlmPositions, optimizer: s.optimizer, seed: ctx.seed, clipNorm: 1, engine, xla: false, onNotice: (l) => notices.push(l) });
       if (E.isLeft(t)) return E.left(t.left.message);
       const tr = t.right;
+      let stepIndex = 0;
       const step = async () => {
-        const r = tr.trainStep([b], ctx.lr);
+        const r = tr.trainStep([b], ctx.lr, stepIndex++);
         await r.loss.data();
         r.dispose();
       };
+      if (engine === 'graph') {
+        // the graph engine's first step runs eagerly (it creates the optimizer state), the second
+        // traces: both before any timing, and a step that fell back to eager is not a graph figure
+        const w = await timeLoop(step, 0, 2);
+        if (E.isLeft(w) || tr.engine?.() === 'eager') {
+          tr.dispose();
+          return E.left(E.isLeft(w) ? w.left : `the graph engine fell back to eager${notices.length ? ` (${notices.join('; ')})` : ''}`);
+        }
+      }
       return E.right({ run: (n, w) => timeLoop(step, n, w), profile: () => profileKernels(step), dispose: async () => tr.dispose() });
     }
     case 'handwritten': {
@@ -162,9 +219,13 @@ export const makeSystem = async (s: SystemSpec, ctx: SystemContext): Promise<E.E
             };
       return E.right({ run: (n, w) => timeLoop(step, n, w), profile: () => profileKernels(step), dispose: async () => hw.dispose() });
     }
-    case 'pytorch': {
-      if (E.isLeft(ctx.torch)) return ctx.torch;
-      const w = ctx.torch.right;
+    case 'pytorch':
+    case 'tf-graph':
+    case 'tf-xla': {
+      const worker = s.system === 'pytorch' ? ctx.torch : (ctx.tf ?? E.left('TensorFlow-Python was not started'));
+      if (E.isLeft(worker)) return worker;
+      if (s.system !== 'pytorch' && s.mode !== 'train') return E.left('the TensorFlow-Python worker measures training steps only');
+      const w = worker.right;
       const setup = await w.request({
         cmd: 'setup',
         id: s.id,
@@ -176,6 +237,9 @@ export const makeSystem = async (s: SystemSpec, ctx: SystemContext): Promise<E.E
         lr: ctx.lr,
         clip_norm: 1.0,
         seed: ctx.seed,
+        ...(s.system === 'pytorch'
+          ? {}
+          : { mlm_positions: mlmPositions, optimizer: s.optimizer, xla: s.system === 'tf-xla', expected_params: ctx.paramsOf ? ctx.paramsOf(s.config) : null }),
       });
       if (E.isLeft(setup)) return setup;
       return E.right({

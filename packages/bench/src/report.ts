@@ -22,7 +22,37 @@ export interface ReportOptions {
   readonly resultsFile: string;
   /** Directory of the SVG plots, relative to the repository root. */
   readonly plotDir: string;
+  /**
+   * The hand-maintained "what we tried" table (`packages/bench/TRIED.md`, markdown), included
+   * verbatim before this run's own measured rows; the caller reads the file, so rendering stays pure.
+   */
+  readonly tried?: string;
 }
+
+/**
+ * The issue's targets for `pnpm bench --quick` on a 2-core machine (issue 12), by ratio key.
+ * @example BENCH_TARGETS.find((t) => t.key === 'graph_vs_eager_demo')?.target // 2.5
+ */
+export const BENCH_TARGETS: readonly { readonly key: keyof Results['ratios']; readonly target: number; readonly meaning: string }[] = [
+  { key: 'graph_vs_eager_demo', target: 2.5, meaning: "demo model 32 × 64: lamina's real step, graph engine ÷ eager engine" },
+  { key: 'train_vs_pytorch_demo', target: 1.5, meaning: "demo model 32 × 64: lamina's real step (graph, masked positions, LAMB) ÷ Hugging Face's step (all positions, AdamW)" },
+  { key: 'train_vs_pytorch', target: 1.5, meaning: 'albert-base 8 × 128, like-for-like (graph, all positions, AdamW) ÷ Hugging Face PyTorch' },
+  { key: 'train_vs_pytorch_bert_base', target: 1.3, meaning: 'bert-base 8 × 128, like-for-like ÷ Hugging Face PyTorch' },
+  { key: 'infer_vs_pytorch', target: 1.2, meaning: "albert-base 8 × 128 inference: lamina's graph forward ÷ PyTorch (eval mode)" },
+  { key: 'utilisation', target: 0.6, meaning: "achieved FLOP/s of lamina's albert-base step ÷ the native matmul rate" },
+  { key: 'train_vs_tf_graph_demo', target: 0.9, meaning: "demo model: lamina's real step ÷ the same step in TensorFlow-Python `tf.function`" },
+];
+
+/**
+ * Whether a measured ratio meets its target: `met`, `missed`, or `not measured`.
+ * @example targetStatus(2.6, 2.5) // 'met'; targetStatus(null, 2.5) // 'not measured'
+ */
+export const targetStatus = (value: number | null | undefined, target: number): 'met' | 'missed' | 'not measured' =>
+  value === null || value === undefined || !Number.isFinite(value) ? 'not measured' : value >= target ? 'met' : 'missed';
+
+/** The sentence every report carries: figures belong to the CPU they were measured on. */
+export const CPU_FAMILY_NOTE =
+  'Ratios differ between CPU families (Intel Xeon with AVX-512/AMX versus AMD EPYC): `train_vs_pytorch` read 2.01 on an AMD EPYC and 1.12 on an Intel Xeon (issue 12), because oneDNN, PyTorch and XLA pick different kernels on each. Compare a figure only with figures from the same CPU model, named in each run\'s Environment table.';
 
 /**
  * An integer with thin thousands separators (locale-independent).
@@ -76,27 +106,43 @@ const scheduleText = (r: Results, key: string): string => {
   return s ? `${s.warmup} warm-up + ${s.repeats} interleaved repeats × ${s.steps} timed steps` : '';
 };
 
+const EAGER_OF: Partial<Record<SystemKind, SystemKind>> = { lamina: 'lamina-eager', 'lamina-masked': 'lamina-masked-eager' };
+const isLamina = (k: SystemKind): boolean => k === 'lamina' || k === 'lamina-eager' || k === 'lamina-masked' || k === 'lamina-masked-eager';
+
+/** A ratio cell against a reference row that may be missing, or present but not measured. */
+const vsCell = (m: Measurement, ref: Measurement | undefined): string => (ref?.error ? 'not measured' : ratioCell(m, ref));
+
 const measurementTable = (r: Results, ms: readonly Measurement[], compare: boolean): string[] => {
   const out = [
-    `| model | system | batch × seq | optimizer | tokens/s (min / **median** / max) | s/step (median) | vs PyTorch | vs hand-written |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| model | system | batch × seq | optimizer | tokens/s (min / **median** / max) | s/step (median) | vs PyTorch | vs hand-written | vs TF \`tf.function\` | graph ÷ eager |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
   for (const m of ms) {
-    const label = SYSTEM_LABELS[m.system];
+    // inference is lamina's compiled forward, op by op (the graph engine is the training step's)
+    const label = m.mode === 'infer' && m.system === 'lamina' ? 'lamina graph forward (`compileToGraph`)' : m.mode === 'infer' && m.system === 'lamina-eager' ? 'lamina eager forward (`compile`)' : SYSTEM_LABELS[m.system];
     if (m.error) {
-      out.push(`| ${m.model} | ${label} | ${m.batch} × ${m.seq} | ${m.mode === 'train' ? m.optimizer : '—'} | skipped: ${m.error.replace(/\|/g, '\\|')} | — | — | — |`);
+      const what = m.system === 'tf-graph' || m.system === 'tf-xla' ? 'not measured' : 'skipped';
+      out.push(`| ${m.model} | ${label} | ${m.batch} × ${m.seq} | ${m.mode === 'train' ? m.optimizer : '—'} | ${what}: ${m.error.replace(/\|/g, '\\|')} | — | — | — | — | — |`);
       continue;
     }
-    // ratios only between like-for-like rows (the masked-positions step does less work by design)
-    const vsPt = compare && (m.system === 'lamina' || m.system === 'handwritten') ? ratioCell(m, find(ms, m.model, 'pytorch')) : '—';
-    const vsHw = compare && m.system === 'lamina' ? ratioCell(m, find(ms, m.model, 'handwritten')) : '—';
+    // ratios between like-for-like rows; on the demo row lamina's real step is also set against
+    // Hugging Face's own step (the issue's `train_vs_pytorch_demo`), and against the TF step that mirrors it
+    const likeForLike = m.system === 'lamina' || m.system === 'lamina-eager' || m.system === 'handwritten';
+    const vsPt = compare && (likeForLike || (m.model === 'demo' && isLamina(m.system))) ? vsCell(m, find(ms, m.model, 'pytorch')) : '—';
+    const vsHw = compare && (m.system === 'lamina' || m.system === 'lamina-eager') ? vsCell(m, find(ms, m.model, 'handwritten')) : '—';
+    const tfRef = find(ms, m.model, 'tf-graph');
+    const vsTf = compare && isLamina(m.system) && tfRef && (tfRef.optimizer === m.optimizer) ? vsCell(m, tfRef) : compare && m.system === 'tf-xla' && tfRef ? vsCell(m, tfRef) : '—';
+    const eagerKind = EAGER_OF[m.system];
+    const vsEager = compare && eagerKind ? vsCell(m, find(ms, m.model, eagerKind)) : '—';
     out.push(
-      `| ${m.model} | ${label} | ${m.batch} × ${m.seq} | ${m.mode === 'train' ? m.optimizer : '—'} | ${fmtSummary(m.tokensPerSecond)} | ${fmtNum(m.stepSeconds.median, 3)} | ${vsPt} | ${vsHw} |`,
+      `| ${m.model} | ${label} | ${m.batch} × ${m.seq} | ${m.mode === 'train' ? m.optimizer : '—'} | ${fmtSummary(m.tokensPerSecond)} | ${fmtNum(m.stepSeconds.median, 3)} | ${vsPt} | ${vsHw} | ${vsTf} | ${vsEager} |`,
     );
   }
   void r;
   return out;
 };
+
+const rateCell = (x: { readonly min: number; readonly median: number; readonly max: number }): string => `${fmtInt(x.min)} / **${fmtInt(x.median)}** / ${fmtInt(x.max)}`;
 
 /** The markdown of `BENCHMARKS.md`. */
 export const renderReport = (r: Results, o: ReportOptions): string => {
@@ -105,7 +151,7 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
   const pt = 'skipped' in e.pytorch ? `skipped — ${e.pytorch.skipped}` : `torch ${e.pytorch.torch}, transformers ${e.pytorch.transformers}, ${e.pytorch.threads} threads`;
   L.push('# lamina benchmarks', '');
   L.push(
-    `Generated by \`${r.command}\` on ${r.date} from [\`${o.resultsFile}\`](${o.resultsFile}) — do not edit by hand; run \`pnpm bench\` (or \`pnpm bench --quick\`, under 5 minutes) to regenerate. ` +
+    `Generated by \`${r.command}\` on ${r.date} from [\`${o.resultsFile}\`](${o.resultsFile}) — do not edit by hand; run \`pnpm bench\` (or \`pnpm bench --quick\`, about 6–8 minutes on an idle 2-core machine (an estimate)) to regenerate. ` +
       'Every comparison is a ratio of medians measured side by side in the same run, with the systems\' repeats interleaved: absolute figures from different runs (or machines) are not comparable.',
     '',
   );
@@ -117,16 +163,27 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
   L.push(`| load average (1 min) at start / end | ${fmtNum(e.loadAverage[0], 3)} / ${fmtNum(e.loadAverage[1], 3)} (other processes share the cores: absolute figures are pessimistic) |`);
   L.push(`| Node | ${e.node} |`);
   L.push(`| PyTorch | ${pt} |`);
+  const tfp = e.tensorflowPython;
+  L.push(`| TensorFlow-Python | ${tfp === undefined ? 'not measured (older results file)' : 'skipped' in tfp ? `not measured — ${tfp.skipped}` : `TensorFlow ${tfp.tensorflow}, ${tfp.threads} threads`} |`);
   L.push(`| run | \`${r.command}\`, ${fmtNum(r.durationSeconds, 3)} s |`, '');
+  L.push(`**CPU of this run: ${e.cpuModel}.** ${CPU_FAMILY_NOTE}`, '');
 
   const useq = r.utilisation?.seq ?? 128;
-  L.push(`## Summary (albert-base, batch 8 × ${useq})`, '');
-  L.push('| ratio | value | target | meaning |', '| --- | --- | --- | --- |');
+  L.push('## Summary: the targets', '');
+  L.push(
+    `The issue's targets (issue 12) for \`pnpm bench --quick\` on a 2-core machine, from this run (${e.cpuModel}). Each value is a ratio of medians measured side by side, repeats interleaved. Where a target is missed, [section 8](#8-where-the-time-goes-per-op-profile) shows where the time goes per op kind, graph versus eager.`,
+    '',
+  );
+  L.push('| ratio | value | target | status | meaning |', '| --- | --- | --- | --- | --- |');
   const rr = r.ratios;
-  L.push(`| \`train_vs_pytorch\` | ${fmtNum(rr.train_vs_pytorch, 3)} | ≥ 1.0 | lamina training tokens/s ÷ Hugging Face PyTorch (MLM logits at all positions in both) |`);
-  L.push(`| \`infer_vs_pytorch\` | ${fmtNum(rr.infer_vs_pytorch, 3)} | ≥ 1.0 | lamina inference tokens/s ÷ PyTorch (eval mode, forward only) |`);
-  L.push(`| \`dsl_vs_handwritten\` | ${fmtNum(rr.dsl_vs_handwritten, 3)} | ≥ 0.97 | lamina training tokens/s ÷ the hand-written tfjs step |`);
-  L.push(`| \`utilisation\` | ${fmtNum(rr.utilisation, 3)} | ≥ 0.5 | achieved FLOP/s of lamina's step ÷ the native matmul rate |`, '');
+  for (const t of BENCH_TARGETS) {
+    const v = rr[t.key] as number | null | undefined;
+    const st = targetStatus(v, t.target);
+    L.push(`| \`${t.key}\` | ${fmtNum(v, 3)} | ≥ ${t.target} | ${st === 'met' ? '**met**' : st === 'missed' ? 'missed ([profile](#8-where-the-time-goes-per-op-profile))' : st} | ${t.meaning} |`);
+  }
+  L.push(`| \`dsl_vs_handwritten\` | ${fmtNum(rr.dsl_vs_handwritten, 3)} | — | context | lamina's albert-base graph step ÷ the hand-written tfjs step (eager, op by op) |`);
+  L.push(`| \`train_vs_tf_xla_demo\` | ${fmtNum(rr.train_vs_tf_xla_demo, 3)} | — | context | demo model: lamina's real step ÷ TensorFlow-Python \`tf.function(jit_compile=True)\` |`);
+  L.push(`| \`graph_vs_eager_finetune\` / \`graph_vs_eager_clm\` | ${fmtNum(rr.graph_vs_eager_finetune, 3)} / ${fmtNum(rr.graph_vs_eager_clm, 3)} | — | context | the fine-tuning and GPT-2-tiny steps, graph ÷ eager (section 2b) |`, '');
   L.push(envLine(r, 8, useq), '');
 
   L.push('## 1. Parameters (paper Table 1, and Table 4 for the other sharing strategies)', '');
@@ -151,8 +208,23 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
   L.push(...measurementTable(r, r.train, true), '');
   L.push(`![training throughput per timed step](${o.plotDir}/train-throughput.svg)`, '');
 
+  L.push('## 2b. Graph versus eager', '');
+  L.push(
+    "lamina's graph engine runs each training step after the first as one TensorFlow function (forward, backward, clip, update; Grappler on, no XLA); the eager engine runs tfjs ops one at a time. The demo model's pretraining step (LAMB, MLM at the masked positions + SOP) is the demo row of the table above; the fine-tuning step (the demo model with a 2-class head, AdamW, dropout 0.1) and a GPT-2-tiny causal-LM step (V=10000, H=128, 4 layers) are measured here by `stepGraphVsEager` in `packages/bench/src/graph.ts`, repeats interleaved after 3 warm-up steps per engine (the trace included).",
+    '',
+  );
+  L.push('| step | batch × seq | eager tokens/s (min / **median** / max) | graph tokens/s (min / **median** / max) | graph ÷ eager (medians) |', '| --- | --- | --- | --- | --- |');
+  const dg = find(r.train, 'demo', 'lamina-masked');
+  const de = find(r.train, 'demo', 'lamina-masked-eager');
+  if (dg && de && !dg.error && !de.error)
+    L.push(`| demo pretraining (the demo row) | ${dg.batch} × ${dg.seq} | ${fmtSummary(de.tokensPerSecond)} | ${fmtSummary(dg.tokensPerSecond)} | **${fmtNum(r.ratios.graph_vs_eager_demo, 3)}** |`);
+  else L.push(`| demo pretraining | — | ${de?.error ? `not measured: ${de.error}` : 'not measured'} | ${dg?.error ? `not measured: ${dg.error}` : 'not measured'} | — |`);
+  for (const g of r.graphSteps ?? []) L.push(`| ${g.step} (${g.repeats} repeats × ${g.steps} steps) | ${g.batch[0]} × ${g.batch[1]} | ${rateCell(g.eager)} | ${rateCell(g.graph)} | **${fmtNum(g.ratio, 3)}** |`);
+  if (!r.graphSteps?.length) L.push('| finetune, clm | — | not measured in this run | — | — |');
+  L.push('');
+
   L.push('## 3. Inference throughput', '');
-  L.push('Forward only, eval mode (no dropout), MLM logits at every position plus the order logits; PyTorch under `torch.inference_mode()`.', '');
+  L.push("Forward only, eval mode (no dropout), MLM logits at every position plus the order logits; PyTorch under `torch.inference_mode()`. lamina's forward runs on the graph engine (`compileToGraph`: one TensorFlow function per input signature, traced in the warm-up; what `lamina forward` runs), with the eager forward (`compile`) beside it.", '');
   L.push(envLine(r, undefined, undefined, scheduleText(r, 'infer')), '');
   L.push(...measurementTable(r, r.infer, true), '');
 
@@ -198,6 +270,21 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
     );
   }
   L.push('');
+  const lm = r.largeMemory;
+  L.push(`### Peak RSS of one ${lm?.model ?? 'bert-large'} step, each system in its own process`, '');
+  if (lm) {
+    L.push(
+      `Batch ${lm.batch} × ${lm.seq}, one step to set up (lamina's graph engine runs its first step eagerly and traces on the second), then the peak RSS is reset (\`/proc/self/clear_refs\`) and ${lm.steps} measured step(s) run: "step peak" is the peak of those alone, "first-step peak" the peak before the reset. lamina: LAMB, MLM logits at the masked positions; PyTorch: \`torch.optim.AdamW\` (torch has no LAMB; the state is the same two moments per parameter), logits at all positions. Target (issue 12): lamina graph ≤ 1.2 × PyTorch.`,
+      '',
+    );
+    L.push('| system | optimizer | first-step peak | step peak | step peak ÷ PyTorch\'s |', '| --- | --- | --- | --- | --- |');
+    const ptRow = lm.rows.find((x) => x.system === 'Hugging Face PyTorch' && !x.error);
+    for (const x of lm.rows) {
+      const rel = x.stepPeakBytes && ptRow?.stepPeakBytes && x !== ptRow ? `${(x.stepPeakBytes / ptRow.stepPeakBytes).toFixed(2)}×` : '—';
+      L.push(x.error && x.stepPeakBytes === null ? `| ${x.system} | ${x.optimizer} | not measured: ${x.error.replace(/\|/g, '\\|')} | — | — |` : `| ${x.system} | ${x.optimizer} | ${fmtBytes(x.firstStepPeakBytes)} | ${fmtBytes(x.stepPeakBytes)} | ${rel}${x.error ? ` (${x.error})` : ''} |`);
+    }
+    L.push('');
+  } else L.push('Not measured in this run (the full `pnpm bench` measures it; `--quick` does not).', '');
 
   L.push('## 7. Scaling', '');
   const sc = r.scaling;
@@ -230,6 +317,25 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
     const tot = (p: typeof pr.lamina) => (p ? `${fmtNum(p.kernelMs, 5)} ms in ${fmtInt(p.kernelCalls)} kernel calls (wall ${fmtNum(p.wallMs, 5)} ms)` : '—');
     L.push(`| **total** | ${tot(pr.lamina)} | ${tot(pr.handwritten)} |`, '');
   } else L.push('Not profiled in this run.', '');
+  const dp = pr?.demo;
+  if (dp && (dp.graph || dp.eager)) {
+    L.push(`### The demo row's real step, graph versus eager (${dp.batch} × ${dp.seq})`, '');
+    L.push(
+      "One step of each engine under `tf.profile`. The eager step shows where the time goes op kind by op kind; the graph step is a single call of the traced TensorFlow function, so tfjs sees one kernel (the function) and its total: the difference between the two totals is what dispatch and the missing fusions cost. TensorFlow's per-node timings inside a function are not reachable through tfjs-node's binding.",
+      '',
+    );
+    const kinds = new Set<string>();
+    for (const p of [dp.eager, dp.graph]) p?.byKernel.slice(0, 15).forEach((k) => kinds.add(k.kernel));
+    const cell = (p: typeof dp.eager, k: string) => {
+      const x = p?.byKernel.find((y) => y.kernel === k);
+      return p && x ? `${fmtNum(x.ms, 4)} ms (${((100 * x.ms) / p.kernelMs).toFixed(1)}%), ${x.calls} calls` : '—';
+    };
+    L.push('| kernel | eager | graph |', '| --- | --- | --- |');
+    for (const k of [...kinds].sort((a, b) => (dp.eager?.byKernel.find((x) => x.kernel === b)?.ms ?? 0) - (dp.eager?.byKernel.find((x) => x.kernel === a)?.ms ?? 0) || a.localeCompare(b)))
+      L.push(`| ${k} | ${cell(dp.eager, k)} | ${cell(dp.graph, k)} |`);
+    const tot = (p: typeof dp.eager) => (p ? `${fmtNum(p.kernelMs, 5)} ms in ${fmtInt(p.kernelCalls)} kernel calls (wall ${fmtNum(p.wallMs, 5)} ms)` : '—');
+    L.push(`| **total** | ${tot(dp.eager)} | ${tot(dp.graph)} |`, '');
+  }
 
   L.push('## 9. Compiler changes, priced in isolation', '');
   if (r.micro.length) {
@@ -258,7 +364,8 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
   );
 
   L.push('## What we tried and what it bought', '');
-  L.push('Only changes that were measured by this bench are listed; each effect is a same-run ratio.', '');
+  if (o.tried) L.push(o.tried.trim(), '', '### Measured in this run', '');
+  L.push('Each effect below is a same-run ratio.', '');
   L.push('| change | measured as | effect |', '| --- | --- | --- |');
   for (const t of r.tried) L.push(`| ${t.change} | ${t.measurement} | ${t.effect} |`);
   L.push('');

@@ -13,6 +13,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { MicroResult } from './micro.js';
 import type { KernelProfile } from './profile.js';
+import type { EngineRate } from './graph.js';
+import type { LargeMemory } from './memory.js';
 import type { Measurement, Schedule } from './measure.js';
 import type { Summary } from './stats.js';
 import type { Table1Row } from './table1.js';
@@ -32,6 +34,8 @@ export interface Environment {
   readonly loadAverage: readonly [number, number];
   /** PyTorch side, or why it was skipped. */
   readonly pytorch: { readonly torch: string; readonly transformers: string; readonly threads: number } | { readonly skipped: string };
+  /** TensorFlow-Python peer (`python/tf_step.py`), or why it was not measured. Absent in older files. */
+  readonly tensorflowPython?: { readonly tensorflow: string; readonly threads: number } | { readonly skipped: string };
 }
 
 /** The native backend's matmul rate, measured in this run. */
@@ -105,7 +109,23 @@ export interface ProfileResult {
   readonly seq: number;
   readonly lamina: KernelProfile | null;
   readonly handwritten: KernelProfile | null;
+  /** The demo row's real step, graph and eager engines (the graph step is one function call: its kernels are not visible one by one). Absent in older files. */
+  readonly demo?: { readonly batch: number; readonly seq: number; readonly graph: KernelProfile | null; readonly eager: KernelProfile | null };
   readonly note: string;
+}
+
+/**
+ * A general training step (fine-tuning, causal LM) measured graph versus eager, repeats interleaved.
+ * @example { step: 'finetune', batch: [16, 128], eager: {...}, graph: {...}, ratio: 2.7, repeats: 3, steps: 2 }
+ */
+export interface GraphStepResult {
+  readonly step: string;
+  readonly batch: readonly [number, number];
+  readonly eager: EngineRate;
+  readonly graph: EngineRate;
+  readonly ratio: number;
+  readonly repeats: number;
+  readonly steps: number;
 }
 
 /** The summary the issue asks for (albert-base, batch 8 × 128). */
@@ -116,6 +136,14 @@ export interface Ratios {
   readonly utilisation: number | null;
   /** lamina graph step ÷ eager step, tokens/s (medians): the demo's pretraining step, 32 × 64. Absent in older files. */
   readonly graph_vs_eager_demo?: number | null;
+  /** Demo model, 32 × 64: lamina's real step (graph, masked positions, LAMB) ÷ Hugging Face's own step. */
+  readonly train_vs_pytorch_demo?: number | null;
+  /** bert-base 8 × 128, like-for-like (graph, all positions, AdamW) ÷ Hugging Face PyTorch. */
+  readonly train_vs_pytorch_bert_base?: number | null;
+  /** Demo model: lamina's real step ÷ the same step in TensorFlow-Python `tf.function`. */
+  readonly train_vs_tf_graph_demo?: number | null;
+  /** The same against `tf.function(jit_compile=True)`. */
+  readonly train_vs_tf_xla_demo?: number | null;
   /** The same for the demo's fine-tuning step (classify, 16 × 128). */
   readonly graph_vs_eager_finetune?: number | null;
   /** The same for a GPT-2-tiny clm step (16 × 128). */
@@ -146,6 +174,10 @@ export interface Results {
   readonly dataPipeline: { readonly tokensPerSecond: number; readonly instances: number; readonly seconds: number } | { readonly skipped: string };
   readonly tried: readonly Tried[];
   readonly notes: readonly string[];
+  /** Fine-tuning and causal-LM steps, graph vs eager. Absent in older files. */
+  readonly graphSteps?: readonly GraphStepResult[];
+  /** One bert-large LAMB step's peak RSS per system, each in its own process (full run only). */
+  readonly largeMemory?: LargeMemory;
   readonly ratios: Ratios;
 }
 

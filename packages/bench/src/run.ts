@@ -26,9 +26,10 @@ import { benchDistributed, renderDistributed } from './distributed.js';
 import { microBenchmarks, type MicroResult } from './micro.js';
 import { measureInterleaved, SYSTEM_LABELS, type Measurement, type Schedule, type SystemContext, type SystemKind, type SystemSpec } from './measure.js';
 import type { KernelProfile } from './profile.js';
-import { findPython, runParamCounts, startTorchWorker, type TorchWorker } from './python.js';
-import { parseResults, type Environment, type MemoryRow, type ProfileResult, type Ratios, type Results, type ScalingPoint, type SpeedClaim, type Tried } from './results.js';
-import { graphVsEager, stepGraphVsEager, STEP_BENCH_KINDS } from './graph.js';
+import { ensureTensorflow, findPython, runParamCounts, startTfWorker, startTorchWorker, type TorchWorker } from './python.js';
+import { largeStepMemory, memoryChild, type LargeMemory } from './memory.js';
+import { parseResults, type Environment, type GraphStepResult, type MemoryRow, type ProfileResult, type Ratios, type Results, type ScalingPoint, type SpeedClaim, type Tried } from './results.js';
+import { DEMO_BENCH_MODEL, stepGraphVsEager, STEP_BENCH_KINDS, type GraphVsEager } from './graph.js';
 import { renderPlots, renderReport } from './report.js';
 import { rates, ratioOfMedians, summarize } from './stats.js';
 import { table1Configs, table1Rows } from './table1.js';
@@ -36,6 +37,8 @@ import { table1Configs, table1Rows } from './table1.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root. */
 export const REPO_ROOT = path.resolve(here, '..', '..', '..');
+/** The hand-maintained "what we tried" table the generated report includes. */
+export const TRIED_FILE = path.join(REPO_ROOT, 'packages', 'bench', 'TRIED.md');
 /** Where results and plots go. */
 export const RESULTS_DIR = path.join(REPO_ROOT, 'packages', 'bench', 'results');
 
@@ -52,10 +55,26 @@ export interface BenchArgs {
   readonly largeOnly?: string;
   /** Only 1 process vs 2 local data-parallel workers (see `distributed.ts`). */
   readonly distributed?: boolean;
+  /** Internal: one large step's peak memory of one lamina engine, written to this file (a child process of the full bench, see `memory.ts`). */
+  readonly memoryOnly?: string;
+  /** With `memoryOnly`: the engine measured. */
+  readonly engine?: 'graph' | 'eager';
+  /** `--no-tensorflow`: leave out the TensorFlow-Python peer (default: measured; installed offline once when missing). */
+  readonly tensorflow?: boolean;
 }
 
+/** `pnpm bench --help`. */
+const USAGE = [
+  'usage: pnpm bench [--quick] [--smoke] [--no-python] [--no-tensorflow] [--out <dir>]',
+  '       pnpm bench --report <results.json> | pnpm bench --distributed | pnpm bench ablations [--quick] | pnpm bench generate',
+  '  --quick          base sizes, fewer steps (about 6–8 minutes on an idle 2-core machine (an estimate)); default: everything, incl. large models and peak memory',
+  '  --smoke          tiny stand-ins for every model, one step each (checks the pipeline; figures mean nothing)',
+  '  --no-python      leave out Hugging Face PyTorch and TensorFlow-Python',
+  '  --no-tensorflow  leave out the TensorFlow-Python peer (default: measured; tensorflow-cpu==2.21.0 is installed offline into the venv once when missing)',
+].join('\n');
+
 /**
- * Parses `--quick`, `--no-python`, `--report <file>`; anything else is an error value.
+ * Parses `--quick`, `--no-python`, `--no-tensorflow`, `--report <file>`; anything else is an error value.
  * @example parseArgs(['--quick']) // right({ quick: true, python: true, report: undefined })
  */
 export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> => {
@@ -66,9 +85,21 @@ export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> 
   let out: string | undefined;
   let largeOnly: string | undefined;
   let distributed = false;
+  let memoryOnly: string | undefined;
+  let engine: 'graph' | 'eager' | undefined;
+  let tensorflow = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
+    else if (a === '--no-tensorflow') tensorflow = false;
+    else if (a === '--memory-only') {
+      memoryOnly = argv[++i];
+      if (!memoryOnly) return E.left('--memory-only needs a file');
+    } else if (a === '--engine') {
+      const v = argv[++i];
+      if (v !== 'graph' && v !== 'eager') return E.left(`--engine must be graph or eager, got ${v === undefined ? 'nothing' : `"${v}"`}`);
+      engine = v;
+    }
     else if (a === '--distributed') distributed = true;
     else if (a === '--no-python') python = false;
     else if (a === '--smoke') smoke = true;
@@ -82,10 +113,20 @@ export const parseArgs = (argv: readonly string[]): E.Either<string, BenchArgs> 
     } else if (a === '--report') {
       report = argv[++i];
       if (!report) return E.left('--report needs a results file');
-    } else if (a === '--help' || a === '-h') return E.left('usage: pnpm bench [--quick] [--no-python] | pnpm bench --distributed | pnpm bench --report <results.json> | pnpm bench ablations [--quick] (see pnpm bench ablations --help)');
-    else return E.left(`unknown argument "${a}" (usage: pnpm bench [--quick] [--no-python] [--report <results.json>])`);
+    } else if (a === '--help' || a === '-h') return E.left(USAGE);
+    else return E.left(`unknown argument "${a}" (usage: pnpm bench [--quick] [--no-python] [--no-tensorflow] [--report <results.json>])`);
   }
-  return E.right({ quick, python, report, ...(smoke ? { smoke } : {}), ...(out ? { out } : {}), ...(largeOnly ? { largeOnly } : {}), ...(distributed ? { distributed } : {}) });
+  return E.right({
+    quick,
+    python,
+    report,
+    ...(smoke ? { smoke } : {}),
+    ...(out ? { out } : {}),
+    ...(largeOnly ? { largeOnly } : {}),
+    ...(distributed ? { distributed } : {}),
+    ...(memoryOnly ? { memoryOnly, engine: engine ?? 'graph' } : {}),
+    ...(tensorflow ? {} : { tensorflow }),
+  });
 };
 
 /** The small config of the scaling curves (vocabulary kept small so the encoder dominates). */
@@ -108,7 +149,7 @@ const spec = (mode: 'train' | 'infer', model: string, config: AlbertConfig, syst
   batch,
   seq,
   predictions: Math.min(20, Math.max(1, Math.round(seq * 0.15))),
-  optimizer: system === 'lamina-masked' ? 'lamb' : 'adamw',
+  optimizer: system === 'lamina-masked' || system === 'lamina-masked-eager' ? 'lamb' : 'adamw',
 });
 
 const LIKE_FOR_LIKE: readonly SystemKind[] = ['lamina', 'handwritten', 'pytorch', 'lamina-masked'];
@@ -127,7 +168,13 @@ const writeReport = (results: Results, resultsFile: string, out?: string): void 
     const w = writeSvgAtomic(path.join(plotsAt, name), svg);
     if (E.isLeft(w)) log(`could not write ${name}: ${w.left.message}`);
   }
-  fs.writeFileSync(path.join(reportAt, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir }));
+  let tried: string | undefined;
+  try {
+    tried = fs.readFileSync(TRIED_FILE, 'utf8');
+  } catch {
+    log(`${path.relative(REPO_ROOT, TRIED_FILE)} is missing: the report has only this run's "what we tried" rows`);
+  }
+  fs.writeFileSync(path.join(reportAt, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir, ...(tried ? { tried } : {}) }));
   log(`wrote ${path.join(reportAt, 'BENCHMARKS.md')} and plots in ${plotsAt}`);
 };
 
@@ -153,6 +200,20 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     fs.writeFileSync(file, `${JSON.stringify(d.right, null, 2)}\n`);
     process.stdout.write(`${renderDistributed(d.right)}\n`);
     log(`wrote ${file}`);
+    return 0;
+  }
+  if (args.right.memoryOnly) {
+    const be = await selectBackend();
+    if (E.isLeft(be)) {
+      process.stderr.write(`bench: ${be.left.message}\n`);
+      return 1;
+    }
+    const loaded = await loadPretrainer();
+    if (E.isLeft(loaded)) {
+      process.stderr.write(`bench: ${loaded.left}\n`);
+      return 1;
+    }
+    await memoryChild(loaded.right.create, args.right.engine ?? 'graph', args.right.smoke === true, args.right.memoryOnly);
     return 0;
   }
   if (args.right.report) {
@@ -208,6 +269,24 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
   }
   if ('skipped' in torchInfo) notes.push(`PyTorch comparison skipped: ${torchInfo.skipped}. Install it with \`node scripts/python/setup-venv.mjs\`.`);
 
+  // TensorFlow-Python peer: the same step in the runtime lamina links, tf.function and XLA
+  let tfw: E.Either<string, TorchWorker> = E.isLeft(py) ? py : a.tensorflow === false ? E.left('disabled with --no-tensorflow') : E.left('not started');
+  let tfInfo: NonNullable<Environment['tensorflowPython']> = { skipped: E.isLeft(tfw) ? tfw.left : '' };
+  if (E.isRight(py) && a.tensorflow !== false) {
+    const ok = ensureTensorflow(py.right, { install: a.smoke !== true, log });
+    if (E.isRight(ok)) {
+      log(`starting the TensorFlow-Python worker (TF ${ok.right})`);
+      tfw = await startTfWorker(py.right);
+      const info = E.isRight(tfw) ? await tfw.right.request({ cmd: 'info' }) : tfw;
+      tfInfo = E.isRight(info) ? { tensorflow: String(info.right.tensorflow), threads: Number(info.right.threads) } : { skipped: info.left };
+      if (E.isLeft(info)) tfw = info;
+    } else {
+      tfw = ok;
+      tfInfo = { skipped: ok.left };
+    }
+  }
+  if ('skipped' in tfInfo) notes.push(`TensorFlow-Python peer not measured (its columns read "not measured"): ${tfInfo.skipped}. \`node scripts/python/setup-venv.mjs --with-tensorflow\` installs it offline.`);
+
   // 1. Table 1
   log('Table 1: parameter counts');
   let computed: Record<string, number | null> = {};
@@ -228,7 +307,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
   const loaded = await loadPretrainer();
   if (E.isLeft(loaded)) notes.push(`lamina's training step not measured: ${loaded.left}.`);
   const createPretrainer = E.map((l: { create: CreatePretrainer }) => l.create)(loaded);
-  const ctx: SystemContext = { createPretrainer, torch, lr: 1e-4, seed: 1 };
+  const ctx: SystemContext = { createPretrainer, torch, tf: tfw, paramsOf, lr: 1e-4, seed: 1 };
 
   // matmul rate, measured before and after the main group (same run)
   const matmulN = 2048;
@@ -247,6 +326,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     large: { warmup: 1, steps: 1, repeats: 2 },
     scaling: quick ? { warmup: 1, steps: 1, repeats: 2 } : { warmup: 1, steps: 2, repeats: 2 },
     tiny: { warmup: 2, steps: 5, repeats: 3 },
+    demo: quick ? { warmup: 2, steps: 3, repeats: 3 } : { warmup: 2, steps: 5, repeats: 5 },
   };
   const tiny = tinyBenchConfig();
   const smoke = a.smoke === true;
@@ -284,21 +364,30 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     } else notes.push(`ALBERT-large vs BERT-large not measured: the child process ended with ${child.status ?? child.signal} (out of memory?).`);
   }
 
-  log('training throughput: tiny');
-  const tinyRes = await measureInterleaved(LIKE_FOR_LIKE.map((s) => spec('train', 'tiny', tiny, s)), ctx, sched.tiny as Schedule, log);
+  // the demo model (`lamina demo`'s config) at 32 × 64: lamina's real step on both engines, the
+  // TensorFlow-Python step mirroring it (masked positions, LAMB), and Hugging Face's own step
+  const demo = smoke ? tinyConfig() : DEMO_BENCH_MODEL;
+  const [DB, DS] = smoke ? [4, 32] : [32, 64];
+  const demoSystems: SystemSpec[] = (['lamina-masked', 'lamina-masked-eager', 'pytorch', 'tf-graph', 'tf-xla'] as const).map((s) => ({
+    ...spec('train', 'demo', demo, s, DB, DS),
+    ...(s.startsWith('tf-') ? { optimizer: 'lamb' as const, mlmPositions: 'masked' as const } : {}),
+  }));
+  log(`training throughput: the demo model, ${DB} × ${DS} (${demoSystems.length} systems, interleaved)`);
+  const demoProfileIds = ['train:demo:lamina-masked', 'train:demo:lamina-masked-eager'];
+  const demoRes = await measureInterleaved(demoSystems, ctx, sched.demo as Schedule, log, demoProfileIds);
   const baseSystems: SystemSpec[] = [
-    ...LIKE_FOR_LIKE.map((s) => spec('train', 'albert-base', base, s, 8, S)),
+    ...(quick ? LIKE_FOR_LIKE : ([...LIKE_FOR_LIKE, 'lamina-eager', 'tf-graph', 'tf-xla'] as const)).map((s) => spec('train', 'albert-base', base, s, 8, S)),
     ...(quick ? (['lamina', 'pytorch', 'lamina-masked'] as const) : LIKE_FOR_LIKE).map((s) => spec('train', 'bert-base', bertBase, s, 8, S)),
   ];
   log(`training throughput: albert-base and bert-base (${baseSystems.length} systems, interleaved)`);
   const profileIds = ['train:albert-base:lamina', 'train:albert-base:handwritten'];
   const baseRes = await measureInterleaved(baseSystems, ctx, sched.train as Schedule, log, profileIds);
-  const train = [...tinyRes.measurements, ...baseRes.measurements];
+  const train = [...demoRes.measurements, ...baseRes.measurements];
   await mmRun();
 
   // 3. inference
   log('inference throughput');
-  const inferSpecs = (['lamina', 'handwritten', 'pytorch'] as const).flatMap((s) => [
+  const inferSpecs = (['lamina', 'lamina-eager', 'handwritten', 'pytorch'] as const).flatMap((s) => [
     spec('infer', 'tiny', tiny, s),
     spec('infer', 'albert-base', base, s, 8, S),
     ...(quick ? [] : [spec('infer', 'bert-base', bertBase, s, 8, S)]),
@@ -331,6 +420,11 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     if (E.isRight(r)) pytorchGflops = summarize((r.right.seconds as number[]).map((s) => (2 * matmulN ** 3) / s / 1e9));
     torch.right.close();
   }
+  if (E.isRight(tfw)) tfw.right.close();
+
+  // peak memory of one bert-large LAMB step, graph vs eager vs PyTorch, each in its own process (full run only)
+  let largeMemory: LargeMemory | undefined;
+  if (!quick || smoke) largeMemory = await largeStepMemory({ smoke, python: py, log });
 
   // data pipeline figure, when @lamina/albert exports it
   let dataPipeline: Results['dataPipeline'] = { skipped: '@lamina/albert does not export measureInstanceThroughput' };
@@ -385,17 +479,27 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
   }
 
   const prof = (id: string): KernelProfile | null => baseRes.profiles[id] ?? null;
+  const demoProf = (id: string): KernelProfile | null => demoRes.profiles[id] ?? null;
   const profile: ProfileResult = {
     model: 'albert-base',
     batch: 8,
     seq: S,
     lamina: prof('train:albert-base:lamina'),
     handwritten: prof('train:albert-base:handwritten'),
+    demo: { batch: DB, seq: DS, graph: demoProf('train:demo:lamina-masked'), eager: demoProf('train:demo:lamina-masked-eager') },
     note: "One like-for-like training step (MLM logits at all positions, AdamW) under `tf.profile`: each kernel is timed by the native backend as it runs (NaN checks off), grouped by kernel name; composite records (`*__op`, `forward` of a custom gradient) are left out so nothing counts twice. Profiling adds per-kernel overhead, so read the shares and call counts, not the absolute sum.",
   };
 
   const dslVsHand = ratio(lam, get(train, 'albert-base', 'handwritten'));
   const trainVsPt = ratio(lam, get(train, 'albert-base', 'pytorch'));
+  const demoGraph = get(train, 'demo', 'lamina-masked');
+  const demoRatios = {
+    graph_vs_eager_demo: ratio(demoGraph, get(train, 'demo', 'lamina-masked-eager')),
+    train_vs_pytorch_demo: ratio(demoGraph, get(train, 'demo', 'pytorch')),
+    train_vs_pytorch_bert_base: ratio(get(train, 'bert-base', 'lamina'), get(train, 'bert-base', 'pytorch')),
+    train_vs_tf_graph_demo: ratio(demoGraph, get(train, 'demo', 'tf-graph')),
+    train_vs_tf_xla_demo: ratio(demoGraph, get(train, 'demo', 'tf-xla')),
+  };
   const inferVsPt = ratio(get(infer, 'albert-base', 'lamina'), get(infer, 'albert-base', 'pytorch'));
   const gelu = micro.find((m) => m.name.startsWith('GELU'));
   const ln = micro.find((m) => m.name.startsWith('LayerNorm'));
@@ -405,20 +509,22 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     return first && last ? `${(first / last).toFixed(2)}× (${first.toFixed(1)} → ${last.toFixed(1)} ms median)` : '—';
   };
   // graph versus eager training steps (one TensorFlow function per step vs op by op), interleaved
-  const graphRatios: { -readonly [K in 'graph_vs_eager_demo' | 'graph_vs_eager_finetune' | 'graph_vs_eager_clm']: NonNullable<Ratios[K]> | null } = { graph_vs_eager_demo: null, graph_vs_eager_finetune: null, graph_vs_eager_clm: null };
+  // (the demo's pretraining step is a row of the training table, measured with the others above)
+  const graphRatios: { -readonly [K in 'graph_vs_eager_finetune' | 'graph_vs_eager_clm']: NonNullable<Ratios[K]> | null } = { graph_vs_eager_finetune: null, graph_vs_eager_clm: null };
+  const graphSteps: GraphStepResult[] = [];
   if (be.native) {
     const g = smoke ? { repeats: 1, steps: 1, warmup: 2 } : quick ? { repeats: 3, steps: 2 } : { repeats: 5, steps: 5 };
     try {
-      log('graph vs eager: the demo pretraining step (32 × 64)');
-      graphRatios.graph_vs_eager_demo = (await graphVsEager(g)).ratio;
       for (const k of STEP_BENCH_KINDS) {
         log(`graph vs eager: the ${k} step (16 × 128)`);
-        graphRatios[k === 'finetune' ? 'graph_vs_eager_finetune' : 'graph_vs_eager_clm'] = (await stepGraphVsEager(k, g)).ratio;
+        const m: GraphVsEager = await stepGraphVsEager(k, g);
+        graphRatios[k === 'finetune' ? 'graph_vs_eager_finetune' : 'graph_vs_eager_clm'] = m.ratio;
+        graphSteps.push({ step: k, batch: m.batch, eager: m.eager, graph: m.graph, ratio: m.ratio, repeats: g.repeats, steps: g.steps });
       }
     } catch (e) {
       notes.push(`graph vs eager not measured: ${e instanceof Error ? e.message : String(e)}`);
     }
-  }
+  } else notes.push('graph vs eager not measured: the graph engine needs the native TensorFlow backend.');
   log(`graph vs eager (ratio of medians): ${JSON.stringify(graphRatios)}`);
   const tried: Tried[] = [
     {
@@ -447,12 +553,13 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     cpus: os.cpus().length,
     loadAverage: [load0, os.loadavg()[0] as number],
     pytorch: torchInfo,
+    tensorflowPython: tfInfo,
   };
   const date = new Date().toISOString();
   const results: Results = {
     schema: 1,
     date,
-    command: `pnpm bench${quick ? ' --quick' : ''}${a.python ? '' : ' --no-python'}`,
+    command: `pnpm bench${quick ? ' --quick' : ''}${smoke ? ' --smoke' : ''}${a.python ? '' : ' --no-python'}${a.tensorflow === false ? ' --no-tensorflow' : ''}`,
     quick,
     durationSeconds: (performance.now() - t0) / 1000,
     environment,
@@ -471,7 +578,9 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     dataPipeline,
     tried,
     notes,
-    ratios: { train_vs_pytorch: trainVsPt, infer_vs_pytorch: inferVsPt, dsl_vs_handwritten: dslVsHand, utilisation: utilisation?.utilisation ?? null, ...graphRatios },
+    graphSteps,
+    ...(largeMemory ? { largeMemory } : {}),
+    ratios: { train_vs_pytorch: trainVsPt, infer_vs_pytorch: inferVsPt, dsl_vs_handwritten: dslVsHand, utilisation: utilisation?.utilisation ?? null, ...demoRatios, ...graphRatios },
   };
   const dir = a.out ?? RESULTS_DIR;
   fs.mkdirSync(dir, { recursive: true });

@@ -16,4 +16,5 @@ export * from './objectives/index.js';
 export * from './core/step.js';
 export { graphStep, stepOfEngine, engineLine, nativeBackendActive, pureUpdate, type GraphStepSpec, type EngineStep } from './core/graph-step.js';
 export * from './core/loop.js';
+export * from './core/graph-eval.js';
 export * from './run/generate.js';

@@ -15,10 +15,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compile, init, paramSpecs, traceToFunction, callFunction, type CompiledModel, type RawTensor, type TracedFunction } from '@lamina/dsl';
+import { compile, graphRunner, init, paramSpecs, traceToFunction, callFunction, type CompiledModel, type RawTensor, type TracedFunction } from '@lamina/dsl';
 import { albertForPretraining, INPUTS, orderLogitsOutput, OUTPUTS, type AlbertConfig, type Batch } from '@lamina/albert';
-import { evalSumsOf, float32, int32, type Feed, type ParallelContext, type StepMetrics, type TrainStep } from './core/step.js';
+import { float32, int32, reduceAcrossWorkers, type Feed, type ParallelContext, type StepMetrics, type TrainStep } from './core/step.js';
 import { traceStepFunction, writeBackStep } from './core/graph-step.js';
+import { evalSumsEngine, type EvalEngineOptions } from './core/graph-eval.js';
 import { mlmObjective, weightedSparseCrossEntropy, type TrainingObjective } from './objectives/index.js';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
 import { accumulate, clipByGlobalNorm } from './optim/grads.js';
@@ -307,28 +308,11 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     return { ...result, tokens, dispose: () => [result.loss, result.mlmLoss, result.orderLoss, result.gradNorm, ...(result.extras ? [result.extras] : [])].forEach((t) => t.dispose()) };
   };
 
-  /** One flat vector [every gradient in parameter order, mlm, order, extras…] through `allReduce`, then split back. */
+  /** One flat vector [every gradient in parameter order, mlm, order, extras…] through `allReduce` (the engines' shared {@link reduceAcrossWorkers}). */
   const reduceAcross = (p: Pick<ParallelStep, 'allReduce' | 'extras'>, grads: Record<string, tf.Tensor>, mlm: tf.Scalar, order: tf.Scalar, extrasT?: tf.Tensor1D) => {
-    const parts = names.map((n, j) => {
-      const g = grads[n];
-      return g ? tf.reshape(g, [-1]) : tf.zeros([(vars[j] as tf.Variable).size]);
-    });
     const extra = p.extras ?? [];
-    const ex = extrasT ?? tf.tensor1d(extra.length ? [...extra] : [0], 'float32');
-    const flat = tf.concat([...parts, tf.reshape(mlm, [1]), tf.reshape(order, [1]), ex]) as tf.Tensor1D;
-    const reduced = p.allReduce(flat);
-    const sizes = [...vars.map((v) => v.size), 1, 1, ex.size];
-    const pieces = tf.split(reduced, sizes);
-    const out: Record<string, tf.Tensor> = {};
-    names.forEach((n, j) => {
-      out[n] = tf.reshape(pieces[j] as tf.Tensor, (vars[j] as tf.Variable).shape);
-    });
-    return {
-      grads: out,
-      mlm: tf.reshape(pieces[names.length] as tf.Tensor, []) as tf.Scalar,
-      order: tf.reshape(pieces[names.length + 1] as tf.Tensor, []) as tf.Scalar,
-      extras: pieces[names.length + 2] as tf.Tensor1D,
-    };
+    const r = reduceAcrossWorkers(p.allReduce, names.map((n, j) => [n, (vars[j] as tf.Variable).shape]), grads, [mlm, order], extrasT ?? tf.tensor1d(extra.length ? [...extra] : [0], 'float32'));
+    return { grads: r.grads, mlm: r.scalars[0] as tf.Scalar, order: r.scalars[1] as tf.Scalar, extras: r.extras };
   };
 
   // ---- the graph engine: the same step as a pure function of tensors, traced once per shape ----
@@ -491,14 +475,25 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
     return trainStep(microBatches, lr, stepIndex, parallel);
   };
 
+  // eval on the step's engine: forward and sums as one function of (parameters, batch tensors) per batch shape
+  const evalRunner = graphRunner('lamina_pretrain_eval', { engine, onNotice: notice });
   const evaluate = async (b: Batch): Promise<EvalSums> => {
     const t = tf.tidy(() => {
-      const l = losses(evalFwd.right, b, false, 0, params);
-      const pred = tf.argMax(l.logits2d, -1);
-      const correct = tf.sum(tf.mul(tf.cast(tf.equal(pred, l.labels), 'float32'), l.weights));
-      const count = tf.sum(l.weights);
-      const orderCorrect = l.orderLogits ? tf.sum(tf.cast(tf.equal(tf.argMax(l.orderLogits, -1), tf.tensor1d(b.sentenceOrderLabel, 'int32')), 'float32')) : tf.scalar(0);
-      return tf.stack([tf.mul(l.mlm, tf.add(count, 1e-5)), correct, count, orderCorrect]);
+      const bt = batchTensors(b, false);
+      const inNames = Object.keys(bt.inputs).sort();
+      const pure = (flat: tf.Tensor[]): tf.Tensor[] => {
+        const ps = Object.fromEntries(names.map((n, j) => [n, flat[j] as tf.Tensor]));
+        const at = names.length + inNames.length;
+        const [labels, weights, orderLabels] = flat.slice(at) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+        const l = lossesOf(evalFwd.right, { inputs: Object.fromEntries(inNames.map((k, i) => [k, flat[names.length + i] as tf.Tensor])), labels, weights, orderLabels }, false, 0, ps);
+        const pred = tf.argMax(l.logits2d, -1);
+        const correct = tf.sum(tf.mul(tf.cast(tf.equal(pred, l.labels), 'float32'), l.weights));
+        const count = tf.sum(l.weights);
+        const orderCorrect = l.orderLogits ? tf.sum(tf.cast(tf.equal(tf.argMax(l.orderLogits, -1), orderLabels), 'float32')) : tf.scalar(0);
+        return [tf.stack([tf.mul(l.mlm, tf.add(count, 1e-5)), correct, count, orderCorrect])];
+      };
+      const args = [...vars, ...inNames.map((k) => bt.inputs[k] as tf.Tensor), bt.labels, bt.weights, bt.orderLabels];
+      return evalRunner.run(JSON.stringify([names, inNames]), pure, args)[0] as tf.Tensor;
     });
     const [lossSum, correct, count, orderCorrect] = Array.from(await t.data());
     t.dispose();
@@ -617,10 +612,12 @@ export const parallelContext = (p: ParallelStep): ParallelContext => ({
 /**
  * An evaluation-only view of a pretraining model: the eval-mode forward pass (MLM logits at the
  * masked positions) and the {@link albertMlmObjective}'s sums, on given parameters. No optimizer,
- * no variables: `lamina eval` uses this.
+ * no variables: `lamina eval` uses this. `options.engine` (default `eager`) chooses the path:
+ * `graph` traces forward and sums into one TensorFlow function per batch shape (see
+ * `evalSumsEngine`), with the one-line fallback notice through `options.onNotice`.
  * @example
  * ```ts
- * const ev = unwrap(createMlmEvaluator(config, 'sop', ck.weights));
+ * const ev = unwrap(createMlmEvaluator(config, 'sop', ck.weights, { engine: 'graph' }));
  * const sums = await ev.evaluate(batch); ev.dispose();
  * ```
  */
@@ -628,7 +625,8 @@ export const createMlmEvaluator = (
   config: AlbertConfig,
   objective: Objective,
   weights: Readonly<Record<string, RawTensor>>,
-): E.Either<PretrainerError, Pick<Pretrainer, 'evaluate' | 'dispose'>> => {
+  options: EvalEngineOptions & { readonly engine?: StepEngine } = {},
+): E.Either<PretrainerError, Pick<Pretrainer, 'evaluate' | 'dispose'> & { readonly engine: () => StepEngine }> => {
   const obj = albertMlmObjective(objective);
   const outputs = Object.values(obj.outputs).filter((o): o is string => o !== null);
   const fwd = compile(albertForPretraining(config, { objective, mlmPositions: 'masked' }), { input: INPUTS.ids, outputs });
@@ -644,9 +642,11 @@ export const createMlmEvaluator = (
   if (problems.length) return E.left(pretrainerError(`the parameters do not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`));
   const params = Object.fromEntries(specs.right.map((s) => [s.path, tf.tensor((weights[s.path] as RawTensor).data, [...s.shape], 'float32')]));
   const order = objective !== 'none';
+  const sums = evalSumsEngine(options.engine ?? 'eager', fwd.right, obj, options);
   return E.right({
+    engine: sums.engine,
     evaluate: async (b: Batch): Promise<EvalSums> => {
-      const [lossSum, correct, count, orderCorrect, orderCount] = await evalSumsOf(fwd.right, obj, params, albertFeed(b, { mlmPositions: 'masked', order }));
+      const [lossSum, correct, count, orderCorrect, orderCount] = await sums(params, albertFeed(b, { mlmPositions: 'masked', order }));
       return { mlmLossSum: lossSum as number, mlmCorrect: correct as number, mlmCount: count as number, orderCorrect: orderCorrect as number, orderCount: orderCount as number };
     },
     dispose: () => Object.values(params).forEach((t) => t.dispose()),

@@ -55,6 +55,25 @@ describe('lamina eval / forward on lamina train runs and GPT-2 directories', { t
     const bad = await runCli(['eval', '--checkpoint', run, '--corpus', corpus]);
     expect(bad.status).toBe(2);
     expect(bad.errLines).toHaveLength(1);
+    // the graph path by default, named in one stderr line; --eager gives the same metrics op by op
+    expect(e.stderr).toMatch(/^eval engine: graph \(/m);
+    const eager = await runCli(['eval', '--checkpoint', run, '--json', '--eager']);
+    expect(eager.status, eager.stderr).toBe(0);
+    expect(eager.stderr).toMatch(/^eval engine: eager /m);
+    const je = JSON.parse(eager.stdout) as Record<string, number>;
+    for (const k of ['loss', 'accuracy', 'perplexity']) expect(Math.abs((je[k] as number) - (j[k] as number)), k).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(j[k] as number)));
+    // --model: the model file as initialised, through a train run's eval: the run's step-0 eval (same flags and seed)
+    const first = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).find((r) => r['eval/loss'] !== undefined) as Record<string, number>;
+    expect(first.step).toBe(0);
+    const base = await runCli(['eval', '--model', path.join(dir, 'm.ts'), '--objective', 'clm', '--corpus', corpus, '--batch-size', '4', '--seq-len', '16', '--batches', '2', '--eval-fraction', '0.2', '--json']);
+    expect(base.status, base.stderr).toBe(0);
+    const jb = JSON.parse(base.stdout) as Record<string, number>;
+    expect(jb.initialised).toBe(true);
+    expect(Math.abs((jb.loss as number) - (first['eval/loss'] as number))).toBeLessThanOrEqual(1e-5 * Math.max(1, first['eval/loss'] as number));
+    const noObjective = await runCli(['eval', '--model', path.join(dir, 'm.ts')]);
+    expect([noObjective.status, noObjective.errLines]).toEqual([2, [expect.stringMatching(/--model needs --objective/)]]);
+    const stray = await runCli(['eval', '--checkpoint', run, '--objective', 'clm']);
+    expect([stray.status, stray.errLines.length]).toEqual([2, 1]);
 
     const input = write('in.json', JSON.stringify({ input_ids: [[5, 6, 7, 8], [9, 10, 11, 12]], attention_mask: [[1, 1, 1, 1], [1, 1, 1, 0]] }));
     const out = path.join(dir, 'out.json');

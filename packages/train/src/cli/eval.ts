@@ -1,6 +1,9 @@
 /**
  * `lamina eval`: held-out MLM accuracy/perplexity and sentence-order accuracy of a pretrained
- * model (a lamina run or a Hugging Face ALBERT directory).
+ * model (a lamina run or a Hugging Face ALBERT directory), a `lamina train` run's objective
+ * metrics, or (`--model`) any DSL model as initialised: the baseline a run's eval compares to.
+ * Evaluation runs on the graph path by default (one TensorFlow function per batch shape), `--eager`
+ * op by op; one line on stderr names the engine.
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -10,38 +13,68 @@ import { datasetCacheDir, evalBatches, runCorpus, type DataOptions } from '../ru
 import { loadModelDir } from '../run/load.js';
 import { evaluateOn, readRunConfig } from '../run/pretrain.js';
 import { type Command, CliError, EXIT, failure, intOption, LIMITS, numOr, optNum, optStr, str, usageError } from './command.js';
-import { evaluateTrainRun } from '../run/eval-train.js';
+import { evaluateInitialised, evaluateTrainRun, type TrainRunEval } from '../run/eval-train.js';
+import { TRAIN_DEFAULTS } from '../run/train.js';
+import { TRAIN_OPTIONS, trainConfigFromFlags } from './train.js';
+import { OBJECTIVE_NAMES } from '../objectives/index.js';
 import { isTrainRun } from '../run/train.js';
 import { useBackend } from './pretrain.js';
+import { evalEngineLine } from '../core/graph-eval.js';
 
 /** `lamina eval`. */
 export const evalCmd: Command = {
   name: 'eval',
-  summary: 'held-out metrics: MLM accuracy/perplexity and sentence-order accuracy, or a lamina train run\'s objective metrics',
-  usage: 'lamina eval --checkpoint <run-dir|train-run|hf-dir> [--corpus <file|dir>] [--batch-size B] [--batches N] [--json]',
+  summary: "held-out metrics: MLM accuracy/perplexity and sentence-order accuracy, a lamina train run's objective metrics, or a model's as initialised (--model)",
+  usage:
+    'lamina eval (--checkpoint <run-dir|train-run|hf-dir> | --model <file.ts|file.js|file.json|preset> --objective <objective>) [--corpus <file|dir> | --train … --eval …] [--batch-size B] [--batches N] [--json]',
   options: {
     checkpoint: { type: 'string', arg: 'dir', help: 'a lamina pretraining run, a lamina train run (evaluated on its held-out data), or a Hugging Face ALBERT directory' },
-    corpus: { type: 'string', arg: 'file|dir', help: "evaluate on this whole corpus (default: the run's held-out documents)" },
-    'batch-size': intOption('sequences per batch', { min: 1, max: LIMITS.batchSize, default: 32, arg: 'B' }),
-    batches: intOption('batches to evaluate', { min: 1, max: LIMITS.evalBatches, default: 16 }),
-    'seq-len': intOption('sequence length (default: the run’s, else 128)', { min: 8, max: LIMITS.seqLength, arg: 'S' }),
-    seed: intOption('seed of masking and pairing', { min: 0, max: LIMITS.seed, default: 12345 }),
+    model: { type: 'string', arg: 'file.ts|file.js|file.json|preset', help: 'instead of --checkpoint: a model as `lamina train --model` takes it, evaluated as initialised from --seed on the held-out data `lamina train` would use (its baseline)' },
+    objective: { ...TRAIN_OPTIONS.objective, help: 'with --model: the objective whose metrics are reported' },
+    corpus: { type: 'string', arg: 'file|dir', help: "evaluate on this whole corpus (default: the run's held-out documents); with --model (clm/mlm): the corpus whose held-out split is evaluated (default: the bundled one)" },
+    train: { ...TRAIN_OPTIONS.train, help: 'with --model (classify/regress/token-classify): the training data, as `lamina train` reads it (its label set)' },
+    eval: { ...TRAIN_OPTIONS.eval, help: 'with --model (classify/regress/token-classify): the held-out data' },
+    tokenizer: TRAIN_OPTIONS.tokenizer,
+    'batch-size': intOption(`sequences per batch (default: a train run's own; with --model ${TRAIN_DEFAULTS.batchSize}, as lamina train; else 32)`, { min: 1, max: LIMITS.batchSize, arg: 'B' }),
+    batches: intOption(`batches to evaluate (default: a train run's own; with --model ${TRAIN_DEFAULTS.evalBatches}, as lamina train; else 16)`, { min: 1, max: LIMITS.evalBatches }),
+    'seq-len': intOption(`sequence length (default: the run’s, else ${TRAIN_DEFAULTS.seqLength}; at least 8 for ALBERT pretraining)`, { min: 2, max: LIMITS.seqLength, arg: 'S' }),
+    seed: intOption(`seed of masking and pairing, or with --model of the initialisation and the held-out split (default: the run's, else ${TRAIN_DEFAULTS.seed})`, { min: 0, max: LIMITS.seed }),
+    'max-documents': { ...TRAIN_OPTIONS['max-documents'], help: `with --model, ${TRAIN_OPTIONS['max-documents'].help}` },
+    'eval-fraction': { ...TRAIN_OPTIONS['eval-fraction'], help: `with --model, ${TRAIN_OPTIONS['eval-fraction'].help}` },
+    'max-train': { ...TRAIN_OPTIONS['max-train'], help: `with --model, ${TRAIN_OPTIONS['max-train'].help}` },
+    'max-eval': { ...TRAIN_OPTIONS['max-eval'], help: `with --model, ${TRAIN_OPTIONS['max-eval'].help}` },
     json: { type: 'boolean', help: 'print one JSON object' },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
+    eager: { type: 'boolean', help: "evaluate op by op (default: one TensorFlow function per batch shape on the native backend; a train run trained --eager evaluates eager)" },
   },
-  examples: ['lamina eval --checkpoint runs/demo/pretrain', 'lamina eval --checkpoint runs/demo/pretrain --corpus my-notes.txt --json'],
+  examples: [
+    'lamina eval --checkpoint runs/demo/pretrain',
+    'lamina eval --checkpoint runs/demo/pretrain --corpus my-notes.txt --json',
+    'lamina eval --model ~/models/tiny-gpt.ts --objective clm --corpus notes.txt --seed 1',
+  ],
   async run(v) {
     const O = evalCmd.options;
+    const modelArg = optStr(v, 'model');
+    if (modelArg !== undefined) return evalInitialised(v, modelArg);
+    for (const k of ['objective', 'train', 'eval', 'tokenizer', 'max-documents', 'eval-fraction', 'max-train', 'max-eval'])
+      if (v[k] !== undefined) throw usageError(`--${k} goes with --model (a checkpoint brings its own)`);
     const dir = str(v, 'checkpoint', 'eval');
-    const batchSize = numOr(O, v, 'batch-size');
-    const nBatches = numOr(O, v, 'batches');
+    const batchSize = numOr(O, v, 'batch-size', 32);
+    const nBatches = numOr(O, v, 'batches', 16);
     if (isTrainRun(dir)) {
       // a lamina train run: its objective's metrics on its own held-out data (no optimizer)
       if (optStr(v, 'corpus')) throw usageError('--corpus is for pretraining runs and Hugging Face directories; a lamina train run is evaluated on its own held-out data');
-      const r = await evaluateTrainRun(dir, { batchSize: optNum(O, v, 'batch-size'), batches: optNum(O, v, 'batches'), beforeCompute: () => useBackend(v) });
+      const r = await evaluateTrainRun(dir, {
+        batchSize: optNum(O, v, 'batch-size'),
+        batches: optNum(O, v, 'batches'),
+        beforeCompute: () => useBackend(v),
+        ...(v.eager === true ? { engine: 'eager' as const } : {}),
+        onEngine: (e) => console.error(evalEngineLine(e)),
+        onNotice: (line) => console.error(`lamina eval: ${line}`),
+      });
       if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
       if (v.json === true) console.log(JSON.stringify({ checkpoint: dir, step: r.right.step, objective: r.right.objective, batches: r.right.batches, ...r.right.metrics }));
-      else console.log(`${dir} (step ${r.right.step}, ${r.right.objective}), ${r.right.batches} held-out batches: ${Object.entries(r.right.metrics).map(([k, x]) => (k.includes('accuracy') ? `${k} ${(100 * x).toFixed(2)}%` : `${k} ${x.toPrecision(4)}`)).join(', ')}`);
+      else console.log(`${dir} (step ${r.right.step}, ${r.right.objective}), ${r.right.batches} held-out batches: ${metricsLine(r.right)}`);
       return EXIT.ok;
     }
     const m = await loadModelDir(dir, { note: (msg) => console.error(`lamina eval: ${msg}`) });
@@ -49,8 +82,9 @@ export const evalCmd: Command = {
     const run = m.right.kind === 'lamina-run' ? readRunConfig(dir) : undefined;
     const runData = run && E.isRight(run) ? run.right.data : undefined;
     const seqLength = numOr(O, v, 'seq-len', runData?.seqLength ?? 128);
+    if (seqLength < 8) throw usageError(`--seq-len must be an integer >= 8 for ALBERT pretraining, got ${seqLength}`);
     if (seqLength > m.right.config.maxPositionEmbeddings) throw usageError(`--seq-len must be an integer <= ${m.right.config.maxPositionEmbeddings} (the model's maxPositionEmbeddings), got ${seqLength}`);
-    const seed = numOr(O, v, 'seed', runData?.seed);
+    const seed = numOr(O, v, 'seed', runData?.seed ?? 12345);
     const corpusPath = optStr(v, 'corpus');
     if (!corpusPath && !runData) throw usageError('--corpus is needed for a Hugging Face directory (it has no held-out split of its own)');
     const data: DataOptions = {
@@ -75,8 +109,10 @@ export const evalCmd: Command = {
     if (ds.right.size === 0) throw usageError('the evaluation corpus gives no instances (too short?)');
     const batches = evalBatches({ tokenizer: m.right.tokenizer, train: ds.right, eval: ds.right, corpusName: evalCorpus.name }, data, batchSize, nBatches);
     await useBackend(v);
-    const t = createMlmEvaluator(m.right.config, m.right.objective, m.right.params);
+    const engine = v.eager === true ? 'eager' : 'graph';
+    const t = createMlmEvaluator(m.right.config, m.right.objective, m.right.params, { engine, onNotice: (line) => console.error(`lamina eval: ${line}`) });
     if (E.isLeft(t)) throw failure(t.left.message);
+    console.error(evalEngineLine(engine));
     const r = await evaluateOn(t.right, batches);
     t.right.dispose();
     ds.right.close();
@@ -89,4 +125,26 @@ export const evalCmd: Command = {
       );
     return EXIT.ok;
   },
+};
+
+/** The metrics of a train-run-style evaluation as one line. */
+const metricsLine = (r: TrainRunEval): string => Object.entries(r.metrics).map(([k, x]) => (k.includes('accuracy') ? `${k} ${(100 * x).toFixed(2)}%` : `${k} ${x.toPrecision(4)}`)).join(', ');
+
+/** `lamina eval --model`: the model as initialised, through the same eval as a train run's. */
+const evalInitialised = async (v: Record<string, unknown>, modelArg: string): Promise<number> => {
+  if (optStr(v, 'checkpoint') !== undefined) throw usageError('pass --checkpoint (trained weights) or --model (a model as initialised), not both');
+  const objective = optStr(v, 'objective');
+  if (objective === undefined) throw usageError(`--model needs --objective (${OBJECTIVE_NAMES.join(', ')})`);
+  // lamina train's own flag names and defaults: the config a train run with these flags would hold
+  const cfg = await trainConfigFromFlags({ ...v, 'eval-batches': v.batches });
+  const r = await evaluateInitialised(cfg, {
+    beforeCompute: () => useBackend(v),
+    ...(v.eager === true ? { engine: 'eager' as const } : {}),
+    onEngine: (e) => console.error(evalEngineLine(e)),
+    onNotice: (line) => console.error(`lamina eval: ${line}`),
+  });
+  if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
+  if (v.json === true) console.log(JSON.stringify({ model: modelArg, objective: r.right.objective, seed: cfg.seed, initialised: true, batches: r.right.batches, ...r.right.metrics }));
+  else console.log(`${modelArg} as initialised (seed ${cfg.seed}, ${r.right.objective}), ${r.right.batches} held-out batches: ${metricsLine(r.right)}`);
+  return EXIT.ok;
 };

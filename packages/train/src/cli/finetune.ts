@@ -133,7 +133,7 @@ export const FINETUNE_OPTIONS = {
   overwrite: { type: 'boolean', help: 'replace a fine-tuning run already in --out (the old one stays until the new one has finished)' },
   resume: { type: 'boolean', help: 'continue the run in --out from its newest checkpoint (its finetune.json gives the config)' },
   ...CLUSTER_OPTIONS,
-  eager: { type: 'boolean', help: 'run each step op by op instead of as one TensorFlow function (the engine is stored with the run)' },
+  eager: { type: 'boolean', help: 'run each step and evaluation op by op instead of as one TensorFlow function (the engine is stored with the run)' },
   xla: { type: 'boolean', help: 'compile the graph step with XLA' },
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { compile, formatModelError, init, paramSpecs, sideInputs, type Node, type ParamSpec, type RawTensor } from '@lamina/dsl';
+import { compileToGraph, formatModelError, init, paramSpecs, sideInputs, type Node, type ParamSpec, type RawTensor } from '@lamina/dsl';
 import { albertForPretraining, checkHfExportable, gpt2LMHeadModel, INPUTS, isGpt2HfConfig, readGpt2HfDirectory, writeHfDirectory, type HfArchitecture } from '@lamina/albert';
 import { rawToTensors } from '../checkpoint.js';
 import { loadModelDir } from '../run/load.js';
@@ -18,6 +18,7 @@ import { maxPositions } from '../run/generate.js';
 import { isTrainRun, loadTrainRun } from '../run/train.js';
 import { checkWritable, fsErrorLine, inspectDir } from '../run/rundir.js';
 import { useBackend } from './pretrain.js';
+import { evalEngineLine } from '../core/graph-eval.js';
 
 type IntMatrix = number[][];
 const isIntMatrix = (u: unknown): u is IntMatrix =>
@@ -247,6 +248,7 @@ export const forward: Command = {
     input: { type: 'string', arg: 'file', help: `JSON with input_ids and optional token_type_ids, attention_mask (batch × seq integers; at most ${MAX_FORWARD_INPUT_BYTES} bytes)` },
     output: { type: 'string', arg: 'file', help: `write the outputs here (default: stdout; streamed, at most ${MAX_FORWARD_OUTPUT_VALUES} numbers)` },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
+    eager: { type: 'boolean', help: 'run the forward pass op by op (default: one TensorFlow function per input shape on the native backend)' },
   },
   examples: ['lamina forward --checkpoint runs/demo/pretrain --input inputs.json --output outputs.json'],
   async run(v) {
@@ -273,9 +275,11 @@ export const forward: Command = {
     const values = B * S * src.valuesPerToken + B * src.valuesPerSequence;
     if (values > MAX_FORWARD_OUTPUT_VALUES)
       throw usageError(`${B} × ${S} tokens would give ${values} output numbers, more than the limit of ${MAX_FORWARD_OUTPUT_VALUES}; pass fewer or shorter sequences`);
-    const f = compile(model, { input: INPUTS.ids, ignoreInputs: Object.keys(inputs) });
+    const engine = v.eager === true ? 'eager' : 'graph';
+    const f = compileToGraph(model, { input: INPUTS.ids, ignoreInputs: Object.keys(inputs), engine, onNotice: (line) => console.error(`lamina forward: ${line}`) });
     if (E.isLeft(f)) throw failure(f.left.message);
     await useBackend(v);
+    console.error(evalEngineLine(engine));
     const params = rawToTensors(raw);
     const out = tf.tidy(() => {
       const t = Object.fromEntries(Object.entries(inputs).map(([k, x]) => [k, tf.tensor2d(x, undefined, 'int32')]));

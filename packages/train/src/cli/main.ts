@@ -5,6 +5,7 @@
  */
 import { type Command, CliError, EXIT, helpText, oneLine, parseCommandArgs } from './command.js';
 import { fsCause, isFsError } from '../run/rundir.js';
+import { GroupFailure } from '../distributed/group.js';
 import { commands } from './commands.js';
 
 const topHelp = (): string =>
@@ -49,6 +50,11 @@ export const main = async (argv: string[]): Promise<number> => {
     if (e instanceof CliError) {
       console.error(`lamina ${cmd.name}: ${oneLine(e.message)}`);
       return e.code;
+    }
+    if (e instanceof GroupFailure) {
+      // a data-parallel worker was lost outside a step (e.g. during a sharded evaluation)
+      console.error(`lamina ${cmd.name}: ${oneLine(e.message)}`);
+      return EXIT.failure;
     }
     if (isFsError(e)) {
       // a file-system failure during the run (the user's paths are checked before it starts)

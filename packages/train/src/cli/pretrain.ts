@@ -146,7 +146,7 @@ export const PRETRAIN_OPTIONS = {
   'max-documents': intOption('use only the first N documents of the corpus (0: all)', { min: 0, max: LIMITS.documents, default: 0 }),
   'dupe-factor': intOption('passes over the corpus with different masks', { min: 1, max: 100, default: 1 }),
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it; other flags must match the run)' },
-  eager: { type: 'boolean', help: 'run each training step op by op (default: one TensorFlow graph per step on the native backend)' },
+  eager: { type: 'boolean', help: 'run each training step and evaluation op by op (default: one TensorFlow graph per step, and per eval batch shape, on the native backend)' },
   xla: { type: 'boolean', help: 'compile the graph step with XLA' },
   ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,

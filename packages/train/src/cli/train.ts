@@ -51,7 +51,7 @@ export const TRAIN_OPTIONS = {
   'max-eval': intOption('classify/regress/token-classify: use only the first N held-out examples (0: all)', { min: 0, max: LIMITS.examples, default: D.maxEval }),
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it)' },
   ...CLUSTER_OPTIONS,
-  eager: { type: 'boolean', help: 'run each step op by op instead of as one TensorFlow function (the engine is stored with the run)' },
+  eager: { type: 'boolean', help: 'run each step and evaluation op by op instead of as one TensorFlow function (the engine is stored with the run)' },
   xla: { type: 'boolean', help: 'compile the graph step with XLA' },
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;

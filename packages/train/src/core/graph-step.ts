@@ -12,9 +12,15 @@
  * - the trace fails (a host read inside the model, a large captured tensor, TensorFlow rejects
  *   the graph): from then on every step runs eager.
  * Silently, per step (these are not failures): the first step of a fresh optimizer (it creates the
- * moments of exactly the parameters that get gradients), a step whose parameters gained gradients
- * the optimizer has no moments for yet, and data-parallel steps (their all-reduce is a host
- * callback between backward and update).
+ * moments of exactly the parameters that get gradients), and a step whose parameters gained
+ * gradients the optimizer has no moments for yet.
+ *
+ * A data-parallel step (a {@link ParallelContext} in the step's context) is one function too: the
+ * global batch's totals and the extras are arguments, and the gradients, loss parts and extras are
+ * averaged over the workers by {@link reduceAcrossWorkers} inside the function, whose
+ * `CollectiveReduceV2` (packed, same group and instance keys on every worker, with the timeout) is
+ * a node of the graph, as in the pretrainer's graph step. Its time cannot be taken apart from the
+ * step's, so the group's `allReduceSeconds` does not grow during such a step.
  *
  * @example
  * ```ts
@@ -30,7 +36,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { callFunction, traceToFunction, type TracedFunction } from '@lamina/dsl';
 import { accumulate, clipByGlobalNorm } from '../optim/grads.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { dropoutSeedPerMicroBatch, eagerStep, outputsByRole, type EagerStepSpec, type Feed, type HostTensor, type StepMetrics, type TrainStep } from './step.js';
+import { dropoutSeedPerMicroBatch, eagerStep, outputsByRole, reduceAcrossWorkers, type EagerStepSpec, type Feed, type HostTensor, type ParallelContext, type StepMetrics, type TrainStep } from './step.js';
 
 /**
  * How a training step runs: one TensorFlow function per step, or tfjs ops one at a time.
@@ -159,9 +165,13 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
   const traced = new Map<string, TracedFunction>();
   let partNames: string[] | undefined;
 
-  /** The step over flat tensors: [params…, m…, v…, lr, c1, c2, per micro: inputs…, targets…, seed]. */
+  /**
+   * The step over flat tensors: [params…, m…, v…, lr, c1, c2, per micro: inputs…, targets…, seed
+   * (, its global totals in `totalKeys` order), (extras)]; results [w…, m…, v…, loss, norm,
+   * parts… (, extras)]. `parallel` (data parallelism) adds the totals and extras and the all-reduce.
+   */
   const pure =
-    (names: readonly string[], slotted: readonly string[], micro: readonly Feed[], optimizer: Optimizer) =>
+    (names: readonly string[], shapes: readonly (readonly number[])[], slotted: readonly string[], micro: readonly Feed[], optimizer: Optimizer, parallel?: { readonly workers: number; readonly totalKeys: readonly (readonly string[])[]; readonly allReduce: ParallelContext['allReduce'] }) =>
     (flat: tf.Tensor[]): tf.Tensor[] => {
       const n = names.length;
       const s = slotted.length;
@@ -175,17 +185,21 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
       let gradSum: Record<string, tf.Tensor> | undefined;
       let totalSum: tf.Scalar = tf.scalar(0);
       let partSums: Record<string, tf.Scalar> | undefined;
-      for (const feed of micro) {
+      for (const [i, feed] of micro.entries()) {
         const inputs: Record<string, tf.Tensor> = {};
         for (const key of Object.keys(feed.inputs).sort()) inputs[key] = flat[at++] as tf.Tensor;
         const targets: Record<string, tf.Tensor> = {};
         for (const key of Object.keys(feed.targets).sort()) targets[key] = flat[at++] as tf.Tensor;
         const seedTensor = flat[at++] as tf.Tensor;
+        // data parallel: this share's loss is normalised by the global batch's totals (an argument: they change every step)
+        const keys = parallel?.totalKeys[i] ?? [];
+        const totalsT = parallel ? (flat[at++] as tf.Tensor1D) : undefined;
+        const share = parallel && totalsT ? { totals: Object.fromEntries(keys.map((nm, j) => [nm, tf.reshape(tf.slice(totalsT, [j], [1]), []) as tf.Scalar])), scale: parallel.workers } : undefined;
         let parts: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.engine().gradients(
           () => {
             const out = forward(byName, inputs, { training: true, seedTensor });
-            const l = objective.loss(outputsByRole(objective, out), targets);
+            const l = objective.loss(outputsByRole(objective, out), targets, share);
             parts = Object.fromEntries(Object.entries(l.parts).map(([nm, p]) => [nm, tf.keep(p)]));
             return l.total;
           },
@@ -203,24 +217,37 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
         });
         gradSum = accumulate(gradSum, byPath);
       }
-      const sum = gradSum as Record<string, tf.Tensor>;
+      let sum = gradSum as Record<string, tf.Tensor>;
+      let extrasOut: tf.Tensor[] = [];
+      if (parallel) {
+        const order = Object.keys(partSums ?? {});
+        const r = reduceAcrossWorkers(parallel.allReduce, names.map((nm, j) => [nm, shapes[j] as readonly number[]]), sum, [...order.map((nm) => (partSums as Record<string, tf.Scalar>)[nm] as tf.Scalar), totalSum], flat[at] as tf.Tensor1D);
+        sum = r.grads;
+        partSums = Object.fromEntries(order.map((nm, j) => [nm, r.scalars[j] as tf.Scalar]));
+        totalSum = r.scalars[order.length] as tf.Scalar;
+        extrasOut = [r.extras];
+      }
       const avg = k === 1 ? sum : Object.fromEntries(Object.entries(sum).map(([nm, g]) => [nm, tf.div(g, k)]));
       const { grads, norm } = spec.clipNorm > 0 ? clipByGlobalNorm(avg, spec.clipNorm) : { grads: avg, norm: tf.scalar(0) };
       const u = pureUpdate(optimizer, slotted, byName, grads, ms, vs, lr, { c1, c2 });
       partNames = Object.keys(partSums ?? {});
       const parts = partNames.map((nm) => tf.div((partSums as Record<string, tf.Scalar>)[nm] as tf.Scalar, k) as tf.Scalar);
       const loss = parts.length ? parts.slice(1).reduce((a, p) => tf.add(a, p) as tf.Scalar, parts[0] as tf.Scalar) : (tf.div(totalSum, k) as tf.Scalar);
-      return [...u.w, ...u.m, ...u.v, loss, norm, ...parts];
+      return [...u.w, ...u.m, ...u.v, loss, norm, ...parts, ...extrasOut];
     };
 
   const step: TrainStep = (state, micro, ctx) => {
-    if (engine === 'eager' || ctx.parallel || micro.length === 0) return eager(state, micro, ctx);
+    if (engine === 'eager' || micro.length === 0) return eager(state, micro, ctx);
     const optimizer = state.optimizer;
     const slots = optimizer.slotVariables();
     if (slots.size === 0) return eager(state, micro, ctx);
     const names = Object.keys(state.params);
     const slotted = names.filter((p) => slots.has(p));
-    const key = JSON.stringify([names.length, slotted, micro.map((f) => [dtypeShape(f.inputs), dtypeShape(f.targets)])]);
+    const par = ctx.parallel;
+    if (par && par.totals.length !== micro.length) throw new Error(`graph step: ${par.totals.length} global totals for ${micro.length} micro-batches`);
+    const totalKeys = par ? par.totals.map((t) => Object.keys(t).sort()) : [];
+    const extras = par ? (par.extras?.length ? [...par.extras] : [0]) : [];
+    const key = JSON.stringify([names.length, slotted, micro.map((f) => [dtypeShape(f.inputs), dtypeShape(f.targets)]), par ? [par.workers, totalKeys, extras.length] : 0]);
     const c = optimizer.corrections(optimizer.stepCount() + 1);
     const state0: tf.Tensor[] = [...names.map((p) => state.params[p] as tf.Tensor), ...slotted.map((p) => slots.get(p)!.m), ...slotted.map((p) => slots.get(p)!.v)];
     const owned: tf.Tensor[] = [tf.scalar(ctx.lr), tf.scalar(c.c1), tf.scalar(c.c2)];
@@ -228,7 +255,9 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
       for (const k of Object.keys(f.inputs).sort()) owned.push(tf.tensor(f.inputs[k]!.data, [...f.inputs[k]!.shape], f.inputs[k]!.dtype));
       for (const k of Object.keys(f.targets).sort()) owned.push(tf.tensor(f.targets[k]!.data, [...f.targets[k]!.shape], f.targets[k]!.dtype));
       owned.push(tf.tensor1d([seedOf(ctx.step, i, micro.length) | 0, 0], 'int32'));
+      if (par) owned.push(tf.tensor1d(totalKeys[i]!.map((nm) => par.totals[i]![nm] as number), 'float32'));
     });
+    if (par) owned.push(tf.tensor1d(extras, 'float32'));
     const args = [...state0, ...owned];
     let outs: tf.Tensor[];
     try {
@@ -236,7 +265,7 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
       if (!fn) {
         let r: ReturnType<typeof traceToFunction>;
         try {
-          r = traceStepFunction('lamina_train_step', pure(names, slotted, micro, optimizer), args);
+          r = traceStepFunction('lamina_train_step', pure(names, names.map((p) => state.params[p]!.shape), slotted, micro, optimizer, par && { workers: par.workers, totalKeys, allReduce: par.allReduce }), args);
         } catch (e) {
           if (!(e instanceof NotTraceable)) throw e;
           // new parameters got gradients: the eager step creates their moments, the next step retraces
@@ -258,14 +287,17 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
     }
     const rest = writeBackStep(state.params, slots, slotted, outs);
     optimizer.advance();
-    const [loss, gradNorm, ...partTs] = rest as tf.Scalar[];
+    const [loss, gradNorm, ...after] = rest as tf.Scalar[];
+    const partTs = after.slice(0, (partNames ?? []).length);
+    const extrasT = par ? (after[partTs.length] as unknown as tf.Tensor1D) : undefined;
     const parts = Object.fromEntries((partNames ?? []).map((nm, j) => [nm, partTs[j] as tf.Scalar]));
     const metrics: StepMetrics = {
       loss: loss!,
       parts,
       gradNorm: gradNorm!,
       tokens: micro.reduce((a, f) => a + f.tokens, 0),
-      dispose: () => tf.dispose([loss!, gradNorm!, ...partTs]),
+      ...(extrasT ? { extras: extrasT } : {}),
+      dispose: () => tf.dispose([loss!, gradNorm!, ...partTs, ...(extrasT ? [extrasT] : [])]),
     };
     return metrics;
   };

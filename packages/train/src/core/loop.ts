@@ -43,8 +43,16 @@ export interface LoopCollective {
   readonly chief: boolean;
   /** A failed step as one line (e.g. a worker was lost), or undefined to rethrow. */
   readonly describeFailure: (e: unknown, step: number) => string | undefined;
-  /** Seconds spent in all-reduces so far (metrics.jsonl's `allreduce_seconds` is its change over a step). */
+  /** Seconds spent in host-issued all-reduces so far (metrics.jsonl's `allreduce_seconds` is its change over a step). */
   readonly allReduceSeconds?: () => number;
+  /** Host-issued all-reduces so far: a step that issued none (a graph step) writes no `allreduce_seconds`. */
+  readonly allReduceCalls?: () => number;
+  /**
+   * After a step whose all-reduce ran inside its graph: every worker calls it (same steps); at
+   * probe steps it times one all-reduce of `elements` floats alone (metrics.jsonl's
+   * `allreduce_probe_seconds`), else undefined.
+   */
+  readonly probe?: (step: number, elements: number) => number | undefined;
 }
 
 /**
@@ -153,6 +161,7 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
     let m: ReturnType<TrainStep>;
     const stepStart = performance.now();
     const commStart = spec.collective?.allReduceSeconds?.() ?? 0;
+    const callsStart = spec.collective?.allReduceCalls?.();
     try {
       m = spec.step(spec.state, micro, { lr, step, ...(parallel ? { parallel } : {}) });
     } catch (e) {
@@ -165,7 +174,19 @@ export const runLoop = async (spec: LoopSpec): Promise<E.Either<LoopFailure, Loo
     m.dispose();
     // wall time of the step (the host sync of its metrics included) and, in a group, the part spent in all-reduces
     const comm = spec.collective?.allReduceSeconds;
-    const timing = { step_seconds: (performance.now() - stepStart) / 1000, ...(comm ? { allreduce_seconds: comm() - commStart } : {}) };
+    // a graph step's all-reduce is inside its function: not timed apart, so not written (a probe may time one alone)
+    const inGraph = callsStart !== undefined && spec.collective?.allReduceCalls?.() === callsStart;
+    const timing: Record<string, number> = { step_seconds: (performance.now() - stepStart) / 1000, ...(comm && !inGraph ? { allreduce_seconds: comm() - commStart } : {}) };
+    if (inGraph && spec.collective?.probe) {
+      try {
+        const p = spec.collective.probe(step + 1, Object.values(spec.state.params).reduce((a, v) => a + v.size, 0));
+        if (p !== undefined) timing.allreduce_probe_seconds = p;
+      } catch (e) {
+        const lost = spec.collective.describeFailure(e, step + 1);
+        if (lost === undefined) throw e;
+        return E.left({ kind: 'collective', step, lastCheckpoint, message: lost });
+      }
+    }
     if ((extras[0] ?? 0) > 0) {
       if (!spec.interrupted()) progress.log('interrupt on another worker: saving a checkpoint');
       stopAgreed = true;

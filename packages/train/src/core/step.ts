@@ -155,6 +155,38 @@ export const dropoutSeedPerMicroBatch =
     deriveSeed(seed, 'dropout', step, micro);
 
 /**
+ * The data-parallel reduction every step engine shares (eager, graph, the pretrainer's): the
+ * gradients (in parameter order; a parameter without one contributes zeros), some scalars (loss
+ * parts) and an extras vector, packed into one flat float32 vector, averaged over the workers by
+ * `allReduce` (which splits only vectors larger than its pack size), and split back. Inside a
+ * traced step the all-reduce is a node of the function (its group and instance keys and timeout
+ * are constants of the trace, the same on every worker, which all trace at the same step).
+ * @example
+ * ```ts
+ * // one worker: the identity average; in a group, `(v) => group.allReduce(v)`
+ * const r = reduceAcrossWorkers((v) => v, [['w', [2, 3]]], { w: tf.ones([2, 3]) }, [tf.scalar(1.5)], tf.tensor1d([0]));
+ * r.grads.w; r.scalars[0]; r.extras;
+ * ```
+ */
+export const reduceAcrossWorkers = (
+  allReduce: (flat: tf.Tensor1D) => tf.Tensor1D,
+  params: readonly (readonly [string, readonly number[]])[],
+  grads: Readonly<Record<string, tf.Tensor>>,
+  scalars: readonly tf.Scalar[],
+  extras: tf.Tensor1D,
+): { grads: Record<string, tf.Tensor>; scalars: tf.Scalar[]; extras: tf.Tensor1D } => {
+  const sizes = params.map(([, shape]) => shape.reduce((a, d) => a * d, 1));
+  const pieces = params.map(([n], j) => (grads[n] ? tf.reshape(grads[n] as tf.Tensor, [-1]) : tf.zeros([sizes[j] as number])));
+  const flat = tf.concat([...pieces, ...scalars.map((x) => tf.reshape(x, [1])), extras]) as tf.Tensor1D;
+  const split = tf.split(allReduce(flat), [...sizes, ...scalars.map(() => 1), extras.size]);
+  return {
+    grads: Object.fromEntries(params.map(([n, shape], j) => [n, tf.reshape(split[j] as tf.Tensor, [...shape])])),
+    scalars: scalars.map((_, j) => tf.reshape(split[params.length + j] as tf.Tensor, []) as tf.Scalar),
+    extras: split[params.length + scalars.length] as tf.Tensor1D,
+  };
+};
+
+/**
  * What {@link eagerStep} needs: the compiled model, the objective, the clip norm.
  * @example { forward, objective: clmObjective(), clipNorm: 1, seed: 7 }
  */
@@ -235,15 +267,18 @@ export const eagerStep = (spec: EagerStepSpec): TrainStep => {
       if (ctx.parallel) {
         // one flat vector [every gradient in parameter order, loss parts, total, extras…] through allReduce
         const partNames = Object.keys(partSums ?? {});
-        const pieces = names.map((n, j) => (sum[n] ? tf.reshape(sum[n] as tf.Tensor, [-1]) : tf.zeros([(vars[j] as tf.Variable).size])));
         const extra = ctx.parallel.extras ?? [];
-        const flat = tf.concat([...pieces, ...partNames.map((n) => tf.reshape((partSums as Record<string, tf.Scalar>)[n] as tf.Scalar, [1])), tf.reshape(totalSum, [1]), tf.tensor1d(extra.length ? [...extra] : [0], 'float32')]) as tf.Tensor1D;
-        const reduced = ctx.parallel.allReduce(flat);
-        const split = tf.split(reduced, [...vars.map((v) => v.size), ...partNames.map(() => 1), 1, Math.max(1, extra.length)]);
-        sum = Object.fromEntries(names.map((n, j) => [n, tf.reshape(split[j] as tf.Tensor, (vars[j] as tf.Variable).shape)]));
-        partSums = Object.fromEntries(partNames.map((n, j) => [n, tf.reshape(split[names.length + j] as tf.Tensor, []) as tf.Scalar]));
-        totalSum = tf.reshape(split[names.length + partNames.length] as tf.Tensor, []) as tf.Scalar;
-        extras = split[names.length + partNames.length + 1] as tf.Tensor1D;
+        const r = reduceAcrossWorkers(
+          ctx.parallel.allReduce,
+          names.map((n, j) => [n, (vars[j] as tf.Variable).shape]),
+          sum,
+          [...partNames.map((n) => (partSums as Record<string, tf.Scalar>)[n] as tf.Scalar), totalSum],
+          tf.tensor1d(extra.length ? [...extra] : [0], 'float32'),
+        );
+        sum = r.grads;
+        partSums = Object.fromEntries(partNames.map((n, j) => [n, r.scalars[j] as tf.Scalar]));
+        totalSum = r.scalars[partNames.length] as tf.Scalar;
+        extras = r.extras;
       }
       const avg = k === 1 ? sum : Object.fromEntries(Object.entries(sum).map(([n, g]) => [n, tf.div(g, k)]));
       const { grads, norm } = spec.clipNorm > 0 ? clipByGlobalNorm(avg, spec.clipNorm) : { grads: avg, norm: tf.scalar(0) };
@@ -260,7 +295,8 @@ export const eagerStep = (spec: EagerStepSpec): TrainStep => {
 };
 
 /**
- * Eval-mode sums of the objective over a batch, read to the host.
+ * Eval-mode sums of the objective over a batch, read to the host, op by op (the graph path's
+ * twin, one traced function per batch shape, is `evalSumsEngine` in `core/graph-eval.ts`).
  * @example const sums = await evalSumsOf(forward, objective, params, feed);
  */
 export const evalSumsOf = async (forward: CompiledModel, objective: TrainingObjective, params: Readonly<Record<string, tf.Tensor>>, feed: Feed): Promise<number[]> => {

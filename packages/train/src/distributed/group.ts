@@ -21,6 +21,14 @@ export interface GroupError {
   readonly code: 1 | 2;
 }
 
+/**
+ * Thrown when the group fails outside a training step (e.g. a worker is lost during a sharded
+ * evaluation); its message is the group's one line ({@link DataParallelGroup.describeFailure}).
+ * The CLI prints it as it is and exits 1.
+ * @example throw new GroupFailure('worker 1 at 127.0.0.1:5001 stopped answering at step 40; …');
+ */
+export class GroupFailure extends Error {}
+
 /** Builds a {@link GroupError}. */
 export const groupError = (message: string, code: 1 | 2 = 1): GroupError => ({ _tag: 'GroupError', message, code });
 
@@ -49,8 +57,19 @@ export interface DataParallelGroup {
    * or silent worker, a collective timeout); undefined for any other error.
    */
   describeFailure(e: unknown, step: number): string | undefined;
-  /** Seconds spent inside all-reduces so far (waiting included). */
+  /**
+   * The sum of `values` over the workers (exact where at most one worker holds a nonzero value
+   * in each slot: x + 0 = x), on every worker; throws as {@link DataParallelGroup.allReduce} does.
+   * Sharded evaluation gathers per-batch results with it.
+   */
+  sumAll(values: Float32Array): Float32Array;
+  /**
+   * Seconds spent inside all-reduces issued from the host so far (waiting included). An
+   * all-reduce inside a traced step function is not among them: it cannot be timed apart.
+   */
   allReduceSeconds(): number;
+  /** How many all-reduces were issued from the host so far (unchanged over a graph step). */
+  allReduceCalls(): number;
 }
 
 /** The leaves of a JSON value as `path → JSON text` (arrays by index; `undefined` fields dropped). */

@@ -60,6 +60,7 @@ export const joinCluster = (m: ClusterMember, o: JoinOptions): E.Either<GroupErr
   const maxPack = o.maxPackElements ?? 2 ** 24;
   let instanceKey = 0;
   let reduceSeconds = 0;
+  let reduceCalls = 0;
 
   const reduce = (x: tf.Tensor1D, finalOp: 'Div' | 'Id', timeoutSeconds: number): tf.Tensor1D => {
     const attrs: NativeOpAttr[] = [
@@ -76,6 +77,7 @@ export const joinCluster = (m: ClusterMember, o: JoinOptions): E.Either<GroupErr
       return backend.executeMultipleOutputs('CollectiveReduceV2', attrs, [x, ...keys], 1)[0] as tf.Tensor1D;
     } finally {
       reduceSeconds += (performance.now() - t0) / 1000;
+      reduceCalls += 1;
       keys.forEach((k) => k.dispose());
     }
   };
@@ -152,6 +154,8 @@ export const joinCluster = (m: ClusterMember, o: JoinOptions): E.Either<GroupErr
       const who = lost === undefined ? `a worker stopped answering (${firstLine(e)})` : `worker ${lost} at ${m.workers[lost]} stopped answering`;
       return `${who} at step ${step}; the last checkpoint is intact; resume with: ${o.resumeHint}`;
     },
+    sumAll: (values) => sumAll(values, o.timeoutSeconds),
     allReduceSeconds: () => reduceSeconds,
+    allReduceCalls: () => reduceCalls,
   });
 };

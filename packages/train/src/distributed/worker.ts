@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { JsonValue } from '../checkpoint.js';
 import type { LoopBatches, LoopCollective } from '../core/loop.js';
@@ -19,7 +20,7 @@ import type { Feed, HostTensor } from '../core/step.js';
 import type { MetricsLogger } from '../metrics.js';
 import type { TrainingObjective } from '../objectives/index.js';
 import type { Progress } from '../progress.js';
-import type { DataParallelGroup } from './group.js';
+import { GroupFailure, type DataParallelGroup } from './group.js';
 import { shareRows } from './shard.js';
 
 /** Rows `[start·k, end·k)` of a host tensor whose first dimension is `k` rows per example. */
@@ -67,15 +68,37 @@ export const dataParallelBatches = (group: DataParallelGroup, objective: Trainin
   };
 };
 
+/** Every how many steps a graph step's all-reduce is probed (see {@link loopCollective}). */
+export const PROBE_EVERY = 10;
+
 /**
  * The loop's view of a group: task 0 is the chief (it alone checkpoints), a lost worker becomes one
- * line, and all-reduce time is recorded per step (`allreduce_seconds`).
+ * line, and all-reduce time is recorded per step: `allreduce_seconds` for a step that issues its
+ * all-reduce from the host (eager). A graph step's all-reduce is a node of its function and cannot
+ * be timed apart, so it writes none; instead every `probeEvery` steps (all workers at the same
+ * steps) one all-reduce of the gradient's size (zeros) runs alone and its wall time is written as
+ * `allreduce_probe_seconds`: what the step's reduction costs on this cluster, not a part of
+ * that step's `step_seconds` (the probe runs after the step is timed).
  * @example runLoop({ …, collective: loopCollective(group) })
  */
-export const loopCollective = (group: DataParallelGroup): LoopCollective => ({
+export const loopCollective = (group: DataParallelGroup, probeEvery = PROBE_EVERY): LoopCollective => ({
   chief: group.taskIndex === 0,
   describeFailure: (e, s) => group.describeFailure(e, s),
   allReduceSeconds: () => group.allReduceSeconds(),
+  allReduceCalls: () => group.allReduceCalls(),
+  probe: (step, elements) => {
+    if (probeEvery <= 0 || step % probeEvery !== 0) return undefined;
+    const zeros = tf.zeros([elements]) as tf.Tensor1D;
+    const t0 = performance.now();
+    try {
+      const r = group.allReduce(zeros);
+      r.dataSync();
+      r.dispose();
+      return (performance.now() - t0) / 1000;
+    } finally {
+      zeros.dispose();
+    }
+  },
 });
 
 /**
@@ -89,3 +112,47 @@ export const silentProgress: Progress = { update: () => undefined, log: () => un
  * @example const log = chief ? openMetricsLogger(o) : E.right(silentLogger);
  */
 export const silentLogger: MetricsLogger = { log: () => E.right(undefined), tensorboard: false, flush: () => undefined, close: () => undefined };
+
+/**
+ * Sharded evaluation: the results of items `0 … count−1` (e.g. held-out batches), each computed
+ * by one worker only (item i by task i mod size), then gathered on every worker by one
+ * {@link DataParallelGroup.sumAll} of a vector where each item's slot is nonzero on its worker
+ * only, so every value arrives exactly (x + 0 = x): the figures are those of one process
+ * computing every item, in the same order. Without a group (or with one worker) it computes
+ * every item. `sizes` gives each item's length; without it all items have the length of this
+ * worker's first result (a worker with no item computes item 0 to learn it). Every worker must
+ * call it at the same point (it is a collective); a lost worker throws a {@link GroupFailure}.
+ * @example const sums = await shardedResults(group, heldOut.length, (i) => evalSumsOf(forward, objective, params, heldOut[i]!));
+ */
+export const shardedResults = async (
+  group: DataParallelGroup | undefined,
+  count: number,
+  compute: (i: number) => Promise<ArrayLike<number>>,
+  sizes?: readonly number[],
+  /** The training step the evaluation follows (named when a worker is lost: a {@link GroupFailure}). */
+  step = 0,
+): Promise<Float32Array[]> => {
+  const size = group?.size ?? 1;
+  const task = group?.taskIndex ?? 0;
+  const mine = new Map<number, ArrayLike<number>>();
+  for (let i = task; i < count; i += size) mine.set(i, await compute(i));
+  if (!group || size === 1) return Array.from({ length: count }, (_, i) => Float32Array.from(mine.get(i) ?? []));
+  if (count === 0) return [];
+  const first = mine.values().next();
+  const width = sizes ? 0 : first.done ? (await compute(0)).length : first.value.length;
+  const lengths = Array.from({ length: count }, (_, i) => sizes?.[i] ?? width);
+  const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((a, n) => a + n, 0));
+  const flat = new Float32Array(lengths.reduce((a, n) => a + n, 0));
+  for (const [i, r] of mine) {
+    if (r.length !== lengths[i]) throw new Error(`sharded evaluation: item ${i} has ${r.length} values, expected ${lengths[i]}`);
+    flat.set(r, offsets[i]);
+  }
+  let all: Float32Array;
+  try {
+    all = group.sumAll(flat);
+  } catch (e) {
+    const lost = group.describeFailure(e, step);
+    throw lost === undefined ? e : new GroupFailure(lost);
+  }
+  return lengths.map((n, i) => all.slice(offsets[i], (offsets[i] as number) + n));
+};

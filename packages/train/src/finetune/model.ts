@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compile, init, type RawTensor } from '@lamina/dsl';
+import { compile, compileToGraph, init, type RawTensor } from '@lamina/dsl';
 import { albertForTask, INPUTS, isTaskHeadParam, OUTPUTS, type AlbertConfig, type Pooling } from '@lamina/albert';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from '../optim/optimizer.js';
 import { float32, int32, toTensors, type Feed } from '../core/step.js';
@@ -178,6 +178,20 @@ export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, Ta
     ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
   });
   const state = { params, optimizer: optimizer.right };
+  // predictions (held-out eval) on the step's engine (no second notice when the step already fell
+  // back for want of the native backend): one TensorFlow function per batch shape on `graph`
+  const evalFwd = compileToGraph(model, {
+    input: INPUTS.ids,
+    outputs: [OUTPUTS.taskLogits],
+    engine: step.engine(),
+    xla: opts.xla ?? false,
+    ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
+  });
+  if (E.isLeft(evalFwd)) {
+    Object.values(params).forEach((v) => v.dispose());
+    optimizer.right.dispose();
+    return E.left(`${evalFwd.left.path}: ${evalFwd.left.message}`);
+  }
 
   const trainStep = (b: TaskBatch, lr: number, stepIndex: number) => {
     const m = step(state, [taskFeed(b, opts.kind)], { lr, step: stepIndex });
@@ -186,7 +200,7 @@ export const createTaskTrainer = (opts: TaskTrainerOptions): E.Either<string, Ta
 
   const predict = async (b: TaskBatch): Promise<Float32Array> => {
     const t = tf.tidy(() => {
-      const out = fwd.right(params, toTensors(taskFeed(b, opts.kind).inputs), { training: false }) as Record<string, tf.Tensor>;
+      const out = evalFwd.right(params, toTensors(taskFeed(b, opts.kind).inputs), { training: false }) as Record<string, tf.Tensor>;
       return tf.reshape(out[OUTPUTS.taskLogits] as tf.Tensor, [b.size, C]);
     });
     const data = (await t.data()) as Float32Array;

@@ -40,12 +40,12 @@ import { runTokenizer } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
 import { checkOutDir, fsErrorLine, stageDir, sweepStaged, type StagedDir } from '../run/rundir.js';
 import { labelSetOf, readExamples, resolveExamples, TASK_KINDS, type TaskExamples, type TaskKind } from './data.js';
-import { encodeExamples, orderedBatches, sliceBatch, type EncodedExamples, type Truncation } from './encode.js';
+import { encodeExamples, sliceBatch, type EncodedExamples, type Truncation } from './encode.js';
 import { classificationMetrics, formatTaskMetrics, metricValues, regressionMetrics, type TaskMetrics } from './metrics.js';
 import { engineLine, type StepEngine } from '../core/graph-step.js';
 import { createTaskTrainer, describeLoad, taskFeed, taskObjective, type LoadReport, type TaskTrainer } from './model.js';
 import type { DataParallelGroup } from '../distributed/group.js';
-import { dataParallelBatches, loopCollective, silentLogger, silentProgress } from '../distributed/worker.js';
+import { dataParallelBatches, loopCollective, shardedResults, silentLogger, silentProgress } from '../distributed/worker.js';
 import { canonicalJson } from '@lamina/dsl';
 
 /**
@@ -289,12 +289,17 @@ const loadData = (
  * Eval-mode metrics of a trainer on encoded examples (one host read per batch).
  * @example const m = await evaluateEncoded(trainer, encodeExamples(tok, dev, 128), 'classify', 2, 64);
  */
-export const evaluateEncoded = async (t: TaskTrainer, enc: EncodedExamples, kind: TaskKind, numLabels: number, batchSize: number): Promise<TaskMetrics> => {
+export const evaluateEncoded = async (t: TaskTrainer, enc: EncodedExamples, kind: TaskKind, numLabels: number, batchSize: number, group?: DataParallelGroup, step = 0): Promise<TaskMetrics> => {
   const logits = new Float32Array(enc.size * numLabels);
   let at = 0;
-  for (const b of orderedBatches(enc, batchSize)) {
-    logits.set(await t.predict(b), at);
-    at += b.size * numLabels;
+  // in a group each worker predicts its share of the batches; the logits are gathered exactly on every worker
+  const count = Math.ceil(enc.size / batchSize);
+  const rows = (i: number) => Math.min(batchSize, enc.size - i * batchSize);
+  const batch = (i: number) => sliceBatch(enc, Int32Array.from({ length: rows(i) }, (_, j) => i * batchSize + j));
+  const shards = await shardedResults(group, count, (i) => t.predict(batch(i)), Array.from({ length: count }, (_, i) => rows(i) * numLabels), step);
+  for (const x of shards) {
+    logits.set(x, at);
+    at += x.length;
   }
   return kind === 'classify' ? classificationMetrics(logits, enc.targets, numLabels) : regressionMetrics(logits, enc.targets);
 };
@@ -490,7 +495,7 @@ export const runFinetune = async (cfg: FinetuneConfig, io: FinetuneIO): Promise<
 
     let lastMetrics: TaskMetrics | undefined;
     const evaluate = async (step: number): Promise<TaskMetrics> => {
-      const mt = await evaluateEncoded(t, held, cfg.task, numLabels, cfg.evalBatchSize);
+      const mt = await evaluateEncoded(t, held, cfg.task, numLabels, cfg.evalBatchSize, group, step);
       lastMetrics = mt;
       log.log(step, metricValues(mt));
       if (chief) writeFinetuneCurves(out, cfg.task);
@@ -667,7 +672,19 @@ export const evaluateTask = async (checkpointDir: string, dataFile: string, opts
   const ex = resolveExamples(raw.right.raw, s.task, s.labels, raw.right.name);
   if (E.isLeft(ex)) return E.left(ftError(ex.left));
   await opts.beforeCompute?.();
-  const trainer = createTaskTrainer({ config: s.model, kind: s.task, numLabels: s.numLabels, pooling: s.config.pooling ?? 'first', optimizer: 'adamw', seed: 0, initialParams: ck.right.weights, exact: true });
+  // predictions on the run's engine (graph unless it was trained --eager)
+  const trainer = createTaskTrainer({
+    config: s.model,
+    kind: s.task,
+    numLabels: s.numLabels,
+    pooling: s.config.pooling ?? 'first',
+    optimizer: 'adamw',
+    seed: 0,
+    initialParams: ck.right.weights,
+    exact: true,
+    engine: s.config.engine ?? 'graph',
+    ...(opts.note ? { onNotice: opts.note } : {}),
+  });
   if (E.isLeft(trainer)) return E.left(ftError(`${latest.dir}: ${trainer.left}`, 1));
   try {
     const enc = encodeExamples(tok.right, ex.right, s.config.seqLength, s.model.vocabSize, s.config.truncation ?? 'head');

@@ -53,7 +53,8 @@ export interface LossValue {
  * @example { totals: { mlmWeight: 96, rows: 32 }, scale: 2 }
  */
 export interface LossShare {
-  readonly totals: Readonly<Record<string, number>>;
+  /** The global totals: numbers, or scalar tensors inside a traced step (there they change every step). */
+  readonly totals: Readonly<Record<string, number | tf.Scalar>>;
   readonly scale: number;
 }
 
@@ -137,7 +138,7 @@ const need = (t: Readonly<Record<string, tf.Tensor>>, k: string): tf.Tensor => {
 };
 
 /** Token-level weighted cross-entropy and its eval sums: [loss·(count+1e-5), correct, count]. */
-const tokenSums = (logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor, normaliser?: { readonly total: number; readonly scale: number }): { loss: tf.Scalar; sums: tf.Tensor[] } => {
+const tokenSums = (logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor, normaliser?: { readonly total: number | tf.Scalar; readonly scale: number }): { loss: tf.Scalar; sums: tf.Tensor[] } => {
   const V = logits.shape[logits.shape.length - 1] as number;
   const l2 = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
   const y = tf.reshape(labels, [-1]) as tf.Tensor1D;
@@ -153,7 +154,7 @@ const tokenResult = (prefix: string, [lossSum = 0, correct = 0, count = 0]: read
 };
 
 /** A share's normaliser of the global total `k` (undefined: no share, normalise locally). */
-const shareOf = (share: LossShare | undefined, k: string) => share && { total: share.totals[k] as number, scale: share.scale };
+const shareOf = (share: LossShare | undefined, k: string) => share && { total: share.totals[k] as number | tf.Scalar, scale: share.scale };
 /** Σ of a target's values (a global batch's weight total). */
 const sumOf = (x: { readonly data: ArrayLike<number> } | undefined): number => {
   let w = 0;
@@ -192,7 +193,7 @@ export const mlmObjective = (o: MlmOptions): TrainingObjective => ({
   targets: ['mlm_labels', 'mlm_weights', ...(o.order ? ['order_labels'] : [])],
   loss(out, t, share): LossValue {
     const V = need(out, 'logits').shape.at(-1) as number;
-    const at = (k: string) => share && { total: share.totals[k] as number, scale: share.scale };
+    const at = (k: string) => shareOf(share, k);
     const mlm = weightedSparseCrossEntropy(tf.reshape(need(out, 'logits'), [-1, V]) as tf.Tensor2D, need(t, 'mlm_labels') as tf.Tensor1D, need(t, 'mlm_weights') as tf.Tensor1D, at('mlmWeight'));
     if (!o.order) return { total: mlm, parts: { mlm_loss: mlm } };
     const y = need(t, 'order_labels') as tf.Tensor1D;
@@ -281,7 +282,7 @@ export const regressObjective = (logits: OutputRef = null): TrainingObjective =>
   loss(out, t, share) {
     const sq = tf.square(tf.sub(tf.reshape(need(out, 'logits'), [-1]), need(t, 'labels')));
     if (!share) return { total: tf.mean(sq) as tf.Scalar, parts: {} };
-    return { total: tf.div(tf.mul(tf.sum(sq), share.scale), share.totals.rows as number) as tf.Scalar, parts: {} };
+    return { total: tf.div(tf.mul(tf.sum(sq), share.scale), share.totals.rows as number | tf.Scalar) as tf.Scalar, parts: {} };
   },
   globalTotals: (feed) => ({ rows: feed.targets.labels?.shape[0] ?? 0 }),
   evalSums(out, t) {

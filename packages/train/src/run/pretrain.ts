@@ -26,6 +26,7 @@ import { createProgress, type Progress, type ProgressMode } from '../progress.js
 import { lrAt } from '../schedule.js';
 import { albertFeed, createPretrainer, parallelContext, type EvalSums, type Pretrainer, type StepEngine } from '../pretrainer.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
+import { loopCollective } from '../distributed/worker.js';
 import type { TrainState } from '../core/step.js';
 import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
 import { buildRunData, closeRunData, datasetCacheDir, evalBatches, trainBatches, type DataOptions } from './data.js';
@@ -398,7 +399,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
         record: (v, lr) => ({ loss: v.loss as number, mlm_loss: v.mlm_loss as number, ...(order ? { order_loss: v.order_loss as number } : {}), grad_norm: v.grad_norm as number, lr }),
         interrupted,
         ...(existing ? { lastCheckpoint: existing.dir } : {}),
-        ...(group ? { collective: { chief, describeFailure: (e: unknown, s: number) => group.describeFailure(e, s), allReduceSeconds: () => group.allReduceSeconds() } } : {}),
+        ...(group ? { collective: loopCollective(group) } : {}),
       });
       if (E.isLeft(end)) {
         log.close();

@@ -28,7 +28,8 @@ import { createProgress, type ProgressMode } from '../progress.js';
 import { createRng, deriveSeed } from '../rng.js';
 import { lrAt, validateSchedule } from '../schedule.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
-import { addSums, evalSumsOf, type Feed, type TrainState } from '../core/step.js';
+import { addSums, type Feed, type TrainState } from '../core/step.js';
+import { evalSumsEngine, type EvalSumsFn } from '../core/graph-eval.js';
 import { engineLine, stepOfEngine, type StepEngine } from '../core/graph-step.js';
 import {
   classifyObjective,
@@ -46,7 +47,7 @@ import { encodeExamples, sliceBatch } from '../finetune/encode.js';
 import { taskFeed } from '../finetune/model.js';
 import { albertFeed } from '../pretrainer.js';
 import type { DataParallelGroup } from '../distributed/group.js';
-import { dataParallelBatches, loopCollective, silentLogger, silentProgress } from '../distributed/worker.js';
+import { dataParallelBatches, loopCollective, shardedResults, silentLogger, silentProgress } from '../distributed/worker.js';
 import { canonicalJson } from '@lamina/dsl';
 import { buildRunData, datasetCacheDir, evalBatches, runCorpus, runTokenizer, trainBatches } from './data.js';
 import { lmFeed, lmWindows } from './lm-data.js';
@@ -525,12 +526,12 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
       if (E.isLeft(logger)) return E.left(trainError(logger.left.message, 1));
       const log = logger.right;
       let evalKeys: string[] = [];
+      let evalSums: EvalSumsFn | undefined;
       const evaluate = async (step: number): Promise<Record<string, number>> => {
-        // task 0 evaluates and reports for the group
-        if (!chief) return {};
-        const sums: number[][] = [];
-        for (const f of D.heldOut) sums.push(await evalSumsOf(forward, objective, params, f));
-        const r = objective.evalResult(addSums(sums));
+        // in a group each worker evaluates its share of the held-out batches; task 0 reports the gathered sums
+        const shards = await shardedResults(group, D.heldOut.length, (i) => evalSums!(params, D.heldOut[i] as Feed), undefined, step);
+        const r = objective.evalResult(addSums(shards.map((x) => Array.from(x))));
+        if (!chief) return r;
         evalKeys = Object.keys(r);
         log.log(step, Object.fromEntries(Object.entries(r).map(([k, v]) => [`eval/${k}`, v])));
         writeTrainCurves(runDir, evalKeys);
@@ -539,6 +540,8 @@ export const runTraining = async (cfg: TrainRunConfig, runDir: string, resume: b
       };
       const step = stepOfEngine(cfg.engine ?? 'graph', { forward, objective, clipNorm: cfg.clipNorm, seed: cfg.seed, xla: cfg.xla ?? false, onNotice: (line) => progress.log(line) });
       progress.log(engineLine(step.engine(), cfg.xla ?? false));
+      // held-out eval on the run's engine (a run trained --eager evaluates eager)
+      evalSums = evalSumsEngine(step.engine(), forward, objective, { xla: cfg.xla ?? false, onNotice: (line) => progress.log(line) });
       const stream = D.stream(resumed?.state.dataCursor as { epoch: number; index: number } | undefined);
       const initialEval = startStep === 0 ? await evaluate(0) : undefined;
       const end = await withInterrupts(progress, (interrupted) =>
