@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * RECIPE_SEARCH.length;        // experiments tried
- * RECIPE_SEARCH[0]?.recipe;    // 'LAMB 0.005, 40 warm-up, 400 × 32 × 64, ≤10 masked'
+ * RECIPE_SEARCH.filter((t) => t.objective === 'nsp').length; // 1
  * ```
  * @module
  */
