@@ -1,4 +1,4 @@
-// `pnpm bench ablations --smoke` end to end: tiny dimensions and three steps per arm, real child
+// `pnpm bench ablations --smoke` end to end: tiny dimensions and two steps per arm, real child
 // processes of the `lamina` CLI (pretrain, finetune), the evaluation and the report. Checks that
 // the JSON and the markdown are well-formed and that every arm is an ordinary run directory.
 import { spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ describe('pnpm bench ablations --smoke', () => {
     const r = spawnSync(process.execPath, [path.join(repo, 'packages/bench/bin/bench.js'), 'ablations', '--smoke', '--out', out, '--runs', path.join(out, 'runs')], { cwd: repo, encoding: 'utf8' });
     expect(r.stderr.split('\n').filter((l) => /Error|at .*\.ts:\d+/.test(l))).toEqual([]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/\[ablations\] \(1\/4\) none-E8-all-s12345: step 3\/3/);
+    expect(r.stdout).toMatch(/\[ablations\] \(1\/4\) none-E8-all-s12345: step 2\/2/);
 
     const files = fs.readdirSync(out);
     const jsonFile = files.find((f) => /^ablations-\d{4}-\d\d-\d\d-smoke\.json$/.test(f));

@@ -28,7 +28,11 @@ export interface AblationReportOptions {
 const f1 = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(1));
 const M = (n: number): string => `${(n / 1e6).toFixed(2)}M`;
 const stat = (s: SeedStat | undefined): string => (!s ? '—' : s.n > 1 ? `${f1(s.mean)} (${f1(s.min)}–${f1(s.max)})` : f1(s.mean));
-const secs = (s: number | null | undefined): string => (s === null || s === undefined || !Number.isFinite(s) ? '—' : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
+const secs = (s: number | null | undefined): string => {
+  if (s === null || s === undefined || !Number.isFinite(s)) return '—';
+  const t = Math.round(s); // round once, so 1079.7 s is 18m00s, never 17m60s
+  return t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
+};
 const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
 const label = (o: string): string => (o === 'none' ? 'none' : o.toUpperCase());
 const SHARING_LABEL: Record<string, string> = { all: 'all-shared', attention: 'shared-attention', ffn: 'shared-FFN', none: 'not-shared' };

@@ -43,12 +43,12 @@ export interface AblationArgs {
   readonly runs?: string;
   /** Only re-render the report from this results file. */
   readonly report?: string;
-  /** Pretraining steps per arm instead of the mode's (700 quick, 450 full). */
+  /** Pretraining steps per arm instead of the mode's (450 quick, 250 full). */
   readonly steps?: number;
 }
 
 const USAGE =
-  'usage: pnpm bench ablations [--quick | --smoke] [--steps N (default: 700 with --quick, 450 otherwise)] [--runs <dir> (default: runs/ablations/<mode>-<date-time>)] [--out <dir> (default: the repository root and packages/bench/results)] | pnpm bench ablations --report <results.json>';
+  'usage: pnpm bench ablations [--quick | --smoke] [--steps N (default: 450 with --quick, 250 otherwise)] [--runs <dir> (default: runs/ablations/<mode>-<date-time>)] [--out <dir> (default: the repository root and packages/bench/results)] | pnpm bench ablations --report <results.json>';
 
 /**
  * Parses the arguments after `ablations`.
