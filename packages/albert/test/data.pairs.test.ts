@@ -76,23 +76,6 @@ describe('evaluation pairs (properties)', () => {
     }
   });
 
-  test.prop([docsArb, optsArb], { numRuns: 200 })('no segment is trimmed: with every sentence shorter than the sequence, each segment of each pair (both orders, NSP negatives too) starts and ends at a sentence boundary', (ds, o) => {
-    if (ds.some((d) => d.sentences.some((x) => x.length > o.maxSeqLength - 5))) return;
-    const p = build(ds, o);
-    if (!p) return;
-    const ends = (d: TokenizedDocument): Set<number> => new Set(d.sentences.filter((x) => x.length > 0).map((x) => x[x.length - 1] as number));
-    for (const x of [...p.sop, ...p.nsp])
-      for (const [seg, doc] of [
-        [x.a, x.docA],
-        [x.b, x.docB],
-      ] as const) {
-        expect(starts(ds[doc] as TokenizedDocument).has(seg[0] as number)).toBe(true);
-        // the one cut left: an NSP negative when no other document has a sentence that fits beside A
-        const cutToFit = x.kind === 'nsp' && x.label === 1 && seg === x.b && x.a.length + x.b.length === o.maxSeqLength - 3;
-        if (!cutToFit) expect(ends(ds[doc] as TokenizedDocument).has(seg[seg.length - 1] as number)).toBe(true);
-      }
-  });
-
   test.prop([docsArb, optsArb])('is a function of the seed', (ds, o) => {
     expect(evaluationPairs(ds, o)).toEqual(evaluationPairs(ds, o));
   });
@@ -113,7 +96,7 @@ describe('evaluation pairs (examples and errors)', () => {
   });
 
   it('caps the total with maxPairs', () => {
-    expect(build(ds, { maxSeqLength: 12, seed: 1, maxPairs: 2 })?.sop.length).toBe(2);
+    expect(build(ds, { maxSeqLength: 8, seed: 1, maxPairs: 2 })?.sop.length).toBe(2);
   });
 
   it('says why it cannot build pairs', () => {

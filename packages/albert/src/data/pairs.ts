@@ -9,14 +9,11 @@
  *   same length taken from another document (label 1), starting at a sentence start like B does,
  *   so length and sentence boundaries give nothing away.
  *
- * Segments are runs of whole sentences (a chunk of fewer than two sentences gives no pair), and a
- * chunk closes before a sentence that would overflow the sequence, so no segment is trimmed: both
- * orders of an SOP pair start and end at sentence boundaries on both sides of [SEP], and nothing
- * at the junction (punctuation before [SEP], a sentence start after it) gives the order away. An
- * NSP negative is likewise whole sentences from another document, about as long as the real
- * continuation. Only a single sentence longer than the whole sequence is ever cut. Labels are
- * exactly balanced within each kind (a constant guess scores 50%). Everything is a function of
- * `seed`.
+ * Segments are cut at sentence boundaries only (a chunk of fewer than two sentences gives no
+ * pair), so a swapped pair cannot be spotted by a segment that starts mid-sentence. Labels are
+ * exactly balanced within each kind (a constant guess scores 50%). When a pair is too long, A
+ * loses tokens from its start and B from its end, so the A|B junction the heads judge is kept.
+ * Everything is a function of `seed`.
  *
  * @example
  * ```ts
@@ -88,11 +85,7 @@ const concat = (xs: readonly Int32Array[]): number[] => {
   return out;
 };
 
-/**
- * Trims A from its start and B from its end until they fit in `max` tokens (the junction stays).
- * Only reached by a pair holding a sentence longer than the sequence; chunks of whole sentences
- * fit by construction.
- */
+/** Trims A from its start and B from its end until they fit in `max` tokens (the junction stays). */
 const fit = (a: readonly number[], b: readonly number[], max: number): [number[], number[]] => {
   let lo = 0;
   let hi = b.length;
@@ -103,15 +96,16 @@ const fit = (a: readonly number[], b: readonly number[], max: number): [number[]
   return [a.slice(lo), b.slice(0, hi)];
 };
 
-/**
- * Chunks of ≥ 2 whole sentences of at most `target` tokens (a chunk closes before the sentence
- * that would overflow it), each cut at a random sentence boundary.
- */
+/** Chunks of ≥ 2 whole sentences filling `target` tokens, each cut at a random sentence boundary. */
 const anchorsOf = (sentences: readonly Int32Array[], doc: number, target: number, r: Rng): Anchor[] => {
   const out: Anchor[] = [];
   let chunk: Int32Array[] = [];
   let length = 0;
-  const close = () => {
+  for (let i = 0; i < sentences.length; i++) {
+    const s = sentences[i] as Int32Array;
+    chunk.push(s);
+    length += s.length;
+    if (i !== sentences.length - 1 && length < target) continue;
     if (chunk.length >= 2) {
       const cut = r.int(1, chunk.length - 1);
       const a = concat(chunk.slice(0, cut));
@@ -120,35 +114,18 @@ const anchorsOf = (sentences: readonly Int32Array[], doc: number, target: number
     }
     chunk = [];
     length = 0;
-  };
-  for (const s of sentences) {
-    if (chunk.length > 0 && length + s.length > target) close();
-    chunk.push(s);
-    length += s.length;
-    if (length >= target) close();
   }
-  close();
   return out;
 };
 
 /** `n` labels, exactly ⌊n/2⌋ ones, in a seeded random order. */
 const balancedLabels = (n: number, r: Rng): (0 | 1)[] => shuffleInPlace(Array.from({ length: n }, (_, i) => (i % 2) as 0 | 1), r);
 
-/**
- * Whole sentences from a random start among the sentences that fit in `room` tokens, as many as
- * keep the segment within `room` while it is shorter than `length` (at least one sentence; only
- * when no sentence of the document fits is the first one cut to `room`).
- */
-const segmentFrom = (sentences: readonly Int32Array[], length: number, room: number, r: Rng): number[] => {
+/** A segment of about `length` tokens from document `doc`, starting at a random sentence start. */
+const segmentFrom = (sentences: readonly Int32Array[], length: number, r: Rng): number[] => {
   const out: number[] = [];
-  const fitting = sentences.flatMap((x, j) => (x.length <= room ? [j] : []));
-  const first = fitting.length > 0 ? (fitting[r.int(0, fitting.length - 1)] as number) : r.int(0, sentences.length - 1);
-  for (let j = first; j < sentences.length && out.length < length; j++) {
-    const s = sentences[j] as Int32Array;
-    if (out.length > 0 && out.length + s.length > room) break;
-    for (const v of s) out.push(v);
-  }
-  return out.slice(0, Math.max(1, room));
+  for (let j = r.int(0, sentences.length - 1); j < sentences.length && out.length < length; j++) for (const v of sentences[j] as Int32Array) out.push(v);
+  return out.slice(0, Math.max(1, length));
 };
 
 /**
@@ -186,13 +163,10 @@ export const evaluationPairs = (docs: readonly TokenizedDocument[], o: PairOptio
     const n = nspLabels[k] as 0 | 1;
     if (n === 0) nsp.push({ kind: 'nsp', a: Int32Array.from(a), b: Int32Array.from(b), label: 0, docA: x.doc, docB: x.doc });
     else {
-      const room = maxTokens - a.length;
       const others = withText.filter(([i]) => i !== x.doc);
-      const whole = others.filter(([, d]) => d.sentences.some((t) => t.length > 0 && t.length <= room));
-      const pool = whole.length > 0 ? whole : others;
-      const [j, other] = pool[r.int(0, pool.length - 1)] as (typeof withText)[number];
+      const [j, other] = others[r.int(0, others.length - 1)] as (typeof withText)[number];
       const nonEmpty = other.sentences.filter((t) => t.length > 0);
-      const [a2, b2] = fit(a, segmentFrom(nonEmpty, b.length, room, r), maxTokens);
+      const [a2, b2] = fit(x.a, segmentFrom(nonEmpty, x.b.length, r), maxTokens);
       nsp.push({ kind: 'nsp', a: Int32Array.from(a2), b: Int32Array.from(b2), label: 1, docA: x.doc, docB: j });
     }
   });
