@@ -68,7 +68,7 @@ export interface BenchArgs {
 const USAGE = [
   'usage: pnpm bench [--quick] [--smoke] [--no-python] [--no-tensorflow] [--out <dir>]',
   '       pnpm bench --report <results.json> | pnpm bench --distributed | pnpm bench ablations [--quick] | pnpm bench generate',
-  '  --quick          base sizes, fewer steps (about 6–8 minutes on an idle 2-core machine (an estimate)); default: everything, incl. large models and peak memory',
+  '  --quick          base sizes, fewer steps (about 10 minutes on an idle 2-core machine (9m36s measured on AMD EPYC, 2026-12-01)); default: everything, incl. large models and peak memory',
   '  --smoke          tiny stand-ins for every model, one step each (checks the pipeline; figures mean nothing)',
   '  --no-python      leave out Hugging Face PyTorch and TensorFlow-Python',
   '  --no-tensorflow  leave out the TensorFlow-Python peer (default: measured; tensorflow-cpu==2.21.0 is installed offline into the venv once when missing)',
