@@ -159,6 +159,14 @@ const convert = (name: string, dtype: StDtype, view: DataView, offset: number, c
 const isPlainObject = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
 
 /**
+ * Sets `obj[key]` as an own property even for `__proto__`, which plain assignment would take as
+ * the object's prototype (a tensor named `__proto__` would vanish from the header).
+ */
+const setOwn = <T>(obj: Record<string, T>, key: string, value: T): void => {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+};
+
+/**
  * Decodes a safetensors file. Every structural problem is a `Left` naming the tensor and the
  * check that failed; the function never throws.
  *
@@ -192,7 +200,7 @@ export const decodeSafetensors = (bytes: Uint8Array): E.Either<SafetensorsError,
     if (!isPlainObject(rawMeta)) return E.left(err('"__metadata__" is not an object of strings'));
     for (const [k, v] of Object.entries(rawMeta)) {
       if (typeof v !== 'string') return E.left(err(`"__metadata__.${k}" is not a string`));
-      metadata[k] = v;
+      setOwn(metadata, k, v);
     }
   }
 
@@ -240,7 +248,7 @@ export const decodeSafetensors = (bytes: Uint8Array): E.Either<SafetensorsError,
   for (const e of entries) {
     const data = convert(e.name, e.dtype, view, dataStart + e.begin, e.count);
     if (E.isLeft(data)) return data;
-    tensors[e.name] = { dtype: FLOAT_DTYPES.has(e.dtype) ? 'float32' : 'int32', shape: e.shape, data: data.right };
+    setOwn(tensors, e.name, { dtype: FLOAT_DTYPES.has(e.dtype) ? 'float32' : 'int32', shape: e.shape, data: data.right });
   }
   return E.right({ tensors, metadata });
 };
@@ -291,7 +299,7 @@ export const encodeSafetensors = (tensors: Readonly<Record<string, RawTensor>>, 
   for (const name of names) {
     const t = tensors[name]!;
     const end = offset + t.data.length * 4;
-    header[name] = { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: [...t.shape], data_offsets: [offset, end] };
+    setOwn(header, name, { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: [...t.shape], data_offsets: [offset, end] });
     offset = end;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));

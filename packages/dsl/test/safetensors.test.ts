@@ -59,6 +59,15 @@ const metadataArb = fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.stri
 const fileArb = fc.tuple(tensorsArb, metadataArb).map(([t, m]) => encodeSafetensors(t, m));
 
 describe('encode/decode', () => {
+  it('keeps a tensor or metadata key named __proto__ (fast-check found the tensor one vanishing from the header)', () => {
+    const tensors = JSON.parse('{"__proto__": {"dtype": "int32", "shape": [], "data": null}}') as Record<string, RawTensor>;
+    (tensors['__proto__'] as { data: Int32Array }).data = Int32Array.from([7]);
+    const metadata = JSON.parse('{"__proto__": "m"}') as Record<string, string>;
+    const back = right(decodeSafetensors(encodeSafetensors(tensors, metadata)));
+    expect(Object.keys(back.tensors)).toEqual(['__proto__']);
+    expect(Array.from(back.tensors['__proto__']!.data)).toEqual([7]);
+    expect(Object.keys(back.metadata)).toEqual(['__proto__']);
+  });
   it('round-trips any tensors and metadata bit-exactly (property)', () => {
     fc.assert(
       fc.property(tensorsArb, metadataArb, (tensors, metadata) => {
