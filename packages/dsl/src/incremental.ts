@@ -35,11 +35,10 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { compile, ModelInputError } from './compile.js';
-import { linear } from './kernels.js';
 import type { CombinatorNode, Node, PrimitiveKind } from './layer.js';
 import { tiedTablePath } from './params.js';
 import { joinPath, primitivePrefix, rootScope, stepScope, type Scope } from './paths.js';
-import type { AttentionNode } from './primitives/attention.js';
+import { attentionHeads, type AttentionNode } from './primitives/attention.js';
 import type { PositionalEmbeddingNode } from './primitives/embedding.js';
 import { primitiveOf } from './primitives/index.js';
 import { sinusoidTable, type SinusoidalPositionsNode } from './primitives/signals.js';
@@ -154,6 +153,25 @@ interface StepState {
   readonly offset: number;
   readonly past: readonly KvEntry[];
   readonly next: KvEntry[];
+  /** Set for a fixed-capacity cache (the graph decoder): positions and masks as tensors. */
+  readonly fixed?: FixedState;
+}
+
+/** A fixed-capacity step's tensors, made once per step from the position argument and shared by every attention application. */
+interface FixedState {
+  readonly capacity: number;
+  /** `[s]` int32: the absolute positions of the new tokens. */
+  readonly at: tf.Tensor;
+  /** `[s, C]` float: one-hot rows of `at`. */
+  readonly write: tf.Tensor;
+  /** `[1, 1, C, 1]`: the one-hot column of `at` when s = 1. */
+  readonly writeColumn: tf.Tensor;
+  /** `[1, 1, C, 1]`: 0 at the written positions, 1 elsewhere. */
+  readonly keep: tf.Tensor;
+  /** `[1, 1, s, C]`: -1e30 where key c is after query j's position. */
+  readonly bias: tf.Tensor;
+  /** Sinusoid tables `[C, dim]` by base and dim. */
+  readonly signals: ReadonlyMap<string, tf.Tensor>;
 }
 type Fn = (x: Value, rt: Runtime, st: StepState) => Value;
 
@@ -221,56 +239,76 @@ interface Env {
   readonly output: string | undefined;
 }
 
-/** The incremental kernel of a causal attention: queries of the new positions against cached + new keys. */
+/**
+ * The incremental kernel of a causal attention: queries of the new positions against cached +
+ * new keys. Growing cache (eager): the new keys are appended. Fixed capacity: they are written at
+ * their positions into the preallocated cache, and keys beyond each query's position are masked.
+ * The projections and their parameter paths are attention's own ({@link attentionHeads}).
+ */
 const attentionStep = (n: AttentionNode, prefix: string): Fn => {
-  const [qk, qb, kk, kb, vk, vb, ok, ob] = ['query', 'key', 'value', 'output'].flatMap((s) => [joinPath(prefix, s, 'kernel'), joinPath(prefix, s, 'bias')]) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  const { heads, headSize, dim } = n;
-  const scale = 1 / Math.sqrt(headSize);
+  const heads = attentionHeads(n, prefix);
   return (xv, rt, st) => {
     const xt = asTensor(xv);
-    const [b, s] = xt.shape as [number, number, number];
-    const x2 = tf.reshape(xt, [b * s, dim]);
-    const split = (u: tf.Tensor) => tf.transpose(tf.reshape(u, [b, s, heads, headSize]), [0, 2, 1, 3]);
-    const q = split(tf.mul(linear(x2, param(rt, qk), param(rt, qb)), scale));
-    const k = split(linear(x2, param(rt, kk), param(rt, kb)));
-    const v = split(linear(x2, param(rt, vk), param(rt, vb)));
+    const s = xt.shape[1] as number;
+    const { q, k, v } = heads.project(xt, rt);
     const past = st.past[st.next.length];
-    const keys = past ? tf.concat([past.key, k], 2) : k;
-    const values = past ? tf.concat([past.value, v], 2) : v;
-    st.next.push({ key: keys, value: values });
-    let scores = tf.matMul(q, keys, false, true); // [b, h, s, T + s]
-    if (s > 1) {
+    let keys: tf.Tensor;
+    let values: tf.Tensor;
+    let bias: tf.Tensor | undefined;
+    if (st.fixed) {
+      if (!past) throw new Error(`fixed-capacity cache has ${st.past.length} entries; attention application ${st.next.length} has none`);
+      keys = writeAt(past.key, k, st.fixed);
+      values = writeAt(past.value, v, st.fixed);
+      bias = st.fixed.bias;
+    } else {
+      keys = past ? tf.concat([past.key, k], 2) : k;
+      values = past ? tf.concat([past.value, v], 2) : v;
       // new position j (absolute offset + j) sees keys 0 … offset + j
-      const allowed = tf.linalg.bandPart(tf.ones([s, st.offset + s]), -1, st.offset);
-      scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(1, allowed), -1e30), [1, 1, s, st.offset + s]));
+      if (s > 1) bias = tf.reshape(tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([s, st.offset + s]), -1, st.offset)), -1e30), [1, 1, s, st.offset + s]);
     }
-    const ctx = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), values), [0, 2, 1, 3]), [b * s, heads * headSize]);
-    return tf.reshape(linear(ctx, param(rt, ok), param(rt, ob)), [b, s, dim]);
+    st.next.push({ key: keys, value: values });
+    let scores = tf.matMul(q, keys, false, true); // [b, h, s, T + s] (fixed: [b, h, s, capacity])
+    if (bias) scores = tf.add(scores, bias);
+    return heads.merge(tf.matMul(tf.softmax(scores), values), rt);
   };
 };
 
-/** Learned position embeddings at positions offset … offset + s - 1. */
+/**
+ * `cache` (`[b, h, C, d]`) with rows `at` replaced by `fresh` (`[b, h, s, d]`), as one-hot
+ * masks: no host read of the positions, the same shapes at every step. Exact: every kept value is
+ * multiplied by 1 and every written one is the sum of one product by 1 and products by 0.
+ */
+const writeAt = (cache: tf.Tensor, fresh: tf.Tensor, f: FixedState): tf.Tensor => {
+  const [b, h, s, d] = fresh.shape as [number, number, number, number];
+  const kept = tf.mul(cache, f.keep);
+  if (s === 1) return tf.add(kept, tf.mul(f.writeColumn, fresh));
+  // [C, s] · [s, b·h·d]: row c of the result is fresh's row at position c (or zeros)
+  const rows = tf.reshape(tf.transpose(fresh, [2, 0, 1, 3]), [s, b * h * d]);
+  const placed = tf.transpose(tf.reshape(tf.matMul(f.write, rows, true, false), [f.capacity, b, h, d]), [1, 2, 0, 3]);
+  return tf.add(kept, placed);
+};
+
+/** Learned position embeddings at positions offset … offset + s - 1 (fixed capacity: gathered at the position tensor). */
 const positionsStep = (n: PositionalEmbeddingNode, prefix: string): Fn => {
   const p = joinPath(prefix, 'embeddings');
   return (xv, rt, st) => {
     const x = asTensor(xv);
+    if (st.fixed) return tf.add(x, tf.gather(param(rt, p), st.fixed.at));
     return tf.add(x, tf.slice(param(rt, p), [st.offset, 0], [x.shape[x.rank - 2] as number, n.dim]));
   };
 };
 
-/** Fixed sinusoids at positions offset … offset + s - 1. */
+const signalKey = (base: number, dim: number): string => `${base}:${dim}`;
+
+/** Fixed sinusoids at positions offset … offset + s - 1 (fixed capacity: gathered from the step's table argument). */
 const sinusoidStep = (n: SinusoidalPositionsNode): Fn => (xv, _rt, st) => {
   const x = asTensor(xv);
   const [, s, d] = x.shape as [number, number, number];
+  if (st.fixed) {
+    const table = st.fixed.signals.get(signalKey(n.base, d));
+    if (!table) throw new Error(`no sinusoid table ${signalKey(n.base, d)} among the step's arguments`);
+    return tf.add(x, tf.gather(table, st.fixed.at));
+  }
   const table = sinusoidTable(st.offset + s, d, n.base).subarray(st.offset * d);
   return tf.add(x, tf.tensor2d(table, [s, d]));
 };
