@@ -35,6 +35,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { compile, ModelInputError } from './compile.js';
+import { graphRunner, type GraphEngine, type GraphOptions } from './graph.js';
 import type { CombinatorNode, Node, PrimitiveKind } from './layer.js';
 import { tiedTablePath } from './params.js';
 import { joinPath, primitivePrefix, rootScope, stepScope, type Scope } from './paths.js';
@@ -164,7 +165,7 @@ interface FixedState {
   readonly at: tf.Tensor;
   /** `[s, C]` float: one-hot rows of `at`. */
   readonly write: tf.Tensor;
-  /** `[1, 1, C, 1]`: the one-hot column of `at` when s = 1. */
+  /** `[1, 1, C, 1]`: 1 at the written positions, 0 elsewhere (with s = 1: the one-hot column of `at`). */
   readonly writeColumn: tf.Tensor;
   /** `[1, 1, C, 1]`: 0 at the written positions, 1 elsewhere. */
   readonly keep: tf.Tensor;
@@ -430,13 +431,13 @@ const tablesOf = (model: Node): Map<string, string> =>
 export const modelPositions = (model: Node): number | undefined =>
   foldNodes<number | undefined>(model, undefined, (m, n) => (n.kind === 'positionalEmbedding' ? Math.min(m ?? Infinity, n.maxLen) : m));
 
-const countAttention = (model: Node, output: string | undefined): number => {
-  // applications per forward pass: a repeat multiplies its body's count; a fanout runs the selected output
-  const go = (n: Node): number => {
-    if (n.kind === 'attention') return 1;
-    if (n.kind === 'repeat') return n.times * go(n.layer);
+/** The attention applications of one forward pass, in the order the step runs them (a repeat's copies each; a fanout's selected output only). */
+const applicationsOf = (model: Node, output: string | undefined): AttentionNode[] => {
+  const go = (n: Node): AttentionNode[] => {
+    if (n.kind === 'attention') return [n];
+    if (n.kind === 'repeat') return Array.from({ length: n.times }, () => [...(n.step ? go(n.step) : []), ...go(n.layer)]).flat();
     if (n.kind === 'fanout' && output !== undefined && Object.hasOwn(n.outputs, output)) return go(n.outputs[output] as Node);
-    return children(n).reduce((a, [, c]) => a + go(c), 0);
+    return children(n).flatMap(([, c]) => go(c));
   };
   return go(model);
 };
@@ -477,7 +478,7 @@ export const compileIncremental = (model: Node, opts: DecodeOptions = {}): E.Eit
   const maxPositions = modelPositions(model);
   return E.right({
     maxPositions,
-    applications: countAttention(model, output.right),
+    applications: applicationsOf(model, output.right).length,
     step: (params, cache, ids) => {
       checkIds(ids);
       const n = ids.shape[1] as number;
@@ -495,6 +496,157 @@ export const compileIncremental = (model: Node, opts: DecodeOptions = {}): E.Eit
       return { logits, cache: { length: cache.length + n, layers } };
     },
   });
+};
+
+/**
+ * A cache of fixed capacity for {@link compileGraphDecoder}: every attention application's keys
+ * and values preallocated at `capacity` positions (`[batch, heads, capacity, headSize]`), of which
+ * the first `length` are filled. The same shapes at every step, so one traced function serves them all.
+ * @example dec.emptyCache(1, 128) // { length: 0, capacity: 128, layers: [12 × { key, value } of zeros] }
+ */
+export interface FixedKvCache extends KvCache {
+  /** Positions preallocated (the most `length` can reach). */
+  readonly capacity: number;
+}
+
+/**
+ * An incremental decoder whose step runs as one TensorFlow graph function (see
+ * {@link compileGraphDecoder}).
+ * @example const { logits, cache } = dec.step(params, dec.emptyCache(1, 64), ids);
+ */
+export interface GraphDecoder {
+  /**
+   * Runs the new tokens `ids` (`[batch, n]` int32) after the cached ones, writing their keys and
+   * values in place of the cache's next `n` positions. Does not dispose `cache`. Throws a
+   * {@link ModelInputError} when `cache.length + n` exceeds the cache's capacity, or `ids` is not
+   * `[batch, n]` int32 with the cache's batch.
+   */
+  readonly step: (params: Params, cache: FixedKvCache, ids: tf.Tensor) => { readonly logits: tf.Tensor; readonly cache: FixedKvCache };
+  /**
+   * A cache of zeros for `batch` rows and `capacity` positions (1 ≤ capacity ≤ {@link GraphDecoder.maxPositions});
+   * the caller disposes it ({@link disposeCache}). Throws a {@link ModelInputError} for a capacity out of range.
+   */
+  readonly emptyCache: (batch: number, capacity: number) => FixedKvCache;
+  /** The positions the model has (as {@link IncrementalModel.maxPositions}). */
+  readonly maxPositions: number | undefined;
+  /** Attention applications per forward pass: the number of entries of every cache. */
+  readonly applications: number;
+  /** `graph`, or `eager` after a fallback (the same step, op by op; said once through `onNotice`). */
+  readonly engine: () => GraphEngine;
+  /** Step functions traced so far: one per new-token count and cache shape (the decode step, one per prompt length). */
+  readonly tracedFunctions: () => number;
+}
+
+/**
+ * Compiles a causal model for incremental decoding on a fixed-capacity key/value cache, each step
+ * one TensorFlow graph function ({@link graphRunner}): the parameters, the cache, the new ids and
+ * their position are its arguments, so a decode step (one new token) is traced once and every
+ * later step reuses it; a prompt of a new length traces once more. The cache is written with
+ * one-hot masks and the attention masked beyond each query's position, so the logits are the
+ * full window's (within float rounding of the longer softmax) and greedy ids are those of
+ * {@link compileIncremental}. Refuses what `compileIncremental` refuses. When the graph path
+ * cannot serve (not the native backend, a trace that fails), the same step runs eager after one
+ * line through `onNotice` (default stderr); `engine: 'eager'` runs it eager with no notice.
+ * @example
+ * ```ts
+ * const gpt = seq(embedding(10, 4), positionalEmbedding(64, 4), repeat(residual(multiHeadAttention(4, 2, { causal: true })), 2), dense(4, 10));
+ * const params = unwrap(init(gpt, 0));
+ * const dec = unwrap(compileGraphDecoder(gpt));
+ * const empty = dec.emptyCache(1, 16);
+ * const a = dec.step(params, empty, tf.tensor2d([[3, 4, 5]], undefined, 'int32')); // prompt: traced once for 3 tokens
+ * const b = dec.step(params, a.cache, tf.tensor2d([[7]], undefined, 'int32'));     // one token: traced once, then reused
+ * disposeCache(empty);
+ * disposeCache(a.cache);
+ * dec.tracedFunctions(); // 2
+ * ```
+ */
+export const compileGraphDecoder = (model: Node, opts: DecodeOptions & GraphOptions = {}): E.Either<ModelError, GraphDecoder> => {
+  const output = validate(model, opts);
+  if (E.isLeft(output)) return output;
+  const bad = refusal(model);
+  if (bad) return E.left(locateError(model, bad));
+  const env: Env = { tables: tablesOf(model), cached: true, output: output.right };
+  const f = build(model, rootScope(), env, opts.allPositions !== true).fn;
+  const maxPositions = modelPositions(model);
+  const apps = applicationsOf(model, output.right);
+  // the sinusoid tables the step reads, by base and width (widths from the shape interpreter)
+  const signals = new Map<string, { readonly base: number; readonly dim: number }>();
+  inferShape(model, tensorSig([1, 1], 'int32'), {}, {
+    trace: (n, x) => {
+      const d = x.shape[x.shape.length - 1];
+      if (n.kind === 'sinusoidalPositions' && typeof d === 'number') signals.set(signalKey(n.base, d), { base: n.base, dim: d });
+    },
+  });
+  const signalKeys = [...signals.keys()].sort();
+  const hostTables = new Map<string, Float32Array>();
+  const runner = graphRunner('lamina_decode', opts);
+  const A = apps.length;
+  const emptyFixed = (batch: number, capacity: number): FixedKvCache => {
+    if (!Number.isSafeInteger(batch) || batch < 1) throw new ModelInputError(modelError('', `a cache needs a batch of at least 1 row, got ${batch}`));
+    if (!Number.isSafeInteger(capacity) || capacity < 1 || (maxPositions !== undefined && capacity > maxPositions))
+      throw new ModelInputError(modelError('', `a cache capacity must be an integer in 1 … ${maxPositions ?? '∞'} (the model's positions), got ${capacity}`));
+    return { length: 0, capacity, layers: apps.map((a) => ({ key: tf.zeros([batch, a.heads, capacity, a.headSize]), value: tf.zeros([batch, a.heads, capacity, a.headSize]) })) };
+  };
+  const step = (params: Params, cache: FixedKvCache, ids: tf.Tensor): { readonly logits: tf.Tensor; readonly cache: FixedKvCache } => {
+    checkIds(ids);
+    const [b, n] = ids.shape as [number, number];
+    const C = cache.capacity;
+    if (cache.layers.length !== A) throw new ModelInputError(modelError('', `the cache has ${cache.layers.length} entries; this model has ${A} attention application(s)`));
+    const rows = cache.layers[0]?.key.shape[0];
+    if (rows !== undefined && rows !== b) throw new ModelInputError(modelError('', `the cache holds ${rows} row(s); the new ids have ${b}`));
+    if (cache.length + n > C) throw new ModelInputError(modelError('', `${cache.length} cached + ${n} new positions exceed the cache's capacity of ${C} positions`));
+    const pNames = Object.keys(params).sort();
+    const tables = signalKeys.map((k) => {
+      const { base, dim } = signals.get(k) as { base: number; dim: number };
+      const hk = `${k}:${C}`;
+      let t = hostTables.get(hk);
+      if (!t) {
+        t = sinusoidTable(C, dim, base);
+        if (hostTables.size >= 16) hostTables.clear();
+        hostTables.set(hk, t);
+      }
+      return tf.tensor2d(t, [C, dim]);
+    });
+    const pos = tf.scalar(cache.length, 'int32');
+    const kv = cache.layers.flatMap((l) => [l.key, l.value]);
+    const pure = (flat: tf.Tensor[]): tf.Tensor[] => {
+      const ps = Object.fromEntries(pNames.map((name, i) => [name, flat[i] as tf.Tensor]));
+      let i = pNames.length;
+      const sig = new Map(signalKeys.map((k) => [k, flat[i++] as tf.Tensor]));
+      const past: KvEntry[] = [];
+      for (let j = 0; j < A; j++) past.push({ key: flat[i++] as tf.Tensor, value: flat[i++] as tf.Tensor });
+      const x = flat[i++] as tf.Tensor;
+      const p0 = flat[i] as tf.Tensor;
+      const at = tf.add(p0, tf.range(0, n, 1, 'int32'));
+      const write = tf.oneHot(at, C, 1, 0, 'float32');
+      const written = tf.reshape(tf.sum(write, 0), [1, 1, C, 1]);
+      const fixed: FixedState = {
+        capacity: C,
+        at,
+        write,
+        writeColumn: written,
+        keep: tf.sub(1, written),
+        // query j (at position at[j]) sees keys 0 … at[j]
+        bias: tf.reshape(tf.mul(tf.sub(1, tf.cast(tf.lessEqual(tf.reshape(tf.range(0, C, 1, 'int32'), [1, C]), tf.reshape(at, [n, 1])), 'float32')), -1e30), [1, 1, n, C]),
+        signals: sig,
+      };
+      const rt: Runtime = { params: ps, side: {}, training: false, seed: 0, dropoutCalls: 0, masks: new Map(), step: 0 };
+      const st: StepState = { offset: 0, past, next: [], fixed };
+      const logits = asTensor(f(x, rt, st));
+      return [logits, ...st.next.flatMap((e) => [e.key, e.value])];
+    };
+    let out: tf.Tensor[];
+    try {
+      out = runner.run(JSON.stringify([pNames, signalKeys, C]), pure, [...pNames.map((k) => params[k] as tf.Tensor), ...tables, ...kv, ids, pos]);
+    } finally {
+      tf.dispose([...tables, pos]);
+    }
+    const [logits, ...next] = out as [tf.Tensor, ...tf.Tensor[]];
+    const layers: KvEntry[] = [];
+    for (let i = 0; i < next.length; i += 2) layers.push({ key: next[i] as tf.Tensor, value: next[i + 1] as tf.Tensor });
+    return { logits, cache: { length: cache.length + n, capacity: C, layers } };
+  };
+  return E.right({ step, emptyCache: emptyFixed, maxPositions, applications: A, engine: runner.engine, tracedFunctions: runner.tracedFunctions });
 };
 
 /** A model compiled by {@link compileLastPosition}: `(params, inputs) → logits [batch, 1, vocab]` (every position with `allPositions`). */
