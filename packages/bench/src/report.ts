@@ -15,6 +15,7 @@ import type { Measurement, SystemKind } from './measure.js';
 import { SYSTEM_LABELS } from './measure.js';
 import type { Results } from './results.js';
 import { renderGenerateSection, type GenerateResults } from './generate-report.js';
+import type { MemoryResults } from './memory-main.js';
 import { ratioOfMedians, rates, type Summary } from './stats.js';
 
 /** Where the report says its inputs are. */
@@ -30,6 +31,11 @@ export interface ReportOptions {
   readonly tried?: string;
   /** The newest `pnpm bench generate` results and their path relative to the report (its section; absent: none). */
   readonly generate?: { readonly results: GenerateResults; readonly file: string };
+  /**
+   * The newest `pnpm bench memory` results and their path relative to the report, shown in the memory
+   * section when the run rendered has no bert-large memory rows of its own (absent: none).
+   */
+  readonly memory?: { readonly results: MemoryResults; readonly file: string };
 }
 
 /**
@@ -273,8 +279,16 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
     );
   }
   L.push('');
-  const lm = r.largeMemory;
+  const separate = r.largeMemory ? undefined : o.memory;
+  const lm = r.largeMemory ?? separate?.results.largeMemory;
   L.push(`### Peak RSS of one ${lm?.model ?? 'bert-large'} step, each system in its own process`, '');
+  if (separate) {
+    const e = separate.results.environment;
+    L.push(
+      `Not measured by this run: these rows come from a separate \`${separate.results.command}\` run on ${separate.results.date} ([\`${separate.file}\`](${separate.file})), ${e.cpuModel}, ${e.cpus} cores, ${fmtBytes(e.totalMemoryBytes)} of memory, load ${e.loadAverage[0].toFixed(2)} → ${e.loadAverage[1].toFixed(2)}.`,
+      '',
+    );
+  }
   if (lm) {
     L.push(
       `Batch ${lm.batch} × ${lm.seq}, one step to set up (lamina's graph engine runs its first step eagerly and traces on the second), then the peak RSS is reset (\`/proc/self/clear_refs\`) and ${lm.steps} measured step(s) run: "step peak" is the peak of those alone, "first-step peak" the peak before the reset. lamina: LAMB, MLM logits at the masked positions; PyTorch: \`torch.optim.AdamW\` (torch has no LAMB; the state is the same two moments per parameter), logits at all positions. Target (issue 12): lamina graph ≤ 1.2 × PyTorch.`,
