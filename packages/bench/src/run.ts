@@ -22,6 +22,7 @@ import { countParams, flops, selectBackend, tensorSig } from '@lamina/dsl';
 import { writeSvgAtomic } from '@lamina/train';
 import { loadPretrainer, type CreatePretrainer } from './lamina.js';
 import { matmulRate } from './machine.js';
+import { ceilingRows } from './ceiling.js';
 import { benchDistributed, renderDistributed } from './distributed.js';
 import { latestGenerateResults } from './generate-report.js';
 import { microBenchmarks, type MicroResult } from './micro.js';
@@ -29,6 +30,7 @@ import { measureInterleaved, SYSTEM_LABELS, type Measurement, type Schedule, typ
 import type { KernelProfile } from './profile.js';
 import { ensureTensorflow, findPython, runParamCounts, startTfWorker, startTorchWorker, type TorchWorker } from './python.js';
 import { largeStepMemory, memoryChild, type LargeMemory } from './memory.js';
+import { latestMemoryResults } from './memory-main.js';
 import { parseResults, type Environment, type GraphStepResult, type MemoryRow, type ProfileResult, type Ratios, type Results, type ScalingPoint, type SpeedClaim, type Tried } from './results.js';
 import { DEMO_BENCH_MODEL, stepGraphVsEager, STEP_BENCH_KINDS, type GraphVsEager } from './graph.js';
 import { renderPlots, renderReport } from './report.js';
@@ -67,7 +69,7 @@ export interface BenchArgs {
 /** `pnpm bench --help`. */
 const USAGE = [
   'usage: pnpm bench [--quick] [--smoke] [--no-python] [--no-tensorflow] [--out <dir>]',
-  '       pnpm bench --report <results.json> | pnpm bench --distributed | pnpm bench ablations [--quick] | pnpm bench generate',
+  '       pnpm bench --report <results.json> | pnpm bench --distributed | pnpm bench ablations [--quick] | pnpm bench generate | pnpm bench memory',
   '  --quick          base sizes, fewer steps (about 10 minutes on an idle 2-core machine (9m36s measured on AMD EPYC, 2026-12-01)); default: everything, incl. large models and peak memory',
   '  --smoke          tiny stand-ins for every model, one step each (checks the pipeline; figures mean nothing)',
   '  --no-python      leave out Hugging Face PyTorch and TensorFlow-Python',
@@ -177,7 +179,10 @@ const writeReport = (results: Results, resultsFile: string, out?: string): void 
   }
   const gen = latestGenerateResults(RESULTS_DIR);
   const generate = gen ? { results: gen.results, file: path.relative(reportAt, gen.file) } : undefined;
-  fs.writeFileSync(path.join(reportAt, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir, ...(tried ? { tried } : {}), ...(generate ? { generate } : {}) }));
+  // a run without memory rows of its own (--quick) shows the newest `pnpm bench memory` run's, named as such
+  const mem = results.largeMemory ? undefined : latestMemoryResults(RESULTS_DIR);
+  const memory = mem ? { results: mem.results, file: path.relative(reportAt, mem.file) } : undefined;
+  fs.writeFileSync(path.join(reportAt, 'BENCHMARKS.md'), renderReport(results, { resultsFile: rel, plotDir, ...(tried ? { tried } : {}), ...(generate ? { generate } : {}), ...(memory ? { memory } : {}) }));
   log(`wrote ${path.join(reportAt, 'BENCHMARKS.md')} and plots in ${plotsAt}`);
 };
 
@@ -185,6 +190,7 @@ const writeReport = (results: Results, resultsFile: string, out?: string): void 
 export const main = async (argv: readonly string[]): Promise<number> => {
   if (argv[0] === 'ablations') return (await import('./ablations/run.js')).ablationsMain(argv.slice(1));
   if (argv[0] === 'generate') return (await import('./generate.js')).generateMain(argv.slice(1));
+  if (argv[0] === 'memory') return (await import('./memory-main.js')).memoryMain(argv.slice(1));
   const args = parseArgs(argv);
   if (E.isLeft(args)) {
     process.stderr.write(`${args.left}\n`);
@@ -454,6 +460,16 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     const achieved = summarize(lam.seconds.map((s) => stepFlops / s / 1e9));
     utilisation = { model: 'albert-base', batch: 8, seq: S, forwardFlops: fwd.right, stepFlops, achievedGflops: achieved, matmulGflops: matmulGflops.median, utilisation: achieved.median / matmulGflops.median };
   } else if (E.isLeft(fwd)) notes.push(`FLOPs of albert-base could not be computed: ${fwd.left.message}`);
+  // the ceiling of each like-for-like row: achieved GFLOP/s per system (the same FLOP count for
+  // every system of a row) over this run's matmul rate, and matmul rate ÷ PyTorch's achieved rate
+  const rowConfig: Readonly<Record<string, AlbertConfig>> = { 'albert-base': base, 'bert-base': bertBase };
+  const forwardFlopsOf = (model: string, batch: number, seq: number): number | null => {
+    const c = rowConfig[model];
+    if (!c) return null;
+    const f = flops(albertForPretraining(c, { mlmPositions: 'all' }), tensorSig([batch, seq], 'int32'), { attention_mask: tensorSig([batch, seq], 'int32'), token_type_ids: tensorSig([batch, seq], 'int32') });
+    return E.isRight(f) ? f.right : null;
+  };
+  const ceiling = ceilingRows([...train, ...infer], forwardFlopsOf, matmulGflops.median);
 
   const speedClaim: SpeedClaim[] = [];
   for (const system of ['lamina-masked', 'lamina', 'pytorch'] as const) {
@@ -573,6 +589,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     infer,
     large,
     utilisation,
+    ceiling,
     speedClaim,
     memory,
     scaling,
