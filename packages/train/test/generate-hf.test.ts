@@ -90,6 +90,12 @@ describe('lamina generate on a Hugging Face GPT-2 directory', () => {
     await oneLine(['generate', '--checkpoint', tmp, '--prompt', 'x'], /is not a lamina train run directory, nor a Hugging Face GPT-2 directory/);
     // a prompt longer than the model's 32 positions
     await oneLine(['generate', '--checkpoint', tiny, '--prompt', 'whale '.repeat(40)], /^lamina generate: the prompt is \d+ tokens; the model has 32 positions$/);
+    // export-hf writes ALBERT only: a train run is refused in those words (not as a missing file)
+    const run = path.join(tmp, 'train-run');
+    fs.mkdirSync(run);
+    fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify({ kind: 'lamina-train-run' }));
+    await oneLine(['export-hf', '--checkpoint', run, '--out', path.join(tmp, 'export-out')], /^lamina export-hf: .*train-run is a lamina train run; export-hf writes ALBERT models/);
+    expect(fs.existsSync(path.join(tmp, 'export-out'))).toBe(false);
     // a malformed merges.txt is named with its line
     const broken = path.join(tmp, 'broken');
     fs.mkdirSync(broken);
