@@ -353,6 +353,8 @@ export const exportHf: Command = {
   async run(v) {
     const dir = str(v, 'checkpoint', 'export-hf');
     const out = str(v, 'out', 'export-hf');
+    // a train run's model is any DSL value and its tokenizer lamina's SentencePiece one, not GPT-2's BPE: say so, rather than a missing-file error
+    if (isTrainRun(dir)) throw usageError(`${dir} is a lamina train run; export-hf writes ALBERT models (lamina pretrain runs, Hugging Face ALBERT directories), not train runs`);
     const target = inspectDir(out);
     if (target.exists && !target.isDirectory) throw usageError(`--out ${out} is a file, not a directory`);
     if (target.kind === 'lamina-pretraining-run' || target.kind === 'lamina-finetune-run')
