@@ -35,11 +35,11 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { compile, ModelInputError } from './compile.js';
-import { linear } from './kernels.js';
+import { graphRunner, type GraphEngine, type GraphOptions } from './graph.js';
 import type { CombinatorNode, Node, PrimitiveKind } from './layer.js';
 import { tiedTablePath } from './params.js';
 import { joinPath, primitivePrefix, rootScope, stepScope, type Scope } from './paths.js';
-import type { AttentionNode } from './primitives/attention.js';
+import { attentionHeads, type AttentionNode } from './primitives/attention.js';
 import type { PositionalEmbeddingNode } from './primitives/embedding.js';
 import { primitiveOf } from './primitives/index.js';
 import { sinusoidTable, type SinusoidalPositionsNode } from './primitives/signals.js';
@@ -154,6 +154,25 @@ interface StepState {
   readonly offset: number;
   readonly past: readonly KvEntry[];
   readonly next: KvEntry[];
+  /** Set for a fixed-capacity cache (the graph decoder): positions and masks as tensors. */
+  readonly fixed?: FixedState;
+}
+
+/** A fixed-capacity step's tensors, made once per step from the position argument and shared by every attention application. */
+interface FixedState {
+  readonly capacity: number;
+  /** `[s]` int32: the absolute positions of the new tokens. */
+  readonly at: tf.Tensor;
+  /** `[s, C]` float: one-hot rows of `at`. */
+  readonly write: tf.Tensor;
+  /** `[1, 1, C, 1]`: 1 at the written positions, 0 elsewhere (with s = 1: the one-hot column of `at`). */
+  readonly writeColumn: tf.Tensor;
+  /** `[1, 1, C, 1]`: 0 at the written positions, 1 elsewhere. */
+  readonly keep: tf.Tensor;
+  /** `[1, 1, s, C]`: -1e30 where key c is after query j's position. */
+  readonly bias: tf.Tensor;
+  /** Sinusoid tables `[C, dim]` by base and dim. */
+  readonly signals: ReadonlyMap<string, tf.Tensor>;
 }
 type Fn = (x: Value, rt: Runtime, st: StepState) => Value;
 
@@ -221,56 +240,76 @@ interface Env {
   readonly output: string | undefined;
 }
 
-/** The incremental kernel of a causal attention: queries of the new positions against cached + new keys. */
+/**
+ * The incremental kernel of a causal attention: queries of the new positions against cached +
+ * new keys. Growing cache (eager): the new keys are appended. Fixed capacity: they are written at
+ * their positions into the preallocated cache, and keys beyond each query's position are masked.
+ * The projections and their parameter paths are attention's own ({@link attentionHeads}).
+ */
 const attentionStep = (n: AttentionNode, prefix: string): Fn => {
-  const [qk, qb, kk, kb, vk, vb, ok, ob] = ['query', 'key', 'value', 'output'].flatMap((s) => [joinPath(prefix, s, 'kernel'), joinPath(prefix, s, 'bias')]) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  const { heads, headSize, dim } = n;
-  const scale = 1 / Math.sqrt(headSize);
+  const heads = attentionHeads(n, prefix);
   return (xv, rt, st) => {
     const xt = asTensor(xv);
-    const [b, s] = xt.shape as [number, number, number];
-    const x2 = tf.reshape(xt, [b * s, dim]);
-    const split = (u: tf.Tensor) => tf.transpose(tf.reshape(u, [b, s, heads, headSize]), [0, 2, 1, 3]);
-    const q = split(tf.mul(linear(x2, param(rt, qk), param(rt, qb)), scale));
-    const k = split(linear(x2, param(rt, kk), param(rt, kb)));
-    const v = split(linear(x2, param(rt, vk), param(rt, vb)));
+    const s = xt.shape[1] as number;
+    const { q, k, v } = heads.project(xt, rt);
     const past = st.past[st.next.length];
-    const keys = past ? tf.concat([past.key, k], 2) : k;
-    const values = past ? tf.concat([past.value, v], 2) : v;
-    st.next.push({ key: keys, value: values });
-    let scores = tf.matMul(q, keys, false, true); // [b, h, s, T + s]
-    if (s > 1) {
+    let keys: tf.Tensor;
+    let values: tf.Tensor;
+    let bias: tf.Tensor | undefined;
+    if (st.fixed) {
+      if (!past) throw new Error(`fixed-capacity cache has ${st.past.length} entries; attention application ${st.next.length} has none`);
+      keys = writeAt(past.key, k, st.fixed);
+      values = writeAt(past.value, v, st.fixed);
+      bias = st.fixed.bias;
+    } else {
+      keys = past ? tf.concat([past.key, k], 2) : k;
+      values = past ? tf.concat([past.value, v], 2) : v;
       // new position j (absolute offset + j) sees keys 0 … offset + j
-      const allowed = tf.linalg.bandPart(tf.ones([s, st.offset + s]), -1, st.offset);
-      scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(1, allowed), -1e30), [1, 1, s, st.offset + s]));
+      if (s > 1) bias = tf.reshape(tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([s, st.offset + s]), -1, st.offset)), -1e30), [1, 1, s, st.offset + s]);
     }
-    const ctx = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), values), [0, 2, 1, 3]), [b * s, heads * headSize]);
-    return tf.reshape(linear(ctx, param(rt, ok), param(rt, ob)), [b, s, dim]);
+    st.next.push({ key: keys, value: values });
+    let scores = tf.matMul(q, keys, false, true); // [b, h, s, T + s] (fixed: [b, h, s, capacity])
+    if (bias) scores = tf.add(scores, bias);
+    return heads.merge(tf.matMul(tf.softmax(scores), values), rt);
   };
 };
 
-/** Learned position embeddings at positions offset … offset + s - 1. */
+/**
+ * `cache` (`[b, h, C, d]`) with rows `at` replaced by `fresh` (`[b, h, s, d]`), as one-hot
+ * masks: no host read of the positions, the same shapes at every step. Exact: every kept value is
+ * multiplied by 1 and every written one is the sum of one product by 1 and products by 0.
+ */
+const writeAt = (cache: tf.Tensor, fresh: tf.Tensor, f: FixedState): tf.Tensor => {
+  const [b, h, s, d] = fresh.shape as [number, number, number, number];
+  const kept = tf.mul(cache, f.keep);
+  if (s === 1) return tf.add(kept, tf.mul(f.writeColumn, fresh));
+  // [C, s] · [s, b·h·d]: row c of the result is fresh's row at position c (or zeros)
+  const rows = tf.reshape(tf.transpose(fresh, [2, 0, 1, 3]), [s, b * h * d]);
+  const placed = tf.transpose(tf.reshape(tf.matMul(f.write, rows, true, false), [f.capacity, b, h, d]), [1, 2, 0, 3]);
+  return tf.add(kept, placed);
+};
+
+/** Learned position embeddings at positions offset … offset + s - 1 (fixed capacity: gathered at the position tensor). */
 const positionsStep = (n: PositionalEmbeddingNode, prefix: string): Fn => {
   const p = joinPath(prefix, 'embeddings');
   return (xv, rt, st) => {
     const x = asTensor(xv);
+    if (st.fixed) return tf.add(x, tf.gather(param(rt, p), st.fixed.at));
     return tf.add(x, tf.slice(param(rt, p), [st.offset, 0], [x.shape[x.rank - 2] as number, n.dim]));
   };
 };
 
-/** Fixed sinusoids at positions offset … offset + s - 1. */
+const signalKey = (base: number, dim: number): string => `${base}:${dim}`;
+
+/** Fixed sinusoids at positions offset … offset + s - 1 (fixed capacity: gathered from the step's table argument). */
 const sinusoidStep = (n: SinusoidalPositionsNode): Fn => (xv, _rt, st) => {
   const x = asTensor(xv);
   const [, s, d] = x.shape as [number, number, number];
+  if (st.fixed) {
+    const table = st.fixed.signals.get(signalKey(n.base, d));
+    if (!table) throw new Error(`no sinusoid table ${signalKey(n.base, d)} among the step's arguments`);
+    return tf.add(x, tf.gather(table, st.fixed.at));
+  }
   const table = sinusoidTable(st.offset + s, d, n.base).subarray(st.offset * d);
   return tf.add(x, tf.tensor2d(table, [s, d]));
 };
@@ -392,13 +431,13 @@ const tablesOf = (model: Node): Map<string, string> =>
 export const modelPositions = (model: Node): number | undefined =>
   foldNodes<number | undefined>(model, undefined, (m, n) => (n.kind === 'positionalEmbedding' ? Math.min(m ?? Infinity, n.maxLen) : m));
 
-const countAttention = (model: Node, output: string | undefined): number => {
-  // applications per forward pass: a repeat multiplies its body's count; a fanout runs the selected output
-  const go = (n: Node): number => {
-    if (n.kind === 'attention') return 1;
-    if (n.kind === 'repeat') return n.times * go(n.layer);
+/** The attention applications of one forward pass, in the order the step runs them (a repeat's copies each; a fanout's selected output only). */
+const applicationsOf = (model: Node, output: string | undefined): AttentionNode[] => {
+  const go = (n: Node): AttentionNode[] => {
+    if (n.kind === 'attention') return [n];
+    if (n.kind === 'repeat') return Array.from({ length: n.times }, () => [...(n.step ? go(n.step) : []), ...go(n.layer)]).flat();
     if (n.kind === 'fanout' && output !== undefined && Object.hasOwn(n.outputs, output)) return go(n.outputs[output] as Node);
-    return children(n).reduce((a, [, c]) => a + go(c), 0);
+    return children(n).flatMap(([, c]) => go(c));
   };
   return go(model);
 };
@@ -439,7 +478,7 @@ export const compileIncremental = (model: Node, opts: DecodeOptions = {}): E.Eit
   const maxPositions = modelPositions(model);
   return E.right({
     maxPositions,
-    applications: countAttention(model, output.right),
+    applications: applicationsOf(model, output.right).length,
     step: (params, cache, ids) => {
       checkIds(ids);
       const n = ids.shape[1] as number;
@@ -457,6 +496,157 @@ export const compileIncremental = (model: Node, opts: DecodeOptions = {}): E.Eit
       return { logits, cache: { length: cache.length + n, layers } };
     },
   });
+};
+
+/**
+ * A cache of fixed capacity for {@link compileGraphDecoder}: every attention application's keys
+ * and values preallocated at `capacity` positions (`[batch, heads, capacity, headSize]`), of which
+ * the first `length` are filled. The same shapes at every step, so one traced function serves them all.
+ * @example dec.emptyCache(1, 128) // { length: 0, capacity: 128, layers: [12 × { key, value } of zeros] }
+ */
+export interface FixedKvCache extends KvCache {
+  /** Positions preallocated (the most `length` can reach). */
+  readonly capacity: number;
+}
+
+/**
+ * An incremental decoder whose step runs as one TensorFlow graph function (see
+ * {@link compileGraphDecoder}).
+ * @example const { logits, cache } = dec.step(params, dec.emptyCache(1, 64), ids);
+ */
+export interface GraphDecoder {
+  /**
+   * Runs the new tokens `ids` (`[batch, n]` int32) after the cached ones, writing their keys and
+   * values in place of the cache's next `n` positions. Does not dispose `cache`. Throws a
+   * {@link ModelInputError} when `cache.length + n` exceeds the cache's capacity, or `ids` is not
+   * `[batch, n]` int32 with the cache's batch.
+   */
+  readonly step: (params: Params, cache: FixedKvCache, ids: tf.Tensor) => { readonly logits: tf.Tensor; readonly cache: FixedKvCache };
+  /**
+   * A cache of zeros for `batch` rows and `capacity` positions (1 ≤ capacity ≤ {@link GraphDecoder.maxPositions});
+   * the caller disposes it ({@link disposeCache}). Throws a {@link ModelInputError} for a capacity out of range.
+   */
+  readonly emptyCache: (batch: number, capacity: number) => FixedKvCache;
+  /** The positions the model has (as {@link IncrementalModel.maxPositions}). */
+  readonly maxPositions: number | undefined;
+  /** Attention applications per forward pass: the number of entries of every cache. */
+  readonly applications: number;
+  /** `graph`, or `eager` after a fallback (the same step, op by op; said once through `onNotice`). */
+  readonly engine: () => GraphEngine;
+  /** Step functions traced so far: one per new-token count and cache shape (the decode step, one per prompt length). */
+  readonly tracedFunctions: () => number;
+}
+
+/**
+ * Compiles a causal model for incremental decoding on a fixed-capacity key/value cache, each step
+ * one TensorFlow graph function ({@link graphRunner}): the parameters, the cache, the new ids and
+ * their position are its arguments, so a decode step (one new token) is traced once and every
+ * later step reuses it; a prompt of a new length traces once more. The cache is written with
+ * one-hot masks and the attention masked beyond each query's position, so the logits are the
+ * full window's (within float rounding of the longer softmax) and greedy ids are those of
+ * {@link compileIncremental}. Refuses what `compileIncremental` refuses. When the graph path
+ * cannot serve (not the native backend, a trace that fails), the same step runs eager after one
+ * line through `onNotice` (default stderr); `engine: 'eager'` runs it eager with no notice.
+ * @example
+ * ```ts
+ * const gpt = seq(embedding(10, 4), positionalEmbedding(64, 4), repeat(residual(multiHeadAttention(4, 2, { causal: true })), 2), dense(4, 10));
+ * const params = unwrap(init(gpt, 0));
+ * const dec = unwrap(compileGraphDecoder(gpt));
+ * const empty = dec.emptyCache(1, 16);
+ * const a = dec.step(params, empty, tf.tensor2d([[3, 4, 5]], undefined, 'int32')); // prompt: traced once for 3 tokens
+ * const b = dec.step(params, a.cache, tf.tensor2d([[7]], undefined, 'int32'));     // one token: traced once, then reused
+ * disposeCache(empty);
+ * disposeCache(a.cache);
+ * dec.tracedFunctions(); // 2
+ * ```
+ */
+export const compileGraphDecoder = (model: Node, opts: DecodeOptions & GraphOptions = {}): E.Either<ModelError, GraphDecoder> => {
+  const output = validate(model, opts);
+  if (E.isLeft(output)) return output;
+  const bad = refusal(model);
+  if (bad) return E.left(locateError(model, bad));
+  const env: Env = { tables: tablesOf(model), cached: true, output: output.right };
+  const f = build(model, rootScope(), env, opts.allPositions !== true).fn;
+  const maxPositions = modelPositions(model);
+  const apps = applicationsOf(model, output.right);
+  // the sinusoid tables the step reads, by base and width (widths from the shape interpreter)
+  const signals = new Map<string, { readonly base: number; readonly dim: number }>();
+  inferShape(model, tensorSig([1, 1], 'int32'), {}, {
+    trace: (n, x) => {
+      const d = x.shape[x.shape.length - 1];
+      if (n.kind === 'sinusoidalPositions' && typeof d === 'number') signals.set(signalKey(n.base, d), { base: n.base, dim: d });
+    },
+  });
+  const signalKeys = [...signals.keys()].sort();
+  const hostTables = new Map<string, Float32Array>();
+  const runner = graphRunner('lamina_decode', opts);
+  const A = apps.length;
+  const emptyFixed = (batch: number, capacity: number): FixedKvCache => {
+    if (!Number.isSafeInteger(batch) || batch < 1) throw new ModelInputError(modelError('', `a cache needs a batch of at least 1 row, got ${batch}`));
+    if (!Number.isSafeInteger(capacity) || capacity < 1 || (maxPositions !== undefined && capacity > maxPositions))
+      throw new ModelInputError(modelError('', `a cache capacity must be an integer in 1 … ${maxPositions ?? '∞'} (the model's positions), got ${capacity}`));
+    return { length: 0, capacity, layers: apps.map((a) => ({ key: tf.zeros([batch, a.heads, capacity, a.headSize]), value: tf.zeros([batch, a.heads, capacity, a.headSize]) })) };
+  };
+  const step = (params: Params, cache: FixedKvCache, ids: tf.Tensor): { readonly logits: tf.Tensor; readonly cache: FixedKvCache } => {
+    checkIds(ids);
+    const [b, n] = ids.shape as [number, number];
+    const C = cache.capacity;
+    if (cache.layers.length !== A) throw new ModelInputError(modelError('', `the cache has ${cache.layers.length} entries; this model has ${A} attention application(s)`));
+    const rows = cache.layers[0]?.key.shape[0];
+    if (rows !== undefined && rows !== b) throw new ModelInputError(modelError('', `the cache holds ${rows} row(s); the new ids have ${b}`));
+    if (cache.length + n > C) throw new ModelInputError(modelError('', `${cache.length} cached + ${n} new positions exceed the cache's capacity of ${C} positions`));
+    const pNames = Object.keys(params).sort();
+    const tables = signalKeys.map((k) => {
+      const { base, dim } = signals.get(k) as { base: number; dim: number };
+      const hk = `${k}:${C}`;
+      let t = hostTables.get(hk);
+      if (!t) {
+        t = sinusoidTable(C, dim, base);
+        if (hostTables.size >= 16) hostTables.clear();
+        hostTables.set(hk, t);
+      }
+      return tf.tensor2d(t, [C, dim]);
+    });
+    const pos = tf.scalar(cache.length, 'int32');
+    const kv = cache.layers.flatMap((l) => [l.key, l.value]);
+    const pure = (flat: tf.Tensor[]): tf.Tensor[] => {
+      const ps = Object.fromEntries(pNames.map((name, i) => [name, flat[i] as tf.Tensor]));
+      let i = pNames.length;
+      const sig = new Map(signalKeys.map((k) => [k, flat[i++] as tf.Tensor]));
+      const past: KvEntry[] = [];
+      for (let j = 0; j < A; j++) past.push({ key: flat[i++] as tf.Tensor, value: flat[i++] as tf.Tensor });
+      const x = flat[i++] as tf.Tensor;
+      const p0 = flat[i] as tf.Tensor;
+      const at = tf.add(p0, tf.range(0, n, 1, 'int32'));
+      const write = tf.oneHot(at, C, 1, 0, 'float32');
+      const written = tf.reshape(tf.sum(write, 0), [1, 1, C, 1]);
+      const fixed: FixedState = {
+        capacity: C,
+        at,
+        write,
+        writeColumn: written,
+        keep: tf.sub(1, written),
+        // query j (at position at[j]) sees keys 0 … at[j]
+        bias: tf.reshape(tf.mul(tf.sub(1, tf.cast(tf.lessEqual(tf.reshape(tf.range(0, C, 1, 'int32'), [1, C]), tf.reshape(at, [n, 1])), 'float32')), -1e30), [1, 1, n, C]),
+        signals: sig,
+      };
+      const rt: Runtime = { params: ps, side: {}, training: false, seed: 0, dropoutCalls: 0, masks: new Map(), step: 0 };
+      const st: StepState = { offset: 0, past, next: [], fixed };
+      const logits = asTensor(f(x, rt, st));
+      return [logits, ...st.next.flatMap((e) => [e.key, e.value])];
+    };
+    let out: tf.Tensor[];
+    try {
+      out = runner.run(JSON.stringify([pNames, signalKeys, C]), pure, [...pNames.map((k) => params[k] as tf.Tensor), ...tables, ...kv, ids, pos]);
+    } finally {
+      tf.dispose([...tables, pos]);
+    }
+    const [logits, ...next] = out as [tf.Tensor, ...tf.Tensor[]];
+    const layers: KvEntry[] = [];
+    for (let i = 0; i < next.length; i += 2) layers.push({ key: next[i] as tf.Tensor, value: next[i + 1] as tf.Tensor });
+    return { logits, cache: { length: cache.length + n, capacity: C, layers } };
+  };
+  return E.right({ step, emptyCache: emptyFixed, maxPositions, applications: A, engine: runner.engine, tracedFunctions: runner.tracedFunctions });
 };
 
 /** A model compiled by {@link compileLastPosition}: `(params, inputs) → logits [batch, 1, vocab]` (every position with `allPositions`). */

@@ -15,7 +15,6 @@ import {
   disposeCache,
   embedding,
   emptyCache,
-  fanout,
   firstToken,
   init,
   layerNorm,
@@ -29,50 +28,14 @@ import {
   residual,
   seq,
   shared,
-  sinusoidalPositions,
-  tiedUnembed,
   unwrap,
   type KvCache,
   type Node,
   type Params,
 } from '../src/index.js';
-import { endoLayer } from './arbitraries.js';
+import { CAUSAL_VOCAB, causalModel, closeRows } from './causal-models.js';
 
-const V = 13;
-let names = 0;
-
-/** A random causal model at width d: embeddings, a stack mixing causal attention and random position-wise layers, a head. */
-const causalModel = (d: number, heads: number): fc.Arbitrary<Node> => {
-  const attn: Node = multiHeadAttention(d, heads, { causal: true, headSize: 2 });
-  const part: fc.Arbitrary<Node> = fc.oneof(
-    fc.constant<Node>(residual(attn as never)),
-    fc.constant<Node>(residual(seq(layerNorm(d, 1e-5), attn as never) as never)),
-    endoLayer(d, 1),
-  );
-  const block = fc.array(part, { minLength: 1, maxLength: 3 }).map((ls): Node => ({ kind: 'seq', layers: ls }));
-  const stack = fc.oneof(
-    block,
-    fc.tuple(block, fc.integer({ min: 1, max: 3 })).map(([b, n]): Node => ({ kind: 'repeat', layer: { kind: 'shared', name: `blk${names++}`, layer: b }, times: n })),
-    fc.tuple(block, fc.integer({ min: 1, max: 2 })).map(([b, n]): Node => named(`h${names++}`, { kind: 'repeat', layer: b, times: n } as never)),
-  );
-  const pos = fc.constantFrom<'learned' | 'sinusoid' | 'none'>('learned', 'sinusoid', 'none');
-  return fc.tuple(pos, stack, fc.boolean()).map(([p, body, tied]): Node => {
-    const wte = shared(embedding(V, d, { initStd: 0.5 }), `wte${names++}`);
-    const positions: Node[] = p === 'learned' ? [named('wpe', positionalEmbedding(16, d, { initStd: 0.5 }))] : p === 'sinusoid' ? [sinusoidalPositions()] : [];
-    const head: Node = tied ? fanout({ logits: tiedUnembed(wte as never) }) : named('lm_head', dense(d, V));
-    return { kind: 'seq', layers: [wte, ...positions, body, layerNorm(d, 1e-5), head] };
-  });
-};
-
-const closeRows = (got: number[][], want: number[][]): void => {
-  expect(got.length).toBe(want.length);
-  got.forEach((row, i) => {
-    const w = want[i] as number[];
-    const scale = Math.max(1e-6, ...w.map(Math.abs));
-    const err = row.reduce((m, x, j) => Math.max(m, Math.abs(x - (w[j] as number))), 0);
-    expect(err, `row ${i}`).toBeLessThanOrEqual(1e-5 * scale);
-  });
-};
+const V = CAUSAL_VOCAB;
 
 const logitsOf = (out: unknown): tf.Tensor => (out instanceof tf.Tensor ? out : ((out as Record<string, tf.Tensor>).logits as tf.Tensor));
 

@@ -13,9 +13,11 @@ const isUnit = (x: unknown): boolean => typeof x === 'number' && x >= 0 && x <= 
 
 describe('lamina demo', () => {
   it.each([
-    ['at the same time, in a child process', true],
-    ['one after the other, in process', false],
+    ['at the same time, in a child process, eager engine', true],
+    ['one after the other, in process, graph engine', false],
   ])('writes summary.json with pretraining before/after, fine-tuned before/after and from-scratch accuracy (scratch %s)', async (_how, concurrent) => {
+    // the concurrent case runs --eager (lamina demo --eager), so the flag reaches the child process too
+    const engine = concurrent ? ('eager' as const) : undefined;
     const w = tinyWorkspace();
     const out = path.join(w.dir, 'demo');
     const lines: string[] = [];
@@ -28,6 +30,7 @@ describe('lamina demo', () => {
         scratch: true,
         concurrent,
         seed: 3,
+        ...(engine ? { engine } : {}),
       },
       { progressMode: 'quiet' },
       (l) => lines.push(l),
@@ -56,6 +59,7 @@ describe('lamina demo', () => {
     // the runs it reports exist, and the story names both classifiers
     for (const d of ['pretrain', 'imdb', 'imdb-scratch']) expect(fs.existsSync(path.join(out, d)), d).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'imdb-scratch', 'finetune.json'), 'utf8')).config.fromScratch).toBe(true);
+    for (const d of ['imdb', 'imdb-scratch']) expect(JSON.parse(fs.readFileSync(path.join(out, d, 'finetune.json'), 'utf8')).config.engine ?? 'graph', d).toBe(engine ?? 'graph');
     expect(lines.some((l) => l.includes('from scratch, same recipe'))).toBe(true);
   }, 300_000);
 
@@ -64,6 +68,6 @@ describe('lamina demo', () => {
     expect(help).toContain(`--steps <N>`);
     expect(help).toContain(`(default: ${DEMO_RECIPE.pretrain.steps})`);
     expect(help).toContain(`(default: ${DEMO_RECIPE.finetune.examples})`);
-    for (const o of ['--finetune-epochs', '--finetune-lr', '--skip-scratch', '--skip-finetune']) expect(help).toContain(o);
+    for (const o of ['--finetune-epochs', '--finetune-lr', '--skip-scratch', '--skip-finetune', '--eager']) expect(help).toContain(o);
   });
 });

@@ -15,7 +15,7 @@ import { linear } from '../kernels.js';
 import type { Layer } from '../layer.js';
 import { joinPath } from '../paths.js';
 import { optional, type Init, type Primitive } from '../primitive.js';
-import { applyDropout, param, scoreMask } from '../runtime.js';
+import { applyDropout, param, scoreMask, type Runtime } from '../runtime.js';
 import { dimsMatch, positive, rateIn, sequence, showShape, sideInput, stdOk, tensorSig, type SideInputSpec, type TensorSig } from '../sig.js';
 import { normal, zeros } from './common.js';
 import { glorotUniform, initC } from './init.js';
@@ -87,6 +87,54 @@ export const multiHeadAttention = <D extends number>(dim: D, heads: number, opts
   ...(opts.causal ? { causal: true as const } : {}),
 });
 
+/**
+ * The parameter paths and the projections of one attention application, shared by every
+ * interpreter that runs attention (`compile`'s kernel, the incremental decoders): change the
+ * parameters or the head layout here, and both follow.
+ * @example
+ * ```ts
+ * const h = attentionHeads({ kind: 'attention', dim: 8, heads: 2, headSize: 4, maskInput: null, dropout: 0 }, 'encoder.attention');
+ * h.paths.query.kernel;                   // 'encoder.attention.query.kernel'
+ * const { q, k, v } = h.project(x, rt);   // x [b, s, 8] → each [b, 2, s, 4]; q already scaled by 1/√4
+ * const y = h.merge(tf.matMul(probs, v), rt); // [b, 2, s, 4] → [b, s, 8] (heads merged, output projection)
+ * ```
+ */
+export interface AttentionHeads {
+  /** `query|key|value|output` → their `kernel` and `bias` paths under the application's prefix. */
+  readonly paths: { readonly [P in 'query' | 'key' | 'value' | 'output']: { readonly kernel: string; readonly bias: string } };
+  /** `[b, s, dim]` → queries (scaled by `1/√headSize`), keys and values, each `[b, heads, s, headSize]`. */
+  readonly project: (x: tf.Tensor, rt: Runtime) => { readonly q: tf.Tensor; readonly k: tf.Tensor; readonly v: tf.Tensor };
+  /** Per-head context `[b, heads, s, headSize]` → `[b, s, dim]`: heads merged, then the output projection. */
+  readonly merge: (ctx: tf.Tensor, rt: Runtime) => tf.Tensor;
+}
+
+/**
+ * {@link AttentionHeads} of an attention node whose parameters live under `prefix`.
+ * @example attentionHeads(node, 'h.0.attn').paths.output.bias // 'h.0.attn.output.bias'
+ */
+export const attentionHeads = (n: AttentionNode, prefix: string): AttentionHeads => {
+  const at = (s: string) => ({ kernel: joinPath(prefix, s, 'kernel'), bias: joinPath(prefix, s, 'bias') });
+  const paths = { query: at('query'), key: at('key'), value: at('value'), output: at('output') };
+  const { heads, headSize, dim } = n;
+  const scale = 1 / Math.sqrt(headSize);
+  const proj = (x2: tf.Tensor, rt: Runtime, p: { kernel: string; bias: string }) => linear(x2, param(rt, p.kernel), param(rt, p.bias));
+  return {
+    paths,
+    project: (xt, rt) => {
+      const [b, s] = xt.shape as [number, number, number];
+      const x2 = tf.reshape(xt, [b * s, dim]);
+      const split = (u: tf.Tensor) => tf.transpose(tf.reshape(u, [b, s, heads, headSize]), [0, 2, 1, 3]);
+      // scale q ([B·S, h·d]) rather than the scores ([B, h, S, S]): fewer elements when S > d
+      return { q: split(tf.mul(proj(x2, rt, paths.query), scale)), k: split(proj(x2, rt, paths.key)), v: split(proj(x2, rt, paths.value)) };
+    },
+    merge: (ctx, rt) => {
+      const [b, , s] = ctx.shape as [number, number, number, number];
+      const c2 = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [b * s, heads * headSize]);
+      return tf.reshape(proj(c2, rt, paths.output), [b, s, dim]);
+    },
+  };
+};
+
 const maskSpec = (name: string): SideInputSpec => ({ name, dtype: 'any', ranks: [2, 3], required: false, what: '0/1 attention mask [batch, seq] or [batch, seq, seq]' });
 
 /** The attention primitive. */
@@ -122,33 +170,16 @@ export const attentionPrimitive: Primitive<AttentionNode> = {
   },
   sideInputs: (n) => (n.maskInput === null ? [] : [maskSpec(n.maskInput)]),
   compile: (n, env) => {
-    const [qk, qb, kk, kb, vk, vb, ok, ob] = ['query', 'key', 'value', 'output'].flatMap((s) => [joinPath(env.prefix, s, 'kernel'), joinPath(env.prefix, s, 'bias')]) as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
-    const { heads, headSize, dim, maskInput, dropout: attnDrop } = n;
+    const heads = attentionHeads(n, env.prefix);
+    const { maskInput, dropout: attnDrop } = n;
     const causal = n.causal === true;
-    const scale = 1 / Math.sqrt(headSize);
     return (xt, rt) => {
-      const [b, s] = xt.shape as [number, number, number];
-      const x2 = tf.reshape(xt, [b * s, dim]);
-      const split = (u: tf.Tensor) => tf.transpose(tf.reshape(u, [b, s, heads, headSize]), [0, 2, 1, 3]);
-      // scale q ([B·S, h·d]) rather than the scores ([B, h, S, S]): fewer elements when S > d
-      const q = split(tf.mul(linear(x2, param(rt, qk), param(rt, qb)), scale));
-      const k = split(linear(x2, param(rt, kk), param(rt, kb)));
-      const v = split(linear(x2, param(rt, vk), param(rt, vb)));
+      const { q, k, v } = heads.project(xt, rt);
       let scores = tf.matMul(q, k, false, true);
-      const mask = scoreMask(rt, maskInput, causal, s);
+      const mask = scoreMask(rt, maskInput, causal, xt.shape[1] as number);
       if (mask) scores = tf.add(scores, mask);
       const probs = applyDropout(tf.softmax(scores), attnDrop, rt);
-      const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [b * s, heads * headSize]);
-      return tf.reshape(linear(ctx, param(rt, ok), param(rt, ob)), [b, s, dim]);
+      return heads.merge(tf.matMul(probs, v), rt);
     };
   },
   // causal attention computes the same full score matrix (then masks it): the same count

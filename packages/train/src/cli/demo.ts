@@ -22,6 +22,7 @@ import { albertModel, PRESETS, type AlbertConfig } from '@lamina/albert';
 import { EVAL_FILE, finetuneConfig, runFinetune, type FinetuneConfig } from '../finetune/run.js';
 import { formatTaskMetrics, type TaskMetrics } from '../finetune/metrics.js';
 import type { ProgressMode } from '../progress.js';
+import type { StepEngine } from '../core/graph-step.js';
 import { runPretraining, CURVES_FILE, RUN_CONFIG_FILE, type EvalResult, type RunConfig } from '../run/pretrain.js';
 import { runTokenizer } from '../run/data.js';
 import { type Command, CliError, EXIT, num, optStr, usageError } from './command.js';
@@ -99,6 +100,8 @@ export interface DemoOptions {
    * one does, so the pair takes little more time than one). False: one after the other, in process.
    */
   readonly concurrent?: boolean;
+  /** Step engine of every training run (default `graph`: one TensorFlow function per step; `eager`: op by op, to compare). */
+  readonly engine?: StepEngine;
   readonly seed: number;
 }
 
@@ -177,7 +180,7 @@ export const runDemo = async (
     keepLast: 2,
   };
   const pretrainDir = path.join(out, 'pretrain');
-  const pre = await runPretraining(cfg, pretrainDir, false, { progressMode: mode, logEvery: 100 });
+  const pre = await runPretraining(cfg, pretrainDir, false, { progressMode: mode, logEvery: 100, ...(opts.engine ? { engine: opts.engine } : {}) });
   if (E.isLeft(pre)) return pre;
   const p = pre.right;
   say('');
@@ -208,7 +211,7 @@ export const runDemo = async (
     maxEval: ft.evalExamples,
     seed,
   } satisfies Partial<FinetuneConfig>;
-  const ftCfg = (dir: string, fromScratch: boolean) => finetuneConfig({ checkpoint: pretrainDir, train: 'imdb', eval: 'imdb', out: path.join(out, dir), fromScratch, ...recipe });
+  const ftCfg = (dir: string, fromScratch: boolean) => finetuneConfig({ checkpoint: pretrainDir, train: 'imdb', eval: 'imdb', out: path.join(out, dir), fromScratch, ...recipe, ...(opts.engine ? { engine: opts.engine } : {}) });
   const describe = (c: FinetuneConfig) =>
     `${c.maxTrain} training reviews × ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, ${c.maxEval} held-out, ${c.seqLength} tokens (${c.truncation === 'head+tail' ? "each review's head and tail" : 'its head'}), batch ${c.batchSize}, ` +
     `AdamW${c.biasCorrection ? ' (bias-corrected)' : ''} lr ${c.lr}, 10% warm-up then linear decay`;
@@ -350,7 +353,7 @@ const R = DEMO_RECIPE;
 export const demo: Command = {
   name: 'demo',
   summary: 'the main job on embedded defaults: pretrain a small ALBERT, evaluate, fine-tune on IMDB, compare with no pretraining',
-  usage: 'lamina demo [--out <dir>] [--steps N] [--finetune-examples N] [--skip-finetune]',
+  usage: 'lamina demo [--out <dir>] [--steps N] [--finetune-examples N] [--skip-finetune] [--eager]',
   options: {
     out: { type: 'string', arg: 'dir', help: 'where to write the runs (default: runs/demo-<date-time>)' },
     steps: { type: 'string', arg: 'N', help: `pretraining steps (batch ${R.pretrain.batchSize} × ${R.pretrain.seqLength} tokens)`, default: String(R.pretrain.steps) },
@@ -362,6 +365,7 @@ export const demo: Command = {
     sequential: { type: 'boolean', help: 'train the from-scratch classifier after the pretrained one, in this process (default: at the same time, in a child process)' },
     'skip-finetune': { type: 'boolean', help: 'stop after pretraining' },
     seed: { type: 'string', arg: 'N', help: 'seed of everything', default: String(R.seed) },
+    eager: { type: 'boolean', help: 'run every training step op by op instead of as one TensorFlow function (default: the graph engine; for comparison, about 2× slower)' },
     ...OUTPUT_OPTIONS,
   },
   examples: ['lamina demo', 'lamina demo --steps 300 --skip-finetune --out runs/quick'],
@@ -388,7 +392,7 @@ export const demo: Command = {
       if (mode !== 'quiet' && mode !== 'json') console.log(m);
     };
     const r = await runDemo(
-      { out, model: { ...DEMO_MODEL, vocabSize: tok.right.vocabSize }, pretrain: { ...R.pretrain, steps, lr }, finetune, scratch: v['skip-scratch'] !== true, concurrent: v.sequential !== true, seed },
+      { out, model: { ...DEMO_MODEL, vocabSize: tok.right.vocabSize }, pretrain: { ...R.pretrain, steps, lr }, finetune, scratch: v['skip-scratch'] !== true, concurrent: v.sequential !== true, seed, ...(v.eager === true ? { engine: 'eager' as const } : {}) },
       { progressMode: mode },
       say,
     );
