@@ -29,7 +29,8 @@ export const tokenizerFingerprint = (t: Tokenizer): string => {
  * datasetKey(corpus, tok, options); // a 16-hex-digit string
  */
 export const datasetKey = (corpus: Corpus, t: Tokenizer, o: PretrainingOptions): string => {
-  const s = JSON.stringify({ corpus: corpus.fingerprint, tokenizer: tokenizerFingerprint(t), o, v: 1 });
+  // v 2: NSP instances changed (balanced labels, length-matched negatives); SOP ones did not
+  const s = JSON.stringify({ corpus: corpus.fingerprint, tokenizer: tokenizerFingerprint(t), o, v: o.task === 'nsp' ? 2 : 1 });
   return hashString(s, 1).toString(16).padStart(8, '0') + hashString(s, 2).toString(16).padStart(8, '0');
 };
 
