@@ -2,8 +2,8 @@
  * Sampling from a causal model: seeded (the same seed gives the same text), greedy at temperature
  * 0, with top-k and top-p (nucleus) filtering. By default the loop decodes incrementally with a
  * cache of keys and values preallocated for the whole generation, each step one TensorFlow graph
- * function (`compileGraphDecoder` of @lamina/dsl): the prompt once, then one position per new
- * token, the decode step traced once. `engine: 'eager'` decodes with the growing cache of
+ * function (`compileGraphDecoder` of @lamina/dsl): the prompt once (op by op: a prompt length
+ * rarely comes twice), then one position per new token, the decode step traced once. `engine: 'eager'` decodes with the growing cache of
  * `compileIncremental`, op by op (to compare). A model the cache cannot serve (non-causal attention, conv1d, pooling
  * over the sequence, …), or `cache: false`, runs the whole window through the model for each new
  * token (`compileLastPosition`: the logits at the last position only); {@link decodingPlan} says
@@ -168,7 +168,8 @@ const graphDecoderOf = (model: Node, o: { readonly input: string; readonly outpu
   const key = o.output ?? '';
   let d = m.get(key);
   if (!d) {
-    d = E.mapLeft(formatModelError)(compileGraphDecoder(model, { ...o, onNotice: (line) => noticeTo(line) }));
+    // the prompt runs eager: each generation's prompt length is new, and a trace costs about two eager runs
+    d = E.mapLeft(formatModelError)(compileGraphDecoder(model, { ...o, prefill: 'eager', onNotice: (line) => noticeTo(line) }));
     m.set(key, d);
   }
   return d;
