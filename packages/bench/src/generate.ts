@@ -6,7 +6,7 @@
  * whole window per token); and Hugging Face `GPT2LMHeadModel.generate` (greedy, its own cache) in
  * the repository's venv as a peer. R repeats interleaved system by system after one warm-up each
  * (default 5 at `tiny`, 3 at `gpt2`, so that the gpt2 size stays within minutes); the graph's
- * warm-up is a whole first generation, timed (its traces included) and reported apart.
+ * warm-up is a whole first generation, timed (its trace included) and reported apart.
  * Sizes: `tiny` (H=64, 2 layers, 4 heads, the committed 10k vocabulary) and `gpt2` (the real
  * `gpt2` preset, 124M parameters); all weights random. Writes
  * `packages/bench/results/generate-<date>.json` (or under `--out`), which `BENCHMARKS.md`'s
