@@ -44,6 +44,7 @@ export interface GraphVsEagerOptions {
   readonly steps?: number;
   /** Warm-up steps per engine before timing (includes the trace). Default 3. */
   readonly warmup?: number;
+  /** Compile the graph engine's step with XLA. Default false. */
   readonly xla?: boolean;
 }
 
@@ -82,38 +83,16 @@ const rate = (xs: number[]): EngineRate => ({ min: Math.min(...xs), median: medi
  * @example see the module example
  */
 export const graphVsEager = async (o: GraphVsEagerOptions = {}): Promise<GraphVsEager> => {
-  const repeats = o.repeats ?? 5;
-  const steps = o.steps ?? 5;
-  const B = 32;
-  const S = 64;
-  const batch = syntheticBatch(DEMO_BENCH_MODEL, { batch: B, seq: S, predictions: 10, seed: 1 });
-  const make = (engine: StepEngine) => {
-    const r = createPretrainer({ config: DEMO_BENCH_MODEL, objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 1, engine, xla: o.xla ?? false, onNotice: (l) => process.stderr.write(`${l}\n`) });
-    if (E.isLeft(r)) throw new Error(r.left.message);
-    return r.right;
-  };
-  const trainers = { eager: make('eager'), graph: make('graph') };
-  let step = 0;
-  const run = async (engine: StepEngine, n: number): Promise<number> => {
-    const t = trainers[engine];
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const r = t.trainStep([batch], 1e-4, step++);
-      await r.loss.data();
-      r.dispose();
-    }
-    return (n * B * S) / ((performance.now() - t0) / 1000);
-  };
-  for (const e of ['eager', 'graph'] as const) await run(e, o.warmup ?? 3);
-  if (trainers.graph.engine() !== 'graph') throw new Error('the graph engine fell back to eager');
+  const runs = { eager: pretrainStep('eager', false), graph: pretrainStep('graph', o.xla ?? false) };
+  for (const e of ['eager', 'graph'] as const) await runs[e].run(o.warmup ?? 3);
+  if (runs.graph.engine() !== 'graph') throw new Error('the graph engine fell back to eager');
   const samples = { eager: [] as number[], graph: [] as number[] };
-  for (let i = 0; i < repeats; i++) for (const e of ['eager', 'graph'] as const) samples[e].push(await run(e, steps));
-  trainers.eager.dispose();
-  trainers.graph.dispose();
-  void tf;
+  for (let i = 0; i < (o.repeats ?? 5); i++) for (const e of ['eager', 'graph'] as const) samples[e].push(await runs[e].run(o.steps ?? 5));
+  runs.eager.dispose();
+  runs.graph.dispose();
   const eager = rate(samples.eager);
   const graph = rate(samples.graph);
-  return { eager, graph, ratio: graph.median / eager.median, batch: [B, S] };
+  return { eager, graph, ratio: graph.median / eager.median, batch: [32, 64] };
 };
 
 /**
@@ -132,13 +111,42 @@ export const STEP_BENCH_KINDS = ['finetune', 'clm'] as const;
 export type StepBenchKind = (typeof STEP_BENCH_KINDS)[number];
 
 /**
- * Graph ({@link graphStep}) versus eager ({@link eagerStep}) for one of the general training steps
- * of `lamina finetune` / `lamina train`, repeats interleaved; tokens/s per engine and the ratio.
- * @example const r = await stepGraphVsEager('finetune', { repeats: 3, steps: 3 }); r.ratio
+ * One training step of a bench kind, ready to time: `run(k)` takes `k` steps (each ending with a
+ * read of the loss) and returns tokens/s.
  */
-export const stepGraphVsEager = async (kind: StepBenchKind, o: GraphVsEagerOptions = {}): Promise<GraphVsEager> => {
-  const repeats = o.repeats ?? 5;
-  const steps = o.steps ?? 5;
+interface TimedStep {
+  readonly run: (k: number) => Promise<number>;
+  readonly engine: () => StepEngine;
+  readonly tokensPerStep: number;
+  readonly dispose: () => void;
+}
+
+/** The demo model's pretraining step (32 × 64, LAMB, MLM at the masked positions + SOP). */
+const pretrainStep = (engine: StepEngine, xla: boolean): TimedStep => {
+  const [B, S] = [32, 64];
+  const batch = syntheticBatch(DEMO_BENCH_MODEL, { batch: B, seq: S, predictions: 10, seed: 1 });
+  const r = createPretrainer({ config: DEMO_BENCH_MODEL, objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 1, engine, xla, onNotice: (l) => process.stderr.write(`${l}\n`) });
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  const t = r.right;
+  let step = 0;
+  return {
+    run: async (k) => {
+      const t0 = performance.now();
+      for (let i = 0; i < k; i++) {
+        const m = t.trainStep([batch], 1e-4, step++);
+        await m.loss.data();
+        m.dispose();
+      }
+      return (k * B * S) / ((performance.now() - t0) / 1000);
+    },
+    engine: () => t.engine(),
+    tokensPerStep: B * S,
+    dispose: () => t.dispose(),
+  };
+};
+
+/** The fine-tuning or causal-LM step of {@link STEP_BENCH_KINDS} (16 × 128, AdamW). */
+const generalStep = (kind: StepBenchKind, engine: StepEngine, xla: boolean): TimedStep => {
   const B = 16;
   const S = 128;
   const V = 10000;
@@ -161,36 +169,120 @@ export const stepGraphVsEager = async (kind: StepBenchKind, o: GraphVsEagerOptio
         : { labels: int32([B, S], Array.from(ids.data, (_, i) => (ids.data[i + 1] ?? 0) as number)), weights: float32([B, S], Array.from({ length: n }, (_, i) => (i % S === S - 1 ? 0 : 1))) },
     tokens: n,
   };
-  const make = (engine: StepEngine) => {
-    const params = init(model, 1);
-    const opt = createOptimizer('adamw', { biasCorrection: true });
-    if (E.isLeft(params) || E.isLeft(opt)) throw new Error('cannot build the bench step');
-    const spec = { forward: fwd.right, objective, clipNorm: 1, seed: 1, xla: o.xla ?? false, onNotice: (l: string) => process.stderr.write(`${l}\n`) };
-    return { state: { params: params.right as Record<string, tf.Variable>, optimizer: opt.right }, step: engine === 'graph' ? graphStep(spec) : eagerStep(spec) };
-  };
-  const runs = { eager: make('eager'), graph: make('graph') };
+  const params = init(model, 1);
+  const opt = createOptimizer('adamw', { biasCorrection: true });
+  if (E.isLeft(params) || E.isLeft(opt)) throw new Error('cannot build the bench step');
+  const spec = { forward: fwd.right, objective, clipNorm: 1, seed: 1, xla, onNotice: (l: string) => process.stderr.write(`${l}\n`) };
+  const state = { params: params.right as Record<string, tf.Variable>, optimizer: opt.right };
+  const step: EngineStep = engine === 'graph' ? graphStep(spec) : Object.assign(eagerStep(spec), { engine: (): StepEngine => 'eager', tracedFunctions: () => 0 });
   let index = 0;
-  const run = async (engine: StepEngine, k: number): Promise<number> => {
-    const r = runs[engine];
-    const t0 = performance.now();
-    for (let i = 0; i < k; i++) {
-      const m = r.step(r.state, [feed], { lr: 1e-4, step: index++ });
-      await m.loss.data();
-      m.dispose();
-    }
-    return (k * n) / ((performance.now() - t0) / 1000);
+  return {
+    run: async (k) => {
+      const t0 = performance.now();
+      for (let i = 0; i < k; i++) {
+        const m = step(state, [feed], { lr: 1e-4, step: index++ });
+        await m.loss.data();
+        m.dispose();
+      }
+      return (k * n) / ((performance.now() - t0) / 1000);
+    },
+    engine: () => step.engine(),
+    tokensPerStep: n,
+    dispose: () => {
+      tf.dispose(Object.values(state.params));
+      state.optimizer.dispose();
+    },
   };
-  for (const e of ['eager', 'graph'] as const) await run(e, o.warmup ?? 3);
-  if ((runs.graph.step as EngineStep).engine() !== 'graph') throw new Error('the graph engine fell back to eager');
+};
+
+/**
+ * Graph ({@link graphStep}) versus eager ({@link eagerStep}) for one of the general training steps
+ * of `lamina finetune` / `lamina train`, repeats interleaved; tokens/s per engine and the ratio.
+ * `o.xla` compiles the graph engine's step with XLA.
+ * @example const r = await stepGraphVsEager('finetune', { repeats: 3, steps: 3 }); r.ratio
+ */
+export const stepGraphVsEager = async (kind: StepBenchKind, o: GraphVsEagerOptions = {}): Promise<GraphVsEager> => {
+  const runs = { eager: generalStep(kind, 'eager', false), graph: generalStep(kind, 'graph', o.xla ?? false) };
+  for (const e of ['eager', 'graph'] as const) await runs[e].run(o.warmup ?? 3);
+  if (runs.graph.engine() !== 'graph') throw new Error('the graph engine fell back to eager');
   const samples = { eager: [] as number[], graph: [] as number[] };
-  for (let i = 0; i < repeats; i++) for (const e of ['eager', 'graph'] as const) samples[e].push(await run(e, steps));
-  for (const r of Object.values(runs)) {
-    tf.dispose(Object.values(r.state.params));
-    r.state.optimizer.dispose();
-  }
+  for (let i = 0; i < (o.repeats ?? 5); i++) for (const e of ['eager', 'graph'] as const) samples[e].push(await runs[e].run(o.steps ?? 5));
+  runs.eager.dispose();
+  runs.graph.dispose();
   const eager = rate(samples.eager);
   const graph = rate(samples.graph);
-  return { eager, graph, ratio: graph.median / eager.median, batch: [B, S] };
+  return { eager, graph, ratio: graph.median / eager.median, batch: [16, 128] };
+};
+
+/**
+ * The steps {@link graphVsXla} measures: the demo's pretraining step ({@link graphVsEager}'s) and
+ * the two of {@link STEP_BENCH_KINDS}.
+ * @example XLA_BENCH_KINDS // ['pretrain', 'finetune', 'clm']
+ */
+export const XLA_BENCH_KINDS = ['pretrain', 'finetune', 'clm'] as const;
+/**
+ * One of {@link XLA_BENCH_KINDS}.
+ * @example const k: XlaBenchKind = 'pretrain';
+ */
+export type XlaBenchKind = (typeof XLA_BENCH_KINDS)[number];
+
+/**
+ * What {@link graphVsXla} measured.
+ * @example const r = await graphVsXla('pretrain'); r.ratio; r.firstCallSeconds.xla
+ */
+export interface GraphVsXla {
+  /** The graph engine, Grappler on, no XLA. */
+  readonly graph: EngineRate;
+  /** The same graph engine with `_XlaMustCompile` on the step function. */
+  readonly xla: EngineRate;
+  /** xla median ÷ graph median. */
+  readonly ratio: number;
+  /**
+   * Seconds of each engine's first step that called the function (the trace, and XLA's compile):
+   * paid once per input shape, left out of the rates.
+   */
+  readonly firstCallSeconds: { readonly graph: number; readonly xla: number };
+  /** Seconds of each engine's timed steps, one by one (the first repeat's): a recompile would show. */
+  readonly stepSeconds: { readonly graph: readonly number[]; readonly xla: readonly number[] };
+  readonly batch: readonly [number, number];
+}
+
+/**
+ * The graph step versus the same graph step compiled by XLA, side by side with interleaved
+ * repeats, after the same warm-up (the first step of a fresh optimizer runs eager; the second
+ * traces, registers and, for XLA, compiles: its time is reported apart). Each engine's first
+ * repeat is also timed step by step, so a compile that recurs would show.
+ * @example const r = await graphVsXla('finetune', { repeats: 3, steps: 3 }); r.ratio // > 1: XLA wins
+ */
+export const graphVsXla = async (kind: XlaBenchKind, o: GraphVsEagerOptions = {}): Promise<GraphVsXla> => {
+  const make = (xla: boolean): TimedStep => (kind === 'pretrain' ? pretrainStep('graph', xla) : generalStep(kind, 'graph', xla));
+  const runs = { graph: make(false), xla: make(true) };
+  const tokens = runs.graph.tokensPerStep;
+  const secondsOf = async (e: 'graph' | 'xla'): Promise<number> => tokens / (await runs[e].run(1));
+  const first = { graph: 0, xla: 0 };
+  for (const e of ['graph', 'xla'] as const) {
+    await runs[e].run(1); // a fresh optimizer's first step: eager, creates the moments
+    first[e] = await secondsOf(e); // the trace (and the XLA compile)
+    const more = Math.max(0, (o.warmup ?? 3) - 2);
+    if (more) await runs[e].run(more);
+    if (runs[e].engine() !== 'graph') throw new Error('the graph engine fell back to eager');
+  }
+  const steps = o.steps ?? 5;
+  const stepSeconds = { graph: [] as number[], xla: [] as number[] };
+  const samples = { graph: [] as number[], xla: [] as number[] };
+  for (let i = 0; i < (o.repeats ?? 5); i++)
+    for (const e of ['graph', 'xla'] as const) {
+      if (i === 0) {
+        for (let s = 0; s < steps; s++) stepSeconds[e].push(await secondsOf(e));
+        samples[e].push((steps * tokens) / stepSeconds[e].reduce((a, b) => a + b, 0));
+      } else samples[e].push(await runs[e].run(steps));
+    }
+  runs.graph.dispose();
+  runs.xla.dispose();
+  const graph = rate(samples.graph);
+  const xla = rate(samples.xla);
+  const batch: readonly [number, number] = kind === 'pretrain' ? [32, 64] : [16, 128];
+  return { graph, xla, ratio: xla.median / graph.median, firstCallSeconds: first, stepSeconds, batch };
 };
 
 /**

@@ -21,6 +21,7 @@ export * from './profile.js';
 export * from './micro.js';
 export * from './measure.js';
 export * from './results.js';
+export * from './ceiling.js';
 export * from './report.js';
 export { main, runBench, parseArgs, scalingConfig, tinyBenchConfig, REPO_ROOT, RESULTS_DIR, TRIED_FILE, type BenchArgs } from './run.js';
 export * from './graph.js';

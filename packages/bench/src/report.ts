@@ -14,6 +14,7 @@ import { renderSvgPanels, type Panel, type Series } from '@lamina/train';
 import type { Measurement, SystemKind } from './measure.js';
 import { SYSTEM_LABELS } from './measure.js';
 import type { Results } from './results.js';
+import { reachability } from './ceiling.js';
 import { renderGenerateSection, type GenerateResults } from './generate-report.js';
 import type { MemoryResults } from './memory-main.js';
 import { ratioOfMedians, rates, type Summary } from './stats.js';
@@ -153,6 +154,55 @@ const measurementTable = (r: Results, ms: readonly Measurement[], compare: boole
 
 const rateCell = (x: { readonly min: number; readonly median: number; readonly max: number }): string => `${fmtInt(x.min)} / **${fmtInt(x.median)}** / ${fmtInt(x.max)}`;
 
+/**
+ * The Summary's "reachable on this CPU?" cell of a target: from the ceiling row whose target is
+ * set on `key` (see `ceiling.ts`); `—` for a ratio without a like-for-like ceiling.
+ * @example reachableCell(results, 'train_vs_pytorch', 1.5) // '**no**: ceiling 1.18 < 1.5'
+ */
+export const reachableCell = (r: Results, key: keyof Results['ratios'], target: number): string => {
+  const row = (r.ceiling ?? []).find((c) => c.ratioKey === key);
+  if (!row) return '—';
+  const v = reachability(row.ceiling, target);
+  return v === 'unknown' ? 'unknown (no PyTorch rate)' : v === 'unreachable' ? `**no**: ceiling ${fmtNum(row.ceiling, 3)} < ${target}` : `yes: ceiling ${fmtNum(row.ceiling, 3)} ≥ ${target}`;
+};
+
+const CEILING_LABEL: Readonly<Record<string, string>> = { lamina: 'lamina (graph)', 'lamina-eager': 'lamina (eager)', handwritten: 'hand-written tfjs', pytorch: 'Hugging Face PyTorch', 'tf-graph': 'TensorFlow-Python tf.function', 'tf-xla': 'TensorFlow-Python XLA' };
+
+/** Section 4's ceiling table and verdicts (empty for an older results file). */
+const ceilingSection = (r: Results): string[] => {
+  const rows = r.ceiling ?? [];
+  if (!rows.length) return [];
+  const L: string[] = ['### The ceiling of each like-for-like row', ''];
+  L.push(
+    "Every system of a row does the same work (MLM logits at every position plus the order logits; training adds the backward, 3 × the forward's FLOPs, and AdamW), so one FLOP count from the DSL's `flops` interpreter serves the whole row, and a ratio of two systems' GFLOP/s is the ratio of their tokens/s. Utilisation is each system's median over this run's matmul rate. The ceiling is matmul rate ÷ PyTorch's median: what lamina ÷ PyTorch would be if lamina's whole step ran at the matmul rate. It is an estimate, not a proof: a step's products have other shapes than 2048³ and may run a little faster or slower than it, and its other ops cost time too; a target well above the ceiling is out of reach for a like-for-like step on this CPU.",
+    '',
+  );
+  L.push('| row | GFLOP / step | system | achieved GFLOP/s (min / **median** / max) | utilisation |', '| --- | --- | --- | --- | --- |');
+  for (const c of rows) {
+    c.systems.forEach((s, i) => {
+      const head = i === 0 ? `${c.mode === 'train' ? 'training' : 'inference'}, ${c.model} ${c.batch} × ${c.seq} | ${fmtNum(c.stepFlops / 1e9, 4)}` : ' | ';
+      L.push(`| ${head} | ${CEILING_LABEL[s.system] ?? s.system} | ${fmtSummary(s.achievedGflops)} | ${fmtNum(s.utilisation, 3)} |`);
+    });
+  }
+  L.push('');
+  for (const c of rows) {
+    const what = `${c.mode === 'train' ? 'training' : 'inference'}, ${c.model} ${c.batch} × ${c.seq}`;
+    const pt = c.systems.find((s) => s.system === 'pytorch');
+    const ceil = c.ceiling === null || !pt ? 'no PyTorch rate, no ceiling' : `ceiling = ${fmtNum(c.matmulGflops, 4)} ÷ ${fmtNum(pt.achievedGflops.median, 4)} = **${fmtNum(c.ceiling, 3)}**`;
+    const verdict =
+      c.target === undefined || c.ratioKey === undefined
+        ? ''
+        : reachability(c.ceiling, c.target) === 'unreachable'
+          ? `: the target \`${c.ratioKey}\` ≥ ${c.target} is **not reachable** on this CPU by a like-for-like step (at 100% of the matmul rate lamina would reach ${fmtNum(c.ceiling, 3)}× PyTorch)`
+          : reachability(c.ceiling, c.target) === 'reachable'
+            ? `: the target \`${c.ratioKey}\` ≥ ${c.target} is below the ceiling (reachable in principle)`
+            : '';
+    L.push(`- ${what}: ${ceil}${verdict}.`);
+  }
+  L.push('');
+  return L;
+};
+
 /** The markdown of `BENCHMARKS.md`. */
 export const renderReport = (r: Results, o: ReportOptions): string => {
   const L: string[] = [];
@@ -183,16 +233,20 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
     `The issue's targets (issue 12) for \`pnpm bench --quick\` on a 2-core machine, from this run (${e.cpuModel}). Each value is a ratio of medians measured side by side, repeats interleaved. Where a target is missed, [section 8](#8-where-the-time-goes-per-op-profile) shows where the time goes per op kind, graph versus eager.`,
     '',
   );
-  L.push('| ratio | value | target | status | meaning |', '| --- | --- | --- | --- | --- |');
+  L.push(
+    'The "reachable on this CPU?" column applies to the like-for-like rows against PyTorch: their ceiling is this run\'s matmul rate ÷ PyTorch\'s achieved FLOP/s on the same row ([section 4](#4-utilisation)), the ratio lamina would reach if every FLOP of its step ran at the rate of the runtime\'s own 2048³ matmul. Where the ceiling is below the target, no like-for-like implementation on this runtime meets it on this CPU.',
+    '',
+  );
+  L.push('| ratio | value | target | status | reachable on this CPU? | meaning |', '| --- | --- | --- | --- | --- | --- |');
   const rr = r.ratios;
   for (const t of BENCH_TARGETS) {
     const v = rr[t.key] as number | null | undefined;
     const st = targetStatus(v, t.target);
-    L.push(`| \`${t.key}\` | ${fmtNum(v, 3)} | ≥ ${t.target} | ${st === 'met' ? '**met**' : st === 'missed' ? 'missed ([profile](#8-where-the-time-goes-per-op-profile))' : st} | ${t.meaning} |`);
+    L.push(`| \`${t.key}\` | ${fmtNum(v, 3)} | ≥ ${t.target} | ${st === 'met' ? '**met**' : st === 'missed' ? 'missed ([profile](#8-where-the-time-goes-per-op-profile))' : st} | ${reachableCell(r, t.key, t.target)} | ${t.meaning} |`);
   }
-  L.push(`| \`dsl_vs_handwritten\` | ${fmtNum(rr.dsl_vs_handwritten, 3)} | — | context | lamina's albert-base graph step ÷ the hand-written tfjs step (eager, op by op) |`);
-  L.push(`| \`train_vs_tf_xla_demo\` | ${fmtNum(rr.train_vs_tf_xla_demo, 3)} | — | context | demo model: lamina's real step ÷ TensorFlow-Python \`tf.function(jit_compile=True)\` |`);
-  L.push(`| \`graph_vs_eager_finetune\` / \`graph_vs_eager_clm\` | ${fmtNum(rr.graph_vs_eager_finetune, 3)} / ${fmtNum(rr.graph_vs_eager_clm, 3)} | — | context | the fine-tuning and GPT-2-tiny steps, graph ÷ eager (section 2b) |`, '');
+  L.push(`| \`dsl_vs_handwritten\` | ${fmtNum(rr.dsl_vs_handwritten, 3)} | — | context | — | lamina's albert-base graph step ÷ the hand-written tfjs step (eager, op by op) |`);
+  L.push(`| \`train_vs_tf_xla_demo\` | ${fmtNum(rr.train_vs_tf_xla_demo, 3)} | — | context | — | demo model: lamina's real step ÷ TensorFlow-Python \`tf.function(jit_compile=True)\` |`);
+  L.push(`| \`graph_vs_eager_finetune\` / \`graph_vs_eager_clm\` | ${fmtNum(rr.graph_vs_eager_finetune, 3)} / ${fmtNum(rr.graph_vs_eager_clm, 3)} | — | context | — | the fine-tuning and GPT-2-tiny steps, graph ÷ eager (section 2b) |`, '');
   L.push(envLine(r, 8, useq), '');
 
   L.push('## 1. Parameters (paper Table 1, and Table 4 for the other sharing strategies)', '');
@@ -251,6 +305,7 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
     L.push(`| lamina step, achieved | ${fmtSummary(u.achievedGflops)} |`);
     L.push(`| **utilisation** (median / median) | **${fmtNum(u.utilisation, 3)}** |`, '');
   } else L.push('Not measured in this run (lamina\'s step was not available).', '');
+  L.push(...ceilingSection(r));
 
   L.push("## 5. The paper's speed claim (ALBERT vs BERT training throughput)", '');
   L.push('The paper (Table 2) reports ALBERT-large training about 1.7× faster than BERT-large (TPU, its own implementation). Here: the same system for both, side by side.', '');

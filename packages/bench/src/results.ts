@@ -11,6 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { CeilingRow } from './ceiling.js';
 import type { MicroResult } from './micro.js';
 import type { KernelProfile } from './profile.js';
 import type { EngineRate } from './graph.js';
@@ -178,6 +179,12 @@ export interface Results {
   readonly graphSteps?: readonly GraphStepResult[];
   /** One bert-large LAMB step's peak RSS per system, each in its own process (full run only). */
   readonly largeMemory?: LargeMemory;
+  /**
+   * Per like-for-like train/infer row of albert-base and bert-base: each system's achieved GFLOP/s,
+   * its utilisation of this run's matmul rate, and the ceiling (matmul rate ÷ PyTorch's achieved
+   * rate) a target is checked against. Absent in older files.
+   */
+  readonly ceiling?: readonly CeilingRow[];
   readonly ratios: Ratios;
 }
 

@@ -22,6 +22,7 @@ import { countParams, flops, selectBackend, tensorSig } from '@lamina/dsl';
 import { writeSvgAtomic } from '@lamina/train';
 import { loadPretrainer, type CreatePretrainer } from './lamina.js';
 import { matmulRate } from './machine.js';
+import { ceilingRows } from './ceiling.js';
 import { benchDistributed, renderDistributed } from './distributed.js';
 import { latestGenerateResults } from './generate-report.js';
 import { microBenchmarks, type MicroResult } from './micro.js';
@@ -459,6 +460,16 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     const achieved = summarize(lam.seconds.map((s) => stepFlops / s / 1e9));
     utilisation = { model: 'albert-base', batch: 8, seq: S, forwardFlops: fwd.right, stepFlops, achievedGflops: achieved, matmulGflops: matmulGflops.median, utilisation: achieved.median / matmulGflops.median };
   } else if (E.isLeft(fwd)) notes.push(`FLOPs of albert-base could not be computed: ${fwd.left.message}`);
+  // the ceiling of each like-for-like row: achieved GFLOP/s per system (the same FLOP count for
+  // every system of a row) over this run's matmul rate, and matmul rate ÷ PyTorch's achieved rate
+  const rowConfig: Readonly<Record<string, AlbertConfig>> = { 'albert-base': base, 'bert-base': bertBase };
+  const forwardFlopsOf = (model: string, batch: number, seq: number): number | null => {
+    const c = rowConfig[model];
+    if (!c) return null;
+    const f = flops(albertForPretraining(c, { mlmPositions: 'all' }), tensorSig([batch, seq], 'int32'), { attention_mask: tensorSig([batch, seq], 'int32'), token_type_ids: tensorSig([batch, seq], 'int32') });
+    return E.isRight(f) ? f.right : null;
+  };
+  const ceiling = ceilingRows([...train, ...infer], forwardFlopsOf, matmulGflops.median);
 
   const speedClaim: SpeedClaim[] = [];
   for (const system of ['lamina-masked', 'lamina', 'pytorch'] as const) {
@@ -578,6 +589,7 @@ export const runBench = async (a: BenchArgs): Promise<E.Either<string, Results>>
     infer,
     large,
     utilisation,
+    ceiling,
     speedClaim,
     memory,
     scaling,

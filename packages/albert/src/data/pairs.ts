@@ -2,18 +2,27 @@
  * Held-out sentence pairs for evaluating a sentence-level head the way the ALBERT paper does
  * (Table 5): every model is scored on both kinds of pair, whatever it was trained on.
  *
- * - **SOP pairs**: two consecutive segments A, B of one document, in their original order
- *   (label 0) or swapped (label 1). Both labels hold exactly the same tokens; only the order
- *   differs, so nothing but order can tell them apart.
- * - **NSP pairs**: segment A followed by its real continuation B (label 0), or by a segment of the
- *   same length taken from another document (label 1), starting at a sentence start like B does,
- *   so length and sentence boundaries give nothing away.
+ * - **SOP pairs**: two adjacent segments A, B of one document, in their original order (label 0)
+ *   or swapped (label 1). Both labels hold exactly the same tokens; only the order differs.
+ * - **NSP pairs**: segment A followed by its real continuation B (label 0), or by a segment of
+ *   exactly B's length from another document (label 1), built the way B is.
  *
- * Segments are cut at sentence boundaries only (a chunk of fewer than two sentences gives no
- * pair), so a swapped pair cannot be spotted by a segment that starts mid-sentence. Labels are
- * exactly balanced within each kind (a constant guess scores 50%). When a pair is too long, A
- * loses tokens from its start and B from its end, so the A|B junction the heads judge is kept.
- * Everything is a function of `seed`.
+ * Nothing but order (SOP) or provenance (NSP) should tell the labels apart, so A and B are built
+ * by one mirror-symmetric rule. Each of them gets half the budget, `h = ⌊(maxSeqLength − 3) / 2⌋`
+ * tokens. At a sentence boundary of the document, A is the whole sentences just before it that fit
+ * in `h` tokens, B the whole sentences just after it that fit; a side whose nearest sentence alone
+ * is longer than `h` is instead `h` consecutive tokens of that sentence at a uniformly random
+ * offset. So in both orders, and for real and random continuations alike, the token before each
+ * [SEP] is a sentence end, and the token after [CLS] or [SEP] a sentence start, equally often, and
+ * segment lengths have the same distribution: a junction or length cue (trimming only A's start
+ * and B's end, as this module used to, made the original order readable off the punctuation
+ * before the middle [SEP]) is gone. The price: a cut sentence breaks the contiguity of A and B
+ * (A's end and B's start are then a few tokens apart), and at most `2h` of the budget is used.
+ * NSP negatives start at a sentence start other than a document's first (as B does) and have
+ * B's length exactly whenever another document has such a segment (else B's length cut from a
+ * longer sentence). Up to `maxPairsPerDocument` boundaries per document are drawn at random, no
+ * two pairs sharing a sentence. Labels are exactly balanced within each kind (a constant guess
+ * scores 50%). Everything is a function of `seed`.
  *
  * @example
  * ```ts
@@ -79,59 +88,126 @@ interface Anchor {
   readonly b: number[];
 }
 
-const concat = (xs: readonly Int32Array[]): number[] => {
+/** A run of whole sentences of one document, `[from, to)`, or (`crop`) one sentence too long for the budget. */
+interface Span {
+  readonly from: number;
+  readonly to: number;
+  readonly crop: boolean;
+}
+
+/**
+ * The sentences before boundary `j` (backwards) or from it (forwards) that fit in `h` tokens, at
+ * least one: if the nearest sentence alone is longer than `h`, the span is that sentence, to be
+ * cut to `h` tokens ({@link tokensOf}).
+ */
+const spanAt = (ss: readonly Int32Array[], j: number, h: number, forward: boolean): Span => {
+  let n = 0;
+  let k = 0;
+  if (forward) {
+    while (j + k < ss.length && n + (ss[j + k] as Int32Array).length <= h) n += (ss[j + k++] as Int32Array).length;
+    return k === 0 ? { from: j, to: j + 1, crop: true } : { from: j, to: j + k, crop: false };
+  }
+  while (j - k - 1 >= 0 && n + (ss[j - k - 1] as Int32Array).length <= h) n += (ss[j - k++ - 1] as Int32Array).length;
+  return k === 0 ? { from: j - 1, to: j, crop: true } : { from: j - k, to: j, crop: false };
+};
+
+/** Length of a span's segment at budget `h`. */
+const spanLength = (ss: readonly Int32Array[], s: Span, h: number): number => {
+  if (s.crop) return h;
+  let n = 0;
+  for (let i = s.from; i < s.to; i++) n += (ss[i] as Int32Array).length;
+  return n;
+};
+
+/** `n` consecutive tokens of `s` starting at a uniformly random offset (both ends are treated alike). */
+const cut = (s: Int32Array, n: number, r: Rng): number[] => {
+  const at = r.int(0, s.length - n);
+  return Array.from(s.subarray(at, at + n));
+};
+
+/** A span's tokens: its whole sentences, or `h` tokens cut from its one long sentence. */
+const tokensOf = (ss: readonly Int32Array[], s: Span, h: number, r: Rng): number[] => {
+  if (s.crop) return cut(ss[s.from] as Int32Array, h, r);
   const out: number[] = [];
-  for (const x of xs) for (const v of x) out.push(v);
-  return out;
-};
-
-/** Trims A from its start and B from its end until they fit in `max` tokens (the junction stays). */
-const fit = (a: readonly number[], b: readonly number[], max: number): [number[], number[]] => {
-  let lo = 0;
-  let hi = b.length;
-  while (a.length - lo + hi > max) {
-    if (a.length - lo > hi) lo++;
-    else hi--;
-  }
-  return [a.slice(lo), b.slice(0, hi)];
-};
-
-/** Chunks of ≥ 2 whole sentences filling `target` tokens, each cut at a random sentence boundary. */
-const anchorsOf = (sentences: readonly Int32Array[], doc: number, target: number, r: Rng): Anchor[] => {
-  const out: Anchor[] = [];
-  let chunk: Int32Array[] = [];
-  let length = 0;
-  for (let i = 0; i < sentences.length; i++) {
-    const s = sentences[i] as Int32Array;
-    chunk.push(s);
-    length += s.length;
-    if (i !== sentences.length - 1 && length < target) continue;
-    if (chunk.length >= 2) {
-      const cut = r.int(1, chunk.length - 1);
-      const a = concat(chunk.slice(0, cut));
-      const b = concat(chunk.slice(cut));
-      if (a.length > 0 && b.length > 0) out.push({ doc, a, b });
-    }
-    chunk = [];
-    length = 0;
-  }
+  for (let i = s.from; i < s.to; i++) for (const v of ss[i] as Int32Array) out.push(v);
   return out;
 };
 
 /** `n` labels, exactly ⌊n/2⌋ ones, in a seeded random order. */
 const balancedLabels = (n: number, r: Rng): (0 | 1)[] => shuffleInPlace(Array.from({ length: n }, (_, i) => (i % 2) as 0 | 1), r);
 
-/** A segment of about `length` tokens from document `doc`, starting at a random sentence start. */
-const segmentFrom = (sentences: readonly Int32Array[], length: number, r: Rng): number[] => {
-  const out: number[] = [];
-  for (let j = r.int(0, sentences.length - 1); j < sentences.length && out.length < length; j++) for (const v of sentences[j] as Int32Array) out.push(v);
-  return out.slice(0, Math.max(1, length));
+/** Up to `perDoc` pairs of one document at random sentence boundaries, no two sharing a sentence. */
+const anchorsOf = (ss: readonly Int32Array[], doc: number, h: number, perDoc: number, r: Rng): Anchor[] => {
+  const boundaries = shuffleInPlace(Array.from({ length: Math.max(0, ss.length - 1) }, (_, i) => i + 1), r);
+  const taken: [Span, Span][] = [];
+  for (const j of boundaries) {
+    if (taken.length >= perDoc) break;
+    const a = spanAt(ss, j, h, false);
+    const b = spanAt(ss, j, h, true);
+    if (taken.every(([a2, b2]) => b.to <= a2.from || a.from >= b2.to)) taken.push([a, b]);
+  }
+  taken.sort(([x], [y]) => x.from - y.from);
+  return taken.map(([a, b]) => ({ doc, a: tokensOf(ss, a, h, r), b: tokensOf(ss, b, h, r) }));
+};
+
+/** Where NSP negatives of each length can start: every sentence start but a document's first, by the length of its segment. */
+interface NegativePool {
+  readonly byLength: Map<number, [number, number][]>;
+  /** Every sentence, for cutting a segment of a given length out of a longer one. */
+  readonly sentences: [number, number][];
+}
+
+const negativePool = (docs: readonly (readonly Int32Array[])[], h: number): NegativePool => {
+  const byLength = new Map<number, [number, number][]>();
+  const sentences: [number, number][] = [];
+  docs.forEach((ss, d) => {
+    ss.forEach((_, j) => {
+      sentences.push([d, j]);
+      if (j === 0) return;
+      const n = spanLength(ss, spanAt(ss, j, h, true), h);
+      const xs = byLength.get(n);
+      if (xs) xs.push([d, j]);
+      else byLength.set(n, [[d, j]]);
+    });
+  });
+  return { byLength, sentences };
+};
+
+/** A uniformly random element of `xs` that satisfies `ok`, or undefined (a few random tries, then a scan). */
+const pick = <T>(xs: readonly T[], ok: (x: T) => boolean, r: Rng): T | undefined => {
+  for (let k = 0; k < 16 && xs.length > 0; k++) {
+    const x = xs[r.int(0, xs.length - 1)] as T;
+    if (ok(x)) return x;
+  }
+  const good = xs.filter(ok);
+  return good.length > 0 ? good[r.int(0, good.length - 1)] : undefined;
+};
+
+/**
+ * An NSP negative for a true continuation of `length` tokens, from a document other than `doc`:
+ * built the way a continuation is (the sentences from a sentence start that fit in `h`, or `h`
+ * tokens of one longer sentence) and of exactly the same length; failing that, `length` tokens cut
+ * from a longer sentence; failing that (no other document has a sentence that long), the
+ * sentences from a random start of another document that fit in `length`.
+ */
+const negative = (docs: readonly (readonly Int32Array[])[], pool: NegativePool, doc: number, length: number, h: number, r: Rng): [number, number[]] => {
+  const other = ([d]: [number, number]) => d !== doc;
+  const same = pick(pool.byLength.get(length) ?? [], other, r);
+  if (same) {
+    const ss = docs[same[0]] as readonly Int32Array[];
+    return [same[0], tokensOf(ss, spanAt(ss, same[1], h, true), h, r)];
+  }
+  const longer = pick(pool.sentences, ([d, j]) => d !== doc && ((docs[d] as readonly Int32Array[])[j] as Int32Array).length > length, r);
+  if (longer) return [longer[0], cut((docs[longer[0]] as readonly Int32Array[])[longer[1]] as Int32Array, length, r)];
+  const [d, j] = pick(pool.sentences, other, r) as [number, number];
+  const ss = docs[d] as readonly Int32Array[];
+  return [d, tokensOf(ss, spanAt(ss, j, length, true), length, r)];
 };
 
 /**
  * Builds held-out SOP and NSP pairs from tokenized documents (see the module comment). An error
- * value when the options are bad, when no document has two sentences in a chunk, or when there is
- * only one document to draw NSP negatives from.
+ * value when the options are bad, when no document has two sentences, or when there is only one
+ * document to draw NSP negatives from.
  * @example
  * const p = evaluationPairs(docs, { maxSeqLength: 64, seed: 7 });
  * if (E.isRight(p)) p.right.sop.every((x) => x.docA === x.docB); // true
@@ -141,33 +217,26 @@ export const evaluationPairs = (docs: readonly TokenizedDocument[], o: PairOptio
   if (!Number.isInteger(o.maxSeqLength) || o.maxSeqLength < 5) return E.left(dataError('bad-options', `maxSeqLength must be an integer >= 5, got ${o.maxSeqLength}`));
   if (!Number.isInteger(perDoc) || perDoc < 1) return E.left(dataError('bad-options', `maxPairsPerDocument must be a positive integer, got ${perDoc}`));
   if (o.maxPairs !== undefined && (!Number.isInteger(o.maxPairs) || o.maxPairs < 1)) return E.left(dataError('bad-options', `maxPairs must be a positive integer, got ${o.maxPairs}`));
-  const maxTokens = o.maxSeqLength - 3;
-  const r = rng(o.seed, 0x9a125);
+  const h = Math.floor((o.maxSeqLength - 3) / 2);
+  const r = rng(o.seed, 0x9a126);
+  const sentences = docs.map((d) => d.sentences.filter((s) => s.length > 0));
   let anchors: Anchor[] = [];
-  docs.forEach((d, i) => {
-    const xs = anchorsOf(d.sentences, i, maxTokens, r);
-    anchors.push(...(xs.length > perDoc ? shuffleInPlace(xs, r).slice(0, perDoc) : xs));
-  });
+  sentences.forEach((ss, i) => anchors.push(...anchorsOf(ss, i, h, perDoc, r)));
   if (anchors.length === 0) return E.left(dataError('empty-corpus', 'no document has two sentences to make an evaluation pair from'));
-  const withText = docs.map((d, i) => [i, d] as const).filter(([, d]) => d.sentences.some((s) => s.length > 0));
-  if (withText.length < 2) return E.left(dataError('empty-corpus', 'next-sentence pairs need at least two documents (negatives come from another document)'));
+  if (sentences.filter((ss) => ss.length > 0).length < 2) return E.left(dataError('empty-corpus', 'next-sentence pairs need at least two documents (negatives come from another document)'));
   if (o.maxPairs !== undefined && anchors.length > o.maxPairs) anchors = shuffleInPlace(anchors, r).slice(0, o.maxPairs);
   const sopLabels = balancedLabels(anchors.length, r);
   const nspLabels = balancedLabels(anchors.length, r);
+  const pool = negativePool(sentences, h);
   const sop: SentencePair[] = [];
   const nsp: SentencePair[] = [];
-  anchors.forEach((x, k) => {
-    const [a, b] = fit(x.a, x.b, maxTokens);
+  anchors.forEach(({ doc, a, b }, k) => {
     const s = sopLabels[k] as 0 | 1;
-    sop.push({ kind: 'sop', a: Int32Array.from(s ? b : a), b: Int32Array.from(s ? a : b), label: s, docA: x.doc, docB: x.doc });
-    const n = nspLabels[k] as 0 | 1;
-    if (n === 0) nsp.push({ kind: 'nsp', a: Int32Array.from(a), b: Int32Array.from(b), label: 0, docA: x.doc, docB: x.doc });
+    sop.push({ kind: 'sop', a: Int32Array.from(s ? b : a), b: Int32Array.from(s ? a : b), label: s, docA: doc, docB: doc });
+    if (nspLabels[k] === 0) nsp.push({ kind: 'nsp', a: Int32Array.from(a), b: Int32Array.from(b), label: 0, docA: doc, docB: doc });
     else {
-      const others = withText.filter(([i]) => i !== x.doc);
-      const [j, other] = others[r.int(0, others.length - 1)] as (typeof withText)[number];
-      const nonEmpty = other.sentences.filter((t) => t.length > 0);
-      const [a2, b2] = fit(x.a, segmentFrom(nonEmpty, x.b.length, r), maxTokens);
-      nsp.push({ kind: 'nsp', a: Int32Array.from(a2), b: Int32Array.from(b2), label: 1, docA: x.doc, docB: j });
+      const [j, b2] = negative(sentences, pool, doc, b.length, h, r);
+      nsp.push({ kind: 'nsp', a: Int32Array.from(a), b: Int32Array.from(b2), label: 1, docA: doc, docB: j });
     }
   });
   return E.right({ sop, nsp });

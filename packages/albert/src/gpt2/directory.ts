@@ -1,6 +1,7 @@
 /**
  * Reading and writing Hugging Face GPT-2 directories (`config.json` + `model.safetensors`, or a
- * sharded `model.safetensors.index.json`), with the same checks and error reports as ALBERT's.
+ * sharded `model.safetensors.index.json`), with the same checks and error reports as ALBERT's,
+ * and the byte-level BPE tokenizer beside them (`vocab.json` + `merges.txt`, or `tokenizer.json`).
  * Node only.
  *
  * @example
@@ -18,6 +19,7 @@ import { hfError, type HfError } from '../hf/config.js';
 import { openHfDirectory, readHfTensors, writeHfFiles } from '../hf/directory.js';
 import { gpt2ToHfConfig, hfConfigToGpt2, type Gpt2Config, type Gpt2HfArchitecture } from './config.js';
 import { gpt2FromHfStateDict, gpt2ToHfStateDict, type Gpt2FromHfOptions } from './hf.js';
+import { loadBpeTokenizer, type BpeTokenizer } from '../tokenizer/bpe.js';
 
 /**
  * A GPT-2 read from a Hugging Face directory: its config, the architecture config.json names,
@@ -78,4 +80,25 @@ export const writeGpt2HfDirectory = async (
   const sd = gpt2ToHfStateDict(params, config, architecture);
   if (E.isLeft(sd)) return sd;
   return writeHfFiles(dir, sd.right, json.right);
+};
+
+/**
+ * Reads the GPT-2 tokenizer of a Hugging Face directory (`vocab.json` + `merges.txt`, as
+ * `GPT2Tokenizer.from_pretrained` reads them, or `tokenizer.json`), checking it against the
+ * model: a directory without tokenizer files, a malformed file, or a vocabulary with ids beyond
+ * the model's `vocab_size` is one {@link HfError} (kind `format`) naming the file.
+ *
+ * @example
+ * ```ts
+ * const m = unwrap(await readGpt2HfDirectory('packages/albert/test/fixtures/bpe/gpt2-tiny'));
+ * const tok = readGpt2HfTokenizer('packages/albert/test/fixtures/bpe/gpt2-tiny', m.config.vocabSize);
+ * if (tok._tag === 'Right') tok.right.encode('Call me Ishmael.');
+ * ```
+ */
+export const readGpt2HfTokenizer = (dir: string, modelVocabSize?: number): E.Either<HfError, BpeTokenizer> => {
+  const t = loadBpeTokenizer(dir);
+  if (E.isLeft(t)) return E.left(hfError(t.left.kind === 'io' ? 'io' : 'format', t.left.message));
+  if (modelVocabSize !== undefined && t.right.vocabSize > modelVocabSize)
+    return E.left(hfError('format', `${dir}: the tokenizer has ${t.right.vocabSize} ids but the model's vocab_size is ${modelVocabSize} (config.json): they are not a pair`));
+  return t;
 };

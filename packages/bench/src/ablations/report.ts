@@ -154,7 +154,7 @@ export const renderAblations = (r: AblationResults, o: AblationReportOptions): s
     ...triedLines(r),
     '## How it is evaluated',
     '',
-    `- Held-out pairs, built from the held-out documents by \`evaluationPairs\` (@lamina/albert): ${Object.entries(r.evaluation.heldOutPairs).map(([s, n]) => `${fmtInt(n)} pairs of each kind from ${r.evaluation.heldOutDocuments[s] ?? '?'} documents (seed ${s})`).join('; ')}. Labels exactly balanced (chance = 50%). Segments are cut at sentence boundaries.`,
+    `- Held-out pairs, built from the held-out documents by \`evaluationPairs\` (@lamina/albert): ${Object.entries(r.evaluation.heldOutPairs).map(([s, n]) => `${fmtInt(n)} pairs of each kind from ${r.evaluation.heldOutDocuments[s] ?? '?'} documents (seed ${s})`).join('; ')}. Labels exactly balanced (chance = 50%). Each segment is the whole sentences on one side of a sentence boundary that fit in half the sequence, or that many tokens of a longer sentence cut at a random offset; NSP negatives are built the same way with the true continuation's length, so no junction or length cue tells the labels apart.`,
     `- **MLM**: accuracy of the masked-token predictions on the SOP pairs (ALBERT n-gram masking, the same masks for every arm of a seed)${baseline === undefined ? '' : `; always predicting the most frequent piece scores ${f1(baseline)}%`}.`,
     '- **NSP**: A followed by its real continuation vs by a segment of the same length from another held-out document. **SOP**: two consecutive segments in their original order vs swapped (the same tokens either way).',
     "- Every model is scored on both kinds of pair through its own sentence head; an NSP head's \"not next\" counts as \"swapped\" (both mean: not the original continuation).",

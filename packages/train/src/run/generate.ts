@@ -35,7 +35,7 @@ import {
   type Node,
   type RawTensor,
 } from '@lamina/dsl';
-import { INPUTS, type Tokenizer } from '@lamina/albert';
+import { INPUTS, type BpeTokenizer, type Tokenizer } from '@lamina/albert';
 import { createRng, type Rng } from '../rng.js';
 
 /**
@@ -98,24 +98,49 @@ export const sampleToken = (logits: ArrayLike<number>, o: SamplingOptions, rng: 
 export const maxPositions = (model: Node): number | undefined => modelPositions(model);
 
 /**
- * Text of token ids (SentencePiece `▁` marks a word start; special tokens are dropped).
+ * A tokenizer generation can use: lamina's SentencePiece one (a `clm` run's), or GPT-2's
+ * byte-level BPE (a Hugging Face GPT-2 directory's `vocab.json` + `merges.txt`).
+ * @example const tok: GenerateTokenizer = unwrap(loadBpeTokenizer('gpt2-dir'));
+ */
+export type GenerateTokenizer = Tokenizer | BpeTokenizer;
+
+const isBpe = (tok: GenerateTokenizer): tok is BpeTokenizer => tok.format === 'gpt2-bpe';
+
+/**
+ * Text of token ids. SentencePiece: `▁` marks a word start and special tokens are dropped. GPT-2
+ * BPE: the bytes of the tokens as UTF-8 (as `GPT2Tokenizer.decode`; `<|endoftext|>` is kept).
  * @example detokenize(tok, tok.tokenize('Call me Ishmael.')) // 'Call me Ishmael.'
  */
-export const detokenize = (tok: Tokenizer, ids: readonly number[]): string =>
-  ids
-    .filter((i) => !tok.isSpecial(i))
-    .map((i) => tok.idToPiece(i) ?? '')
-    .join('')
-    .replace(/▁/g, ' ')
-    .replace(/^ /, '');
+export const detokenize = (tok: GenerateTokenizer, ids: readonly number[]): string =>
+  isBpe(tok)
+    ? tok.decode(ids)
+    : ids
+        .filter((i) => !tok.isSpecial(i))
+        .map((i) => tok.idToPiece(i) ?? '')
+        .join('')
+        .replace(/▁/g, ' ')
+        .replace(/^ /, '');
+
+/**
+ * The ids of a prompt (no special token added), for either kind of tokenizer.
+ * @example promptIds(tok, 'Call me') // [...]
+ */
+export const promptIds = (tok: GenerateTokenizer, text: string): number[] => (isBpe(tok) ? tok.encode(text) : tok.tokenize(text));
+
+/**
+ * The token that ends a document, where generation stops: `[SEP]` for lamina's tokenizer (clm
+ * training data ends each document with it), `<|endoftext|>` for GPT-2's (undefined: none).
+ * @example endOfDocument(tok) // tok.special.sep
+ */
+export const endOfDocument = (tok: GenerateTokenizer): number | undefined => (isBpe(tok) ? tok.endOfText : tok.special.sep);
 
 /**
  * The prompt's token ids, or why the model cannot continue it (no tokens; longer than the
  * model's positions). Needs no tensor.
  * @example checkPrompt(model, tok, 'Call me') // right([...])
  */
-export const checkPrompt = (model: Node, tok: Tokenizer, text: string): E.Either<string, number[]> => {
-  const prompt = tok.tokenize(text);
+export const checkPrompt = (model: Node, tok: GenerateTokenizer, text: string): E.Either<string, number[]> => {
+  const prompt = promptIds(tok, text);
   if (prompt.length === 0) return E.left('the prompt has no tokens');
   const maxPos = maxPositions(model);
   if (maxPos !== undefined && prompt.length > maxPos) return E.left(`the prompt is ${prompt.length} tokens; the model has ${maxPos} positions`);
@@ -131,12 +156,12 @@ export interface GenerateRequest {
   /** Fanout output holding the logits (undefined: the model's one output). */
   readonly output?: string;
   readonly params: Readonly<Record<string, RawTensor>>;
-  readonly tokenizer: Tokenizer;
+  readonly tokenizer: GenerateTokenizer;
   readonly prompt: string;
   readonly maxNewTokens: number;
   readonly sampling: SamplingOptions;
   readonly seed: number;
-  /** Stop at the tokenizer's `[SEP]` (the end of a document in `clm` training data). Default true. */
+  /** Stop at the end of a document ({@link endOfDocument}: `[SEP]`, or GPT-2's `<|endoftext|>`). Default true. */
   readonly stopAtSep?: boolean;
   /** Decode with a cache of keys and values when the model allows it (default true); false: the whole window per token. */
   readonly cache?: boolean;
@@ -280,7 +305,7 @@ export const generate = async (r: GenerateRequest): Promise<E.Either<string, Gen
       const data = await row.data();
       row.dispose();
       const next = sampleToken(data as Float32Array, r.sampling, rng);
-      if ((r.stopAtSep ?? true) && next === r.tokenizer.special.sep) {
+      if ((r.stopAtSep ?? true) && next === endOfDocument(r.tokenizer)) {
         stop = 'sep';
         break;
       }
