@@ -133,9 +133,10 @@ let errors = parse(tsc());
 // Declare given context values (missing names that are not called), then check again.
 let changed = false;
 for (const e of errors) {
-  // TS2304: a missing name; TS18004: a missing name in shorthand `{ name }`
+  // TS2304: a missing name; TS2552: the same when the prelude has a similar name ("Did you mean …?");
+  // TS18004: a missing name in shorthand `{ name }`
   const name = /(?:Cannot find name|for the shorthand property) '(\w+)'/.exec(e.msg)?.[1];
-  if (!name || (e.code !== 'TS2304' && e.code !== 'TS18004')) continue;
+  if (!name || (e.code !== 'TS2304' && e.code !== 'TS2552' && e.code !== 'TS18004')) continue;
   const text = fs.readFileSync(fileOf(e.i), 'utf8').split('\n')[e.line - 1] ?? '';
   const after = text.slice(e.col - 1 + name.length);
   if (/^\s*(<[^>]*>)?\(/.test(after)) {
