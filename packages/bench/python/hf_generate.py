@@ -16,13 +16,13 @@ Commands:
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 
 import torch
 import transformers
 from transformers import GPT2Config, GPT2LMHeadModel
+
+from common import serve
 
 transformers.logging.set_verbosity_error()
 model: GPT2LMHeadModel | None = None
@@ -78,16 +78,8 @@ def handle(msg: dict) -> dict:
 
 
 def main() -> None:
-    print(json.dumps({"ok": True, "ready": True, "torch": torch.__version__, "transformers": transformers.__version__, "threads": torch.get_num_threads()}), flush=True)
-    for line in sys.stdin:
-        msg = json.loads(line)
-        if msg.get("cmd") == "quit":
-            break
-        try:
-            reply = handle(msg)
-        except Exception as e:  # a failure is a reply, so the bench can show it as "skipped"
-            reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(reply), flush=True)
+    # a failure is a reply (serve), so the bench can show it as "skipped"
+    serve(handle, {"ok": True, "ready": True, "torch": torch.__version__, "transformers": transformers.__version__, "threads": torch.get_num_threads()})
 
 
 if __name__ == "__main__":

@@ -30,23 +30,17 @@ A step ends with `float(loss)` (the one host sync, like the other systems readin
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import resource
-import sys
-import time
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
 
+from common import peak_rss_bytes, serve, time_steps  # noqa: E402
+
 models: dict[str, dict[str, Any]] = {}
-
-
-def peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def decay_excluded(name: str) -> bool:
@@ -234,19 +228,6 @@ def run_once(e: dict) -> float:
     return float(e["fn"](e["lr"], *e["data"]))
 
 
-def time_steps(msg: dict) -> dict:
-    e = models[msg["id"]]
-    for _ in range(msg.get("warmup", 0)):
-        run_once(e)
-    seconds = []
-    loss = float("nan")
-    for _ in range(msg["steps"]):
-        t0 = time.perf_counter()
-        loss = run_once(e)
-        seconds.append(time.perf_counter() - t0)
-    return {"seconds": seconds, "loss": loss if loss == loss else None, "peak_rss_bytes": peak_rss_bytes()}
-
-
 def handle(msg: dict) -> dict:
     cmd = msg.get("cmd")
     if cmd == "info":
@@ -255,7 +236,7 @@ def handle(msg: dict) -> dict:
     if cmd == "setup":
         return setup(msg)
     if cmd == "time":
-        return time_steps(msg)
+        return time_steps(run_once, models[msg["id"]], msg)
     if cmd == "dispose":
         models.pop(msg["id"], None)
         return {"ok": True}
@@ -266,19 +247,7 @@ def main() -> None:
     threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        msg = json.loads(line)
-        if msg.get("cmd") == "quit":
-            break
-        try:
-            reply = handle(msg)
-        except Exception as ex:  # reported as a value to the bench, which shows it in the report
-            reply = {"ok": False, "error": f"{type(ex).__name__}: {str(ex).splitlines()[0] if str(ex) else ''}"}
-        print(json.dumps(reply, allow_nan=False), flush=True)
+    serve(handle)
 
 
 if __name__ == "__main__":

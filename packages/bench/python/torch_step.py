@@ -23,9 +23,6 @@ ending with `loss.item()` (the only host sync, like the tfjs side reading its lo
 
 from __future__ import annotations
 
-import json
-import resource
-import sys
 import time
 from typing import Any
 
@@ -33,14 +30,10 @@ import torch
 import transformers
 from transformers import AlbertForPreTraining, BertForPreTraining
 
-from common import hf_config, hf_family
+from common import hf_config, hf_family, peak_rss_bytes, serve, time_steps
 
 transformers.logging.set_verbosity_error()
 models: dict[str, dict[str, Any]] = {}
-
-
-def peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def hwm_bytes() -> int | None:
@@ -124,18 +117,9 @@ def run_once(e: dict) -> float:
         return float(out.prediction_logits[0, 0, 0].item())
 
 
-def time_steps(msg: dict) -> dict:
-    e = models[msg["id"]]
-    for _ in range(msg.get("warmup", 0)):
-        run_once(e)
-    seconds = []
-    loss = float("nan")
-    for _ in range(msg["steps"]):
-        t0 = time.perf_counter()
-        loss = run_once(e)
-        seconds.append(time.perf_counter() - t0)
-    # JSON has no NaN: a warm-up-only call (steps = 0) has no loss to report
-    return {"seconds": seconds, "loss": loss if loss == loss else None, "peak_rss_bytes": peak_rss_bytes(), "hwm_bytes": hwm_bytes()}
+def time_steps_hwm(msg: dict) -> dict:
+    """The shared `time` command, plus the peak RSS since the last `reset_peak`."""
+    return {**time_steps(run_once, models[msg["id"]], msg), "hwm_bytes": hwm_bytes()}
 
 
 def matmul(msg: dict) -> dict:
@@ -163,7 +147,7 @@ def handle(msg: dict) -> dict:
     if cmd == "setup":
         return setup(msg)
     if cmd == "time":
-        return time_steps(msg)
+        return time_steps_hwm(msg)
     if cmd == "dispose":
         models.pop(msg["id"], None)
         return {"ok": True}
@@ -175,19 +159,7 @@ def handle(msg: dict) -> dict:
 
 
 def main() -> None:
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        msg = json.loads(line)
-        if msg.get("cmd") == "quit":
-            break
-        try:
-            reply = handle(msg)
-        except Exception as ex:  # reported as a value to the bench, which shows it in the report
-            reply = {"ok": False, "error": f"{type(ex).__name__}: {ex}"}
-        print(json.dumps(reply, allow_nan=False), flush=True)
+    serve(handle)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ import { summarize, type Summary } from './stats.js';
 /**
  * The systems whose step does the same work as lamina's like-for-like step (logits at every
  * position, AdamW): a row's FLOP count is theirs. `lamina-masked*` (logits at the masked
- * positions, LAMB) does less and is left out.
+ * positions, LAMB) does less and is left out, and so is a training measurement with another
+ * optimizer than AdamW (the demo row's TensorFlow-Python mirror of the masked LAMB step).
  * @example LIKE_FOR_LIKE_SYSTEMS.includes('pytorch') // true
  */
 export const LIKE_FOR_LIKE_SYSTEMS: readonly SystemKind[] = ['lamina', 'lamina-eager', 'handwritten', 'pytorch', 'tf-graph', 'tf-xla'];
@@ -85,7 +86,7 @@ export const ceilingRows = (
   const rows: CeilingRow[] = [];
   for (const mode of ['train', 'infer'] as const)
     for (const model of models) {
-      const ms = measurements.filter((m) => m.mode === mode && m.model === model && LIKE_FOR_LIKE_SYSTEMS.includes(m.system) && !m.error && m.seconds.length > 0);
+      const ms = measurements.filter((m) => m.mode === mode && m.model === model && LIKE_FOR_LIKE_SYSTEMS.includes(m.system) && (mode === 'infer' || m.optimizer === 'adamw') && !m.error && m.seconds.length > 0);
       const first = ms[0];
       if (!first) continue;
       const fwd = forwardFlopsOf(model, first.batch, first.seq);

@@ -1,9 +1,12 @@
 /**
  * `pnpm bench generate [--new-tokens N] [--repeats R] [--sizes tiny,gpt2] [--no-python] [--out DIR] [--profile]`:
  * tokens/s of `lamina generate`'s loop (`generate` in @lamina/train) for N new tokens (default
- * 100), greedy, with the key/value cache and without it (`cache: false`: the whole window per
- * token), and Hugging Face `GPT2LMHeadModel.generate` (greedy, its own cache) in the repository's
- * venv as a peer, R repeats (default 5) interleaved system by system after one warm-up each.
+ * 100), greedy, on its three paths: the key/value cache with each step one graph function (the
+ * default), the growing cache op by op (`engine: 'eager'`), and no cache (`cache: false`: the
+ * whole window per token); and Hugging Face `GPT2LMHeadModel.generate` (greedy, its own cache) in
+ * the repository's venv as a peer. R repeats interleaved system by system after one warm-up each
+ * (default 5 at `tiny`, 3 at `gpt2`, so that the gpt2 size stays within minutes); the graph's
+ * warm-up is a whole first generation, timed (its trace included) and reported apart.
  * Sizes: `tiny` (H=64, 2 layers, 4 heads, the committed 10k vocabulary) and `gpt2` (the real
  * `gpt2` preset, 124M parameters); all weights random. Writes
  * `packages/bench/results/generate-<date>.json` (or under `--out`), which `BENCHMARKS.md`'s
@@ -34,9 +37,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(here, '..', '..', '..');
 const RESULTS_DIR = path.join(REPO_ROOT, 'packages', 'bench', 'results');
 
-const flag = (argv: readonly string[], name: string, def: number): number => {
+const flag = <D extends number | undefined>(argv: readonly string[], name: string, def: D): number | D => {
   const i = argv.indexOf(`--${name}`);
-  const n = i >= 0 ? Number(argv[i + 1]) : def;
+  if (i < 0) return def;
+  const n = Number(argv[i + 1]);
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   return n;
 };
@@ -59,7 +63,10 @@ const rawParams = (store: Readonly<Record<string, tf.Variable>>): Record<string,
 
 const log = (m: string): void => void process.stdout.write(`[bench generate] ${m}\n`);
 
-/** One size: warm-ups, then R interleaved repeats of cached, naive and (when available) Hugging Face. */
+/** Repeats when `--repeats` is not given: fewer at gpt2 size, where one no-cache run takes tens of seconds. */
+const DEFAULT_REPEATS: Readonly<Record<string, number>> = { tiny: 5, gpt2: 3 };
+
+/** One size: warm-ups, then R interleaved repeats of the graph cache, the eager cache, no cache and (when available) Hugging Face. */
 const measureSize = async (label: string, config: Gpt2Config, tok: Tokenizer, N: number, R: number, hf: TorchWorker | undefined, hfSkip: string): Promise<GenerateRow> => {
   const model = gpt2LMHeadModel(config);
   const store = init(model, 1);
@@ -69,8 +76,8 @@ const measureSize = async (label: string, config: Gpt2Config, tok: Tokenizer, N:
   const nParams = countParams(model);
   // the sampler never stops early: --temperature 0 over an untrained model, [SEP] ignored
   const req = { model, params, tokenizer: tok, prompt: PROMPT, maxNewTokens: N, sampling: { temperature: 0 }, seed: 1, stopAtSep: false } as const;
-  const run = async (cache: boolean, n = N) => {
-    const g = await generate({ ...req, maxNewTokens: n, cache });
+  const run = async (cache: boolean, engine: 'graph' | 'eager', n = N) => {
+    const g = await generate({ ...req, maxNewTokens: n, cache, engine, onPlan: (line) => (line.startsWith('graph:') ? log(line) : undefined) });
     if (E.isLeft(g)) throw new Error(g.left);
     return g.right;
   };
@@ -90,27 +97,39 @@ const measureSize = async (label: string, config: Gpt2Config, tok: Tokenizer, N:
     return (r.right.new_tokens as number) / (r.right.seconds as number);
   };
   log(`${label}: warm-up`);
-  await run(true, 4);
-  await run(false, 4);
+  // the graph's warm-up is a whole generation: its cache capacity (and so its traces) is that of every repeat
+  const first = await run(true, 'graph');
+  log(`${label}: first graph generation ${first.seconds.toFixed(2)} s (traces included), engine ${first.engine}`);
+  await run(true, 'eager', 4);
+  await run(false, 'graph', 4);
   await hfRun(4);
+  const graph: number[] = [];
   const cached: number[] = [];
   const naive: number[] = [];
   const peer: number[] = [];
   let same = true;
+  const sameIds = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
   for (let r = 0; r < R; r++) {
-    const a = await run(true);
-    const b = await run(false);
-    same &&= a.ids.length === b.ids.length && a.ids.every((x, i) => x === b.ids[i]);
+    const g = await run(true, 'graph');
+    const a = await run(true, 'eager');
+    const b = await run(false, 'graph');
+    same &&= sameIds(g.ids, b.ids) && sameIds(a.ids, b.ids);
+    graph.push(g.newTokens / g.seconds);
     cached.push(a.newTokens / a.seconds);
     naive.push(b.newTokens / b.seconds);
     const h = await hfRun(N);
     if (h !== undefined) peer.push(h);
-    log(`${label}: repeat ${r + 1}/${R}: cached ${cached[r]?.toFixed(1)} / no cache ${naive[r]?.toFixed(1)}${h === undefined ? '' : ` / Hugging Face ${h.toFixed(1)}`} tokens/s`);
+    log(
+      `${label}: repeat ${r + 1}/${R}: graph cache ${graph[r]?.toFixed(1)} / eager cache ${cached[r]?.toFixed(1)} / no cache ${naive[r]?.toFixed(1)}${h === undefined ? '' : ` / Hugging Face ${h.toFixed(1)}`} tokens/s`,
+    );
   }
   return {
     model: label,
     params: E.isRight(nParams) ? nParams.right : NaN,
     init: 'random',
+    graph: summarize(graph),
+    graphFirstSeconds: first.seconds,
+    graphEngine: first.engine === 'eager' ? 'eager' : 'graph',
     cached: summarize(cached),
     naive: summarize(naive),
     hf: hfState !== undefined ? { skipped: hfState } : summarize(peer),
@@ -158,7 +177,7 @@ export const generateMain = async (argv: readonly string[]): Promise<number> => 
     return 1;
   }
   const N = flag(argv, 'new-tokens', 100);
-  const R = flag(argv, 'repeats', 5);
+  const repeatsFlag = flag(argv, 'repeats', undefined);
   const sizes = (strFlag(argv, 'sizes') ?? 'tiny,gpt2').split(',').filter((s) => s !== '');
   const tok = defaultTokenizer();
   if (E.isLeft(tok)) {
@@ -188,9 +207,10 @@ export const generateMain = async (argv: readonly string[]): Promise<number> => 
     }
     if (!worker) pytorch = { skipped: hfSkip };
   }
+  const repeatsOf = (size: string): number => repeatsFlag ?? DEFAULT_REPEATS[size] ?? 3;
   const rows: GenerateRow[] = [];
   try {
-    for (const c of configs) if (E.isRight(c)) rows.push(await measureSize(c.right.label, c.right.config, tok.right, N, R, worker, hfSkip));
+    for (const [i, c] of configs.entries()) if (E.isRight(c)) rows.push(await measureSize(c.right.label, c.right.config, tok.right, N, repeatsOf(sizes[i] as string), worker, hfSkip));
     if (argv.includes('--profile')) {
       const first = configs[0];
       if (first && E.isRight(first)) await profile(first.right.config, tok.right, N);
@@ -206,7 +226,7 @@ export const generateMain = async (argv: readonly string[]): Promise<number> => 
     command: `pnpm bench generate${argv.length ? ` ${argv.join(' ')}` : ''}`,
     newTokens: N,
     promptTokens: tok.right.tokenize(PROMPT).length,
-    repeats: R,
+    repeats: Math.min(...sizes.map(repeatsOf)),
     environment: {
       backend: backend.right.name,
       cpuModel: os.cpus()[0]?.model ?? 'unknown CPU',

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compile, init } from '@lamina/dsl';
+import { compile, encodeConfigProto, init, setDefaultConfigProto, type ConfigProtoOptions } from '@lamina/dsl';
 import { albertForTask, gpt2LMHeadModel, GPT2_OUTPUTS, INPUTS, OUTPUTS, PRESETS, tinyGpt2Config, type AlbertConfig } from '@lamina/albert';
 import { classifyObjective, clmObjective, createOptimizer, createPretrainer, eagerStep, float32, graphStep, int32, type EngineStep, type Feed, type StepEngine } from '@lamina/train';
 import { syntheticBatch } from './synthetic.js';
@@ -311,4 +311,74 @@ export const evalGraphVsEager = async (o: GraphVsEagerOptions = {}): Promise<Gra
   ts.graph.dispose();
   const [eager, graph] = [rate(samples.eager), rate(samples.graph)];
   return { eager, graph, ratio: graph.median / eager.median, batch: [B, S] };
+};
+
+/**
+ * A named `config_proto` setting for {@link configEffects}.
+ * @example { name: 'remapping off', config: { rewrite: { remapping: 'off' } } }
+ */
+export interface ConfigVariant {
+  readonly name: string;
+  readonly config: ConfigProtoOptions;
+}
+
+/**
+ * The settings {@link configEffects} prices by default: threads, `use_per_session_threads`, and
+ * Grappler's remapper, arithmetic, layout and constant-folding optimizers; Grappler off for scale.
+ * @example CONFIG_VARIANTS[0] // { name: 'default (empty config_proto)', config: {} }
+ */
+export const CONFIG_VARIANTS: readonly ConfigVariant[] = [
+  { name: 'default (empty config_proto)', config: {} },
+  { name: 'intra_op_parallelism_threads 1', config: { intraOpThreads: 1 } },
+  { name: 'inter_op_parallelism_threads 1', config: { interOpThreads: 1 } },
+  { name: 'inter 2, intra 2', config: { interOpThreads: 2, intraOpThreads: 2 } },
+  { name: 'use_per_session_threads', config: { usePerSessionThreads: true } },
+  { name: 'remapper off', config: { rewrite: { remapping: 'off' } } },
+  { name: 'arithmetic optimizer off', config: { rewrite: { arithmetic: 'off' } } },
+  { name: 'arithmetic aggressive', config: { rewrite: { arithmetic: 'aggressive' } } },
+  { name: 'layout optimizer off', config: { rewrite: { layout: 'off' } } },
+  { name: 'constant folding aggressive', config: { rewrite: { constantFolding: 'aggressive' } } },
+  { name: 'one optimizer pass', config: { metaOptimizerIterations: 1 } },
+  { name: 'Grappler off (disable_meta_optimizer)', config: { disableMetaOptimizer: true } },
+];
+
+/**
+ * What {@link configEffects} measured: tokens/s per setting and each median ÷ the first setting's.
+ * @example r.variants[5]?.ratio // remapper off ÷ default
+ */
+export interface ConfigEffects {
+  readonly kind: XlaBenchKind;
+  readonly batch: readonly [number, number];
+  readonly variants: readonly { readonly name: string; readonly rate: EngineRate; readonly ratio: number }[];
+}
+
+/**
+ * Prices `config_proto` settings on one graph training step: the same traced function called with
+ * each setting in turn (each is its own kernel, Grappler-optimized at its first call, which the
+ * warm-up takes), repeats interleaved across the settings. The first setting is the reference.
+ * @example const r = await configEffects('pretrain', CONFIG_VARIANTS.slice(0, 3), { repeats: 3, steps: 2 });
+ */
+export const configEffects = async (kind: XlaBenchKind, variants: readonly ConfigVariant[] = CONFIG_VARIANTS, o: GraphVsEagerOptions = {}): Promise<ConfigEffects> => {
+  const run = kind === 'pretrain' ? pretrainStep('graph', false) : generalStep(kind, 'graph', false);
+  const bytes = variants.map((v) => encodeConfigProto(v.config));
+  const before = setDefaultConfigProto(encodeConfigProto({}));
+  try {
+    await run.run(1); // a fresh optimizer's first step runs eager
+    for (const b of bytes) {
+      setDefaultConfigProto(b);
+      await run.run(Math.max(1, (o.warmup ?? 3) - 1));
+    }
+    if (run.engine() !== 'graph') throw new Error('the graph engine fell back to eager');
+    const samples = bytes.map(() => [] as number[]);
+    for (let i = 0; i < (o.repeats ?? 5); i++)
+      for (const [j, b] of bytes.entries()) {
+        setDefaultConfigProto(b);
+        samples[j]!.push(await run.run(o.steps ?? 5));
+      }
+    const rates = samples.map(rate);
+    return { kind, batch: kind === 'pretrain' ? [32, 64] : [16, 128], variants: variants.map((v, j) => ({ name: v.name, rate: rates[j]!, ratio: rates[j]!.median / rates[0]!.median })) };
+  } finally {
+    setDefaultConfigProto(before);
+    run.dispose();
+  }
 };

@@ -538,6 +538,19 @@ export interface GraphDecoder {
 }
 
 /**
+ * Options of {@link compileGraphDecoder}: those of {@link compileIncremental} and of the graph runner, and how a prompt runs.
+ * @example { prefill: 'eager', onNotice: (line) => process.stderr.write(`${line}\n`) }
+ */
+export interface GraphDecoderOptions extends DecodeOptions, GraphOptions {
+  /**
+   * A step of more than one new token (a prompt): `graph` (default) traces one function per
+   * length; `eager` runs the same step op by op, no trace (cheaper when each prompt length comes
+   * once, as in one `lamina generate`: a trace costs about two eager runs). One-token steps are traced either way.
+   */
+  readonly prefill?: 'graph' | 'eager';
+}
+
+/**
  * Compiles a causal model for incremental decoding on a fixed-capacity key/value cache, each step
  * one TensorFlow graph function ({@link graphRunner}): the parameters, the cache, the new ids and
  * their position are its arguments, so a decode step (one new token) is traced once and every
@@ -560,7 +573,7 @@ export interface GraphDecoder {
  * dec.tracedFunctions(); // 2
  * ```
  */
-export const compileGraphDecoder = (model: Node, opts: DecodeOptions & GraphOptions = {}): E.Either<ModelError, GraphDecoder> => {
+export const compileGraphDecoder = (model: Node, opts: GraphDecoderOptions = {}): E.Either<ModelError, GraphDecoder> => {
   const output = validate(model, opts);
   if (E.isLeft(output)) return output;
   const bad = refusal(model);
@@ -637,7 +650,8 @@ export const compileGraphDecoder = (model: Node, opts: DecodeOptions & GraphOpti
     };
     let out: tf.Tensor[];
     try {
-      out = runner.run(JSON.stringify([pNames, signalKeys, C]), pure, [...pNames.map((k) => params[k] as tf.Tensor), ...tables, ...kv, ids, pos]);
+      const args = [...pNames.map((k) => params[k] as tf.Tensor), ...tables, ...kv, ids, pos];
+      out = n > 1 && opts.prefill === 'eager' ? tf.tidy(() => pure(args)) : runner.run(JSON.stringify([pNames, signalKeys, C]), pure, args);
     } finally {
       tf.dispose([...tables, pos]);
     }

@@ -130,6 +130,18 @@ describe('compileGraphDecoder over a generation', () => {
     // a second generation with the same prompt length traces nothing new
     run(true);
     expect(dec.tracedFunctions()).toBe(2);
+    // prefill 'eager': the prompt runs op by op, only the decode step is traced, the same logits
+    const lazy = unwrap(compileGraphDecoder(model, { prefill: 'eager', onNotice: () => {} }));
+    const c0 = lazy.emptyCache(1, 32);
+    const c1 = dec.emptyCache(1, 32);
+    const a = lazy.step(params, c0, ids2d([prompt]));
+    const b = dec.step(params, c1, ids2d([prompt]));
+    const a2 = lazy.step(params, a.cache, ids2d([[5]]));
+    const b2 = dec.step(params, b.cache, ids2d([[5]]));
+    for (const [x, y] of [[a, b], [a2, b2]] as const) closeRows((x.logits.arraySync() as number[][][])[0] as number[][], (y.logits.arraySync() as number[][][])[0] as number[][]);
+    expect(lazy.tracedFunctions()).toBe(1);
+    [c0, c1, a.cache, b.cache, a2.cache, b2.cache].forEach(disposeCache);
+    tf.dispose([a.logits, b.logits, a2.logits, b2.logits]);
     Object.values(params).forEach((p) => p.dispose());
   });
 

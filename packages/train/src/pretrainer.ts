@@ -1,7 +1,10 @@
 /**
- * The pretraining step: ALBERT's objective (MLM + sentence-order, or NSP) on the compiled DSL
- * model, gradient accumulation over micro-batches, global-norm clipping and the optimizer update.
- * Compiled once; the step itself only runs tfjs ops inside `tf.tidy` and returns scalar tensors
+ * Pretraining: ALBERT's (or BERT's) pretraining model compiled from its DSL value, its parameters
+ * and optimizer, and its step. The step is the training core's ({@link stepOfEngine} in
+ * `core/graph-step.ts`: accumulation, data-parallel all-reduce, global-norm clip, the update, on
+ * the eager or the graph engine) run with the `mlm` objective and its sentence-level head
+ * ({@link albertMlmObjective}); this module only turns pretraining batches into feeds
+ * ({@link albertFeed}) and the step's metrics into a {@link StepResult}. It returns scalar tensors
  * (read them when you need them — reading is a host sync).
  *
  * @example
@@ -15,16 +18,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compile, graphRunner, init, paramSpecs, traceToFunction, callFunction, type CompiledModel, type RawTensor, type TracedFunction } from '@lamina/dsl';
+import { compile, init, paramSpecs, type RawTensor } from '@lamina/dsl';
 import { albertForPretraining, INPUTS, orderLogitsOutput, OUTPUTS, type AlbertConfig, type Batch } from '@lamina/albert';
-import { float32, int32, reduceAcrossWorkers, type Feed, type ParallelContext, type StepMetrics, type TrainStep } from './core/step.js';
-import { traceStepFunction, writeBackStep } from './core/graph-step.js';
-import { evalSumsEngine, type EvalEngineOptions } from './core/graph-eval.js';
-import { mlmObjective, weightedSparseCrossEntropy, type TrainingObjective } from './objectives/index.js';
+import { float32, int32, type Feed, type ParallelContext, type TrainState, type TrainStep } from './core/step.js';
+import { stepOfEngine, type EngineStep, type StepEngine } from './core/graph-step.js';
+import { evalSumsEngine, type EvalEngineOptions, type EvalSumsFn } from './core/graph-eval.js';
+import { mlmObjective, type TrainingObjective } from './objectives/index.js';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
-import { accumulate, clipByGlobalNorm } from './optim/grads.js';
-import { deriveSeed } from './rng.js';
 import type { GlobalTotals } from './distributed/shard.js';
+
+export type { StepEngine } from './core/graph-step.js';
 
 /** What the model is trained to do besides MLM. */
 export type Objective = 'sop' | 'nsp' | 'none';
@@ -54,12 +57,6 @@ export interface PretrainerOptions {
   /** Where the one-line notices of the graph engine go (default: stderr). */
   readonly onNotice?: (line: string) => void;
 }
-
-/**
- * How a training step runs: one TensorFlow function per step, or op by op.
- * @example createPretrainer({ ...opts, engine: 'graph' })
- */
-export type StepEngine = 'graph' | 'eager';
 
 /**
  * Data parallelism of one step: the micro-batches given to {@link Pretrainer.trainStep} are this
@@ -125,25 +122,14 @@ export interface Pretrainer {
   tracedFunctions(): number;
   /**
    * The same step as the {@link TrainStep} interface the training loop runs, on feeds made by
-   * {@link albertFeed} (it runs on the engine of {@link Pretrainer.trainStep}, graph or eager).
+   * {@link albertFeed} (the training core's step that {@link Pretrainer.trainStep} runs, on its engine).
    */
-  readonly step: TrainStep;
+  readonly step: EngineStep;
   /** Eval-mode metrics on a batch (MLM accuracy/loss at masked positions, order accuracy). */
   evaluate(batch: Batch): Promise<EvalSums>;
   /** Frees the parameters and optimizer state. */
   dispose(): void;
 }
-
-/** The tensors one (micro-)batch gives a step. */
-interface BatchTensors {
-  readonly inputs: Record<string, tf.Tensor>;
-  readonly labels: tf.Tensor1D;
-  readonly weights: tf.Tensor1D;
-  readonly orderLabels: tf.Tensor1D;
-}
-
-/** Thrown inside a trace when the step cannot be one graph (caught: the run falls back to eager). */
-class GraphStepUnsupported extends Error {}
 
 /** A pretraining set-up that cannot be built. */
 export interface PretrainerError {
@@ -152,15 +138,18 @@ export interface PretrainerError {
 }
 const pretrainerError = (message: string): PretrainerError => ({ _tag: 'PretrainerError', message });
 
-/** The model inputs of a batch as int32 tensors. */
+/**
+ * The model inputs of a batch as int32 tensors (call inside a tidy).
+ * @example const inputs = batchInputs(batch); // { input_ids, token_type_ids, attention_mask, masked_lm_positions }
+ */
 export const batchInputs = (b: Batch): Record<string, tf.Tensor> => {
   const [B, S] = b.shapes.inputIds;
   const [, P] = b.shapes.maskedLm;
   return {
-    input_ids: tf.tensor2d(b.inputIds, [B, S], 'int32'),
-    token_type_ids: tf.tensor2d(b.tokenTypeIds, [B, S], 'int32'),
-    attention_mask: tf.tensor2d(b.attentionMask, [B, S], 'int32'),
-    masked_lm_positions: tf.tensor2d(b.maskedLmPositions, [B, P], 'int32'),
+    [INPUTS.ids]: tf.tensor2d(b.inputIds, [B, S], 'int32'),
+    [INPUTS.tokenTypes]: tf.tensor2d(b.tokenTypeIds, [B, S], 'int32'),
+    [INPUTS.mask]: tf.tensor2d(b.attentionMask, [B, S], 'int32'),
+    [INPUTS.maskedPositions]: tf.tensor2d(b.maskedLmPositions, [B, P], 'int32'),
   };
 };
 
@@ -184,366 +173,87 @@ const denseLabels = (b: Batch): { ids: Int32Array; weights: Float32Array } => {
 
 export { weightedSparseCrossEntropy } from './objectives/index.js';
 
+/** The {@link EvalSums} of one batch from the `mlm` objective's eval sums. */
+const evalSumsOfBatch = async (sums: EvalSumsFn, params: Readonly<Record<string, tf.Tensor>>, b: Batch, order: boolean): Promise<EvalSums> => {
+  const [lossSum, correct, count, orderCorrect, orderCount] = await sums(params, albertFeed(b, { mlmPositions: 'masked', order }));
+  return { mlmLossSum: lossSum as number, mlmCorrect: correct as number, mlmCount: count as number, orderCorrect: orderCorrect as number, orderCount: orderCount as number };
+};
+
 /**
  * Builds a pretrainer: the pretraining model (only the outputs the loss needs are computed),
- * parameters (fresh, seeded, or `initialParams`), and the optimizer.
+ * parameters (fresh, seeded, or `initialParams`), the optimizer, and the training core's step
+ * ({@link stepOfEngine} of {@link albertMlmObjective} on the compiled model) on the chosen engine.
+ * @example const t = unwrap(createPretrainer({ config: tinyConfig(), objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 1, engine: 'graph' }));
  */
 export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerError, Pretrainer> => {
+  const objective = albertMlmObjective(opts.objective);
+  const order = opts.objective !== 'none';
+  const outputs = Object.values(objective.outputs).filter((o): o is string => o !== null);
   const model = albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: opts.mlmPositions });
-  const orderKey = opts.objective === 'none' ? undefined : `${opts.objective}_logits`;
-  const outputs = ['prediction_logits', ...(orderKey ? [orderKey] : [])];
-  // the 'all' model reads no masked_lm_positions, which batchInputs always carries
-  const fwd = compile(model, { input: 'input_ids', outputs, ignoreInputs: ['masked_lm_positions'] });
+  // the 'all' model reads no masked_lm_positions, which albertFeed always carries
+  const fwd = compile(model, { input: INPUTS.ids, outputs, ignoreInputs: [INPUTS.maskedPositions] });
   if (E.isLeft(fwd)) return E.left(pretrainerError(`${fwd.left.path}: ${fwd.left.message}`));
-  const evalFwd = compile(albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: 'masked' }), { input: 'input_ids', outputs });
+  const evalFwd = compile(albertForPretraining(opts.config, { objective: opts.objective, mlmPositions: 'masked' }), { input: INPUTS.ids, outputs });
   if (E.isLeft(evalFwd)) return E.left(pretrainerError(evalFwd.left.message));
   const paramsR = init(model, opts.seed);
   if (E.isLeft(paramsR)) return E.left(pretrainerError(paramsR.left.message));
   const params = paramsR.right as Record<string, tf.Variable>;
   if (opts.initialParams) {
-    const problems: string[] = [];
-    for (const k of Object.keys(opts.initialParams)) if (!(k in params)) problems.push(`unexpected ${k}`);
-    for (const [k, v] of Object.entries(params)) {
-      const raw = opts.initialParams[k];
-      if (!raw) problems.push(`missing ${k}`);
-      else if (raw.shape.join(',') !== v.shape.join(',')) problems.unshift(`${k} has shape [${raw.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
-      else v.assign(tf.tensor(raw.data, raw.shape as number[], 'float32'));
-    }
-    if (problems.length) {
+    const problem = loadInitial(params, opts.initialParams);
+    if (problem) {
       Object.values(params).forEach((v) => v.dispose());
-      return E.left(pretrainerError(`initial parameters do not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`));
+      return E.left(pretrainerError(problem));
     }
   }
   const optimizer = createOptimizer(opts.optimizer, opts.hyper);
   if (E.isLeft(optimizer)) return E.left(pretrainerError(optimizer.left.message));
-  const names = Object.keys(params);
-  const vars = names.map((k) => params[k] as tf.Variable);
-  const clip = opts.clipNorm ?? 1.0;
-  const V = opts.config.vocabSize;
-
-  // Dropout on the native backend uses TensorFlow's stateless random op, seeded by a tensor, in
-  // both engines: the masks are a pure function of (seed, step, micro-batch), so a graph step
-  // draws the same masks as the eager one and a resumed run the same as an uninterrupted one.
-  const stateless = tf.getBackend() === 'tensorflow' || tf.getBackend() === 'tensorflow-gpu';
-  const seedTensorOf = (seed: number): tf.Tensor => tf.tensor1d([seed | 0, 0], 'int32');
-
-  /** The tensors a step reads from a batch: model inputs and targets. */
-  const batchTensors = (b: Batch, dense: boolean): BatchTensors => {
-    const inputs = batchInputs(b);
-    let labels: tf.Tensor1D;
-    let weights: tf.Tensor1D;
-    if (dense) {
-      const d = denseLabels(b);
-      labels = tf.tensor1d(d.ids, 'int32');
-      weights = tf.tensor1d(d.weights, 'float32');
-    } else {
-      labels = tf.tensor1d(b.maskedLmIds, 'int32');
-      weights = tf.tensor1d(Float32Array.from(b.maskedLmWeights), 'float32');
-    }
-    return { inputs, labels, weights, orderLabels: tf.tensor1d(b.sentenceOrderLabel, 'int32') };
-  };
-
-  const lossesOf = (forward: CompiledModel, t: BatchTensors, training: boolean, seed: number | tf.Tensor, ps: Record<string, tf.Tensor>, share?: { totals: GlobalTotals | { readonly mlmWeight: tf.Scalar; readonly rows: tf.Scalar }; workers: number }) => {
-    const run = typeof seed === 'number' ? { training, seed } : { training, seedTensor: seed };
-    const out = forward(ps, t.inputs, run) as Record<string, tf.Tensor>;
-    const logits = out.prediction_logits as tf.Tensor;
-    const B = (t.inputs.input_ids as tf.Tensor).shape[0] as number;
-    const logits2d = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
-    const mlm = weightedSparseCrossEntropy(logits2d, t.labels, t.weights, share && { total: share.totals.mlmWeight, scale: share.workers });
-    let order: tf.Scalar = tf.scalar(0);
-    const orderLogits = orderKey ? out[orderKey] : undefined;
-    if (orderLogits)
-      order = weightedSparseCrossEntropy(orderLogits as tf.Tensor2D, t.orderLabels, tf.ones([B]) as tf.Tensor1D, share && { total: share.totals.rows, scale: share.workers });
-    return { mlm, order, logits2d, labels: t.labels, weights: t.weights, orderLogits };
-  };
-  const losses = (forward: CompiledModel, b: Batch, training: boolean, seed: number, ps: Record<string, tf.Tensor>, share?: { totals: GlobalTotals; workers: number }) =>
-    lossesOf(forward, batchTensors(b, opts.mlmPositions === 'all' && forward === fwd.right), training, stateless && training ? seedTensorOf(seed) : seed, ps, share);
+  const state: TrainState = { params, optimizer: optimizer.right };
+  const notice = opts.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // The one training core: forward, backward, accumulation, (data-parallel all-reduce), clip, the
+  // update and the NaN-safe metrics, eager or traced into one TensorFlow function per batch shape.
+  // Dropout is TensorFlow's stateless op on the native backend in both engines, seeded by
+  // (seed, step, micro-batch), so graph and eager agree and a resumed run draws the same masks.
+  const core = stepOfEngine(opts.engine ?? 'eager', { forward: fwd.right, objective, clipNorm: opts.clipNorm ?? 1.0, seed: opts.seed, xla: opts.xla ?? false, onNotice: notice });
 
   const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount(), parallel?: ParallelStep): StepResult => {
     if (microBatches.length === 0) throw new Error('trainStep needs at least one micro-batch');
     if (parallel && parallel.totals.length !== microBatches.length) throw new Error(`trainStep: ${parallel.totals.length} global totals for ${microBatches.length} micro-batches`);
-    const k = microBatches.length;
-    const result = tf.tidy(() => {
-      let gradSum: Record<string, tf.Tensor> | undefined;
-      let mlmSum: tf.Scalar = tf.scalar(0);
-      let orderSum: tf.Scalar = tf.scalar(0);
-      microBatches.forEach((b, i) => {
-        const seed = deriveSeed(opts.seed, 'dropout', stepIndex, i);
-        // the loss components leave the gradient scope as kept tensors, disposed right below
-        let parts: tf.Scalar[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const ps = Object.fromEntries(names.map((n, j) => [n, vars[j] as tf.Tensor]));
-          const share = parallel && { totals: parallel.totals[i] as GlobalTotals, workers: parallel.workers };
-          const l = losses(fwd.right, b, true, seed, ps, share);
-          parts = [tf.keep(l.mlm), tf.keep(l.order)];
-          return tf.add(l.mlm, l.order) as tf.Scalar;
-        }, vars);
-        value.dispose();
-        mlmSum = tf.add(mlmSum, parts[0] as tf.Scalar);
-        orderSum = tf.add(orderSum, parts[1] as tf.Scalar);
-        parts.forEach((t) => t.dispose());
-        const byPath: Record<string, tf.Tensor> = {};
-        for (const [j, n] of names.entries()) {
-          const g = grads[(vars[j] as tf.Variable).name];
-          if (g) byPath[n] = g;
-        }
-        gradSum = accumulate(gradSum, byPath);
-      });
-      let extras: tf.Tensor1D | undefined;
-      if (parallel) {
-        const r = reduceAcross(parallel, gradSum as Record<string, tf.Tensor>, mlmSum, orderSum);
-        gradSum = r.grads;
-        mlmSum = r.mlm;
-        orderSum = r.order;
-        extras = r.extras;
-      }
-      const avg = k === 1 ? (gradSum as Record<string, tf.Tensor>) : Object.fromEntries(Object.entries(gradSum as Record<string, tf.Tensor>).map(([n, g]) => [n, tf.div(g, k)]));
-      const { grads, norm } = clip > 0 ? clipByGlobalNorm(avg, clip) : { grads: avg, norm: tf.scalar(0) };
-      optimizer.right.step(params, grads, lr);
-      const mlmLoss = tf.div(mlmSum, k) as tf.Scalar;
-      const orderLoss = tf.div(orderSum, k) as tf.Scalar;
-      return { loss: tf.add(mlmLoss, orderLoss) as tf.Scalar, mlmLoss, orderLoss, gradNorm: norm as tf.Scalar, ...(extras ? { extras } : {}) };
-    });
-    const tokens = microBatches.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0);
-    return { ...result, tokens, dispose: () => [result.loss, result.mlmLoss, result.orderLoss, result.gradNorm, ...(result.extras ? [result.extras] : [])].forEach((t) => t.dispose()) };
-  };
-
-  /** One flat vector [every gradient in parameter order, mlm, order, extras…] through `allReduce` (the engines' shared {@link reduceAcrossWorkers}). */
-  const reduceAcross = (p: Pick<ParallelStep, 'allReduce' | 'extras'>, grads: Record<string, tf.Tensor>, mlm: tf.Scalar, order: tf.Scalar, extrasT?: tf.Tensor1D) => {
-    const extra = p.extras ?? [];
-    const r = reduceAcrossWorkers(p.allReduce, names.map((n, j) => [n, (vars[j] as tf.Variable).shape]), grads, [mlm, order], extrasT ?? tf.tensor1d(extra.length ? [...extra] : [0], 'float32'));
-    return { grads: r.grads, mlm: r.scalars[0] as tf.Scalar, order: r.scalars[1] as tf.Scalar, extras: r.extras };
-  };
-
-  // ---- the graph engine: the same step as a pure function of tensors, traced once per shape ----
-  let engine: StepEngine = opts.engine ?? 'eager';
-  const notice = opts.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
-  if (engine === 'graph' && !stateless) {
-    notice(`graph step: needs the native TensorFlow backend (active: ${tf.getBackend()}); running eager`);
-    engine = 'eager';
-  }
-  const traced = new Map<string, TracedFunction>();
-
-  /**
-   * Flat arguments: parameters, slots m, slots v (of `slotted` paths), lr, c1, c2, then per
-   * micro-batch its tensors and its dropout seed. Results: new parameters and slots of `slotted`,
-   * then loss, mlm, order, grad norm.
-   */
-  const stepArgs = (microBatches: readonly Batch[], lr: number, stepIndex: number, slotted: readonly string[], parallel?: ParallelStep): tf.Tensor[] => {
-    const slots = optimizer.right.slotVariables();
-    const c = optimizer.right.corrections(optimizer.right.stepCount() + 1);
-    const args: tf.Tensor[] = [...vars, ...slotted.map((p) => slots.get(p)!.m), ...slotted.map((p) => slots.get(p)!.v), tf.scalar(lr), tf.scalar(c.c1), tf.scalar(c.c2)];
-    microBatches.forEach((b, i) => {
-      const t = batchTensors(b, opts.mlmPositions === 'all');
-      args.push(t.inputs.input_ids!, t.inputs.token_type_ids!, t.inputs.attention_mask!, t.inputs.masked_lm_positions!, t.labels, t.weights, t.orderLabels);
-      args.push(seedTensorOf(deriveSeed(opts.seed, 'dropout', stepIndex, i)));
-      // data parallel: the global batch's totals change every step, so they are arguments too
-      const g = parallel?.totals[i];
-      if (g) args.push(tf.tensor1d([g.mlmWeight, g.rows], 'float32'));
-    });
-    if (parallel) args.push(tf.tensor1d(parallel.extras?.length ? [...parallel.extras] : [0], 'float32'));
-    return args;
-  };
-
-  /**
-   * With `parallel` (data parallelism), each micro-batch also takes its global totals, and the
-   * gradients, loss parts and extras are averaged across the workers by `allReduce` inside the
-   * traced function: its CollectiveReduceV2 is a node of the graph (group size, group key,
-   * instance key and timeout are constants, the same on every worker, which trace at the same step).
-   */
-  const pureStep = (k: number, slotted: readonly string[], parallel?: Pick<ParallelStep, 'allReduce' | 'workers'>) => (flat: tf.Tensor[]): tf.Tensor[] => {
-    const n = names.length;
-    const s = slotted.length;
-    const ps = flat.slice(0, n);
-    const ms = flat.slice(n, n + s);
-    const vs = flat.slice(n + s, n + 2 * s);
-    const [lrT, c1, c2] = flat.slice(n + 2 * s, n + 2 * s + 3) as [tf.Scalar, tf.Scalar, tf.Scalar];
-    const per = parallel ? 9 : 8;
-    const base = n + 2 * s + 3;
-    let gradSum: Record<string, tf.Tensor> | undefined;
-    let mlmSum: tf.Scalar = tf.scalar(0);
-    let orderSum: tf.Scalar = tf.scalar(0);
-    for (let i = 0; i < k; i++) {
-      const [ids, types, mask, positions, labels, weights, orderLabels, seedT, totalsT] = flat.slice(base + i * per, base + (i + 1) * per) as tf.Tensor[];
-      const share = parallel && totalsT ? { totals: { mlmWeight: tf.reshape(tf.slice(totalsT, [0], [1]), []) as tf.Scalar, rows: tf.reshape(tf.slice(totalsT, [1], [1]), []) as tf.Scalar }, workers: parallel.workers } : undefined;
-      const t: BatchTensors = { inputs: { input_ids: ids!, token_type_ids: types!, attention_mask: mask!, masked_lm_positions: positions! }, labels: labels as tf.Tensor1D, weights: weights as tf.Tensor1D, orderLabels: orderLabels as tf.Tensor1D };
-      let parts: tf.Scalar[] = [];
-      const { value, grads } = tf.engine().gradients(
-        () => {
-          const byName = Object.fromEntries(names.map((nm, j) => [nm, ps[j] as tf.Tensor]));
-          const l = lossesOf(fwd.right, t, true, seedT!, byName, share);
-          parts = [tf.keep(l.mlm), tf.keep(l.order)];
-          return tf.add(l.mlm, l.order) as tf.Scalar;
-        },
-        ps,
-        undefined,
-        true,
-      );
-      value.dispose();
-      mlmSum = tf.add(mlmSum, parts[0] as tf.Scalar);
-      orderSum = tf.add(orderSum, parts[1] as tf.Scalar);
-      const byPath: Record<string, tf.Tensor> = {};
-      names.forEach((nm, j) => {
-        const g = grads[j];
-        if (g) byPath[nm] = g;
-      });
-      gradSum = accumulate(gradSum, byPath);
-    }
-    let extrasOut: tf.Tensor[] = [];
-    if (parallel) {
-      const r = reduceAcross(parallel, gradSum as Record<string, tf.Tensor>, mlmSum, orderSum, flat[base + k * per] as tf.Tensor1D);
-      gradSum = r.grads;
-      mlmSum = r.mlm;
-      orderSum = r.order;
-      extrasOut = [r.extras];
-    }
-    const avg = k === 1 ? (gradSum as Record<string, tf.Tensor>) : Object.fromEntries(Object.entries(gradSum as Record<string, tf.Tensor>).map(([nm, g]) => [nm, tf.div(g, k)]));
-    const { grads, norm } = clip > 0 ? clipByGlobalNorm(avg, clip) : { grads: avg, norm: tf.scalar(0) };
-    const missing = Object.keys(grads).filter((p) => !slotted.includes(p));
-    if (missing.length) throw new GraphStepUnsupported(`${missing.length} parameter(s) have gradients but no optimizer state yet (${missing[0]})`);
-    const nextW: tf.Tensor[] = [];
-    const nextM: tf.Tensor[] = [];
-    const nextV: tf.Tensor[] = [];
-    slotted.forEach((p, j) => {
-      const w = ps[names.indexOf(p)] as tf.Tensor;
-      const g = grads[p];
-      if (!g) {
-        // no gradient this step: unchanged, as the eager optimizer leaves it
-        nextW.push(w);
-        nextM.push(ms[j] as tf.Tensor);
-        nextV.push(vs[j] as tf.Tensor);
-        return;
-      }
-      const u = optimizer.right.updateOf(p, w, g, ms[j] as tf.Tensor, vs[j] as tf.Tensor, lrT, { c1, c2 });
-      nextW.push(u.w);
-      nextM.push(u.m);
-      nextV.push(u.v);
-    });
-    const mlmLoss = tf.div(mlmSum, k) as tf.Scalar;
-    const orderLoss = tf.div(orderSum, k) as tf.Scalar;
-    return [...nextW, ...nextM, ...nextV, tf.add(mlmLoss, orderLoss), mlmLoss, orderLoss, norm, ...extrasOut];
-  };
-
-  const graphStep = (microBatches: readonly Batch[], lr: number, stepIndex: number, parallel?: ParallelStep): StepResult | undefined => {
-    const slots = optimizer.right.slotVariables();
-    // the first step runs eagerly: it creates the optimizer state of exactly the parameters that get gradients
-    if (slots.size === 0) return undefined;
-    const slotted = names.filter((p) => slots.has(p));
-    const k = microBatches.length;
-    const key = JSON.stringify([slotted.length, microBatches.map((b) => [b.shapes.inputIds, b.shapes.maskedLm]), parallel ? [parallel.workers, parallel.extras?.length ?? 0] : 0]);
-    const tokens = microBatches.reduce((a, b) => a + b.shapes.inputIds[0] * b.shapes.inputIds[1], 0);
-    let fn = traced.get(key);
-    let outs: tf.Tensor[];
-    const args = stepArgs(microBatches, lr, stepIndex, slotted, parallel);
-    const owned = args.slice(names.length + 2 * slotted.length);
-    try {
-      if (!fn) {
-        let r: ReturnType<typeof traceToFunction>;
-        try {
-          r = traceStepFunction('lamina_pretrain_step', pureStep(k, slotted, parallel), args);
-        } catch (e) {
-          if (e instanceof GraphStepUnsupported) r = E.left({ _tag: 'TraceError', message: e.message });
-          else throw e;
-        }
-        if (E.isLeft(r)) {
-          notice(`graph step: cannot compile this step to one graph (${r.left.message}); running eager`);
-          engine = 'eager';
-          return undefined;
-        }
-        fn = r.right;
-        traced.set(key, fn);
-      }
-      const called = callFunction(fn.name, args, fn.numOutputs, { xla: opts.xla ?? false });
-      if (E.isLeft(called)) throw new Error(`graph step failed: ${called.left.message}`);
-      outs = called.right;
-    } finally {
-      tf.dispose(owned);
-    }
-    const rest = writeBackStep(params, slots, slotted, outs);
-    optimizer.right.advance();
-    const [loss, mlmLoss, orderLoss, gradNorm, extras] = rest;
-    const kept = [loss!, mlmLoss!, orderLoss!, gradNorm!, ...(extras ? [extras] : [])];
-    return { loss: loss as tf.Scalar, mlmLoss: mlmLoss as tf.Scalar, orderLoss: orderLoss as tf.Scalar, gradNorm: gradNorm as tf.Scalar, ...(extras ? { extras: extras as tf.Tensor1D } : {}), tokens, dispose: () => tf.dispose(kept) };
-  };
-
-  const step = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount(), parallel?: ParallelStep): StepResult => {
-    // a data-parallel step's all-reduce is a node of the traced function (see pureStep)
-    if (engine === 'graph' && microBatches.length > 0) {
-      const r = graphStep(microBatches, lr, stepIndex, parallel);
-      if (r) return r;
-    }
-    return trainStep(microBatches, lr, stepIndex, parallel);
-  };
-
-  // eval on the step's engine: forward and sums as one function of (parameters, batch tensors) per batch shape
-  const evalRunner = graphRunner('lamina_pretrain_eval', { engine, onNotice: notice });
-  const evaluate = async (b: Batch): Promise<EvalSums> => {
-    const t = tf.tidy(() => {
-      const bt = batchTensors(b, false);
-      const inNames = Object.keys(bt.inputs).sort();
-      const pure = (flat: tf.Tensor[]): tf.Tensor[] => {
-        const ps = Object.fromEntries(names.map((n, j) => [n, flat[j] as tf.Tensor]));
-        const at = names.length + inNames.length;
-        const [labels, weights, orderLabels] = flat.slice(at) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-        const l = lossesOf(evalFwd.right, { inputs: Object.fromEntries(inNames.map((k, i) => [k, flat[names.length + i] as tf.Tensor])), labels, weights, orderLabels }, false, 0, ps);
-        const pred = tf.argMax(l.logits2d, -1);
-        const correct = tf.sum(tf.mul(tf.cast(tf.equal(pred, l.labels), 'float32'), l.weights));
-        const count = tf.sum(l.weights);
-        const orderCorrect = l.orderLogits ? tf.sum(tf.cast(tf.equal(tf.argMax(l.orderLogits, -1), orderLabels), 'float32')) : tf.scalar(0);
-        return [tf.stack([tf.mul(l.mlm, tf.add(count, 1e-5)), correct, count, orderCorrect])];
-      };
-      const args = [...vars, ...inNames.map((k) => bt.inputs[k] as tf.Tensor), bt.labels, bt.weights, bt.orderLabels];
-      return evalRunner.run(JSON.stringify([names, inNames]), pure, args)[0] as tf.Tensor;
-    });
-    const [lossSum, correct, count, orderCorrect] = Array.from(await t.data());
-    t.dispose();
+    const feeds = microBatches.map((b) => albertFeed(b, { mlmPositions: opts.mlmPositions, order }));
+    const m = core(state, feeds, { lr, step: stepIndex, ...(parallel ? { parallel: parallelContext(parallel) } : {}) });
+    const orderLoss = m.parts.order_loss ?? tf.scalar(0);
     return {
-      mlmLossSum: lossSum as number,
-      mlmCorrect: correct as number,
-      mlmCount: count as number,
-      orderCorrect: orderCorrect as number,
-      orderCount: orderKey ? b.shapes.inputIds[0] : 0,
+      loss: m.loss,
+      mlmLoss: m.parts.mlm_loss as tf.Scalar,
+      orderLoss,
+      gradNorm: m.gradNorm,
+      tokens: m.tokens,
+      ...(m.extras ? { extras: m.extras } : {}),
+      dispose: () => {
+        m.dispose();
+        if (!order) orderLoss.dispose();
+      },
     };
   };
 
-  // The loop's step interface over the same engine: feeds come from albertFeed, which remembers
-  // the batch each was made from; the parallel context maps back to this step's ParallelStep.
-  const loopStep: TrainStep = (_state, micro, ctx): StepMetrics => {
-    const batches = micro.map((f) => {
-      const b = feedBatches.get(f);
-      if (!b) throw new Error('Pretrainer.step takes feeds made by albertFeed');
-      return b;
-    });
-    const p = ctx.parallel;
-    const r = step(batches, ctx.lr, ctx.step, p && { workers: p.workers, totals: p.totals.map((t) => ({ mlmWeight: t.mlmWeight as number, rows: t.rows as number })), allReduce: p.allReduce, ...(p.extras ? { extras: p.extras } : {}) });
-    return {
-      loss: r.loss,
-      parts: { mlm_loss: r.mlmLoss, ...(orderKey ? { order_loss: r.orderLoss } : {}) },
-      gradNorm: r.gradNorm,
-      tokens: r.tokens,
-      ...(r.extras ? { extras: r.extras } : {}),
-      dispose: r.dispose,
-    };
-  };
+  // held-out evaluation on the step's engine (after its fallback, if any): the eval-mode forward
+  // (MLM logits at the masked positions) and the objective's sums, as `lamina eval` computes them
+  const sums = evalSumsEngine(core.engine(), evalFwd.right, objective, { onNotice: notice });
 
   return E.right({
     params,
     optimizer: optimizer.right,
     options: opts,
-    trainStep: step,
-    step: loopStep,
-    engine: () => engine,
-    tracedFunctions: () => traced.size,
-    evaluate,
+    trainStep,
+    step: core,
+    engine: core.engine,
+    tracedFunctions: core.tracedFunctions,
+    evaluate: (b: Batch) => evalSumsOfBatch(sums, params, b, order),
     dispose: () => {
       Object.values(params).forEach((v) => v.dispose());
       optimizer.right.dispose();
     },
   });
 };
-
-/** The batch each {@link albertFeed} was made from (the pretrainer's step runs on batches). */
-const feedBatches = new WeakMap<Feed, Batch>();
 
 /**
  * A pretraining batch as a {@link Feed} of the `mlm` objective: the model inputs (by the names
@@ -555,7 +265,7 @@ export const albertFeed = (b: Batch, o: { readonly mlmPositions: 'masked' | 'all
   const [B, S] = b.shapes.inputIds;
   const [, P] = b.shapes.maskedLm;
   const d = o.mlmPositions === 'all' ? denseLabels(b) : undefined;
-  const f: Feed = {
+  return {
     inputs: {
       [INPUTS.ids]: int32([B, S], b.inputIds),
       [INPUTS.tokenTypes]: int32([B, S], b.tokenTypeIds),
@@ -569,8 +279,6 @@ export const albertFeed = (b: Batch, o: { readonly mlmPositions: 'masked' | 'all
     },
     tokens: B * S,
   };
-  feedBatches.set(f, b);
-  return f;
 };
 
 /**
@@ -641,14 +349,10 @@ export const createMlmEvaluator = (
   }
   if (problems.length) return E.left(pretrainerError(`the parameters do not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`));
   const params = Object.fromEntries(specs.right.map((s) => [s.path, tf.tensor((weights[s.path] as RawTensor).data, [...s.shape], 'float32')]));
-  const order = objective !== 'none';
   const sums = evalSumsEngine(options.engine ?? 'eager', fwd.right, obj, options);
   return E.right({
     engine: sums.engine,
-    evaluate: async (b: Batch): Promise<EvalSums> => {
-      const [lossSum, correct, count, orderCorrect, orderCount] = await sums(params, albertFeed(b, { mlmPositions: 'masked', order }));
-      return { mlmLossSum: lossSum as number, mlmCorrect: correct as number, mlmCount: count as number, orderCorrect: orderCorrect as number, orderCount: orderCount as number };
-    },
+    evaluate: (b: Batch) => evalSumsOfBatch(sums, params, b, objective !== 'none'),
     dispose: () => Object.values(params).forEach((t) => t.dispose()),
   });
 };

@@ -79,18 +79,33 @@ describe('GPT-2 tiny: cached logits = full-window logits', () => {
 });
 
 describe('generate: the cache changes the speed, not the text', () => {
-  it('greedy (temperature 0) gives the same ids with and without the cache, and says which path ran', async () => {
+  it('greedy (temperature 0) gives the same ids with the graph cache, the eager cache and without a cache, and says which path ran', async () => {
     const lines: string[] = [];
     const a = await ok(request({ maxNewTokens: 8, onPlan: (l) => lines.push(l) }));
     const b = await ok(request({ maxNewTokens: 8, cache: false, onPlan: (l) => lines.push(l) }));
-    expect(a.decoding).toBe('cache');
-    expect(b.decoding).toBe('window');
+    const c = await ok(request({ maxNewTokens: 8, engine: 'eager', onPlan: (l) => lines.push(l) }));
+    expect([a.decoding, a.engine]).toEqual(['cache', 'graph']);
+    expect([b.decoding, b.engine]).toEqual(['window', undefined]);
+    expect([c.decoding, c.engine]).toEqual(['cache', 'eager']);
     expect(a.newTokens).toBe(8);
     expect(a.ids).toEqual(b.ids);
+    expect(c.ids).toEqual(b.ids);
     expect(lines).toEqual([
-      'generate: key/value cache (2 attention application(s) cached; one position per new token)',
+      'generate: key/value cache (2 attention application(s) cached; one position per new token, each step one graph function)',
       'generate: no key/value cache (--no-cache); running the whole window per new token',
+      'generate: key/value cache (2 attention application(s) cached; one position per new token, op by op)',
     ]);
+  });
+
+  it('the graph decoder traces its decode step once (the prompt runs eager), reused by later generations of the same model', async () => {
+    await ok(request({ maxNewTokens: 3 }));
+    const plan = decodingPlan(gpt, undefined, true);
+    if (E.isLeft(plan) || plan.right.kind !== 'cache' || plan.right.engine !== 'graph') throw new Error('expected the graph decoder');
+    const traced = plan.right.decoder.tracedFunctions();
+    expect(traced).toBe(1);
+    await ok(request({ maxNewTokens: 6 }));
+    await ok(request({ maxNewTokens: 6, sampling: { temperature: 0.7 }, seed: 3 }));
+    expect(plan.right.decoder.tracedFunctions()).toBe(traced);
   });
 
   it('seeded sampling is reproducible (and the same on both paths for the same seed)', async () => {
@@ -105,8 +120,8 @@ describe('generate: the cache changes the speed, not the text', () => {
   });
 
   it('stops at the model positions on both paths (no sliding window)', async () => {
-    for (const cache of [true, false]) {
-      const g = await ok(request({ maxNewTokens: 100, cache }));
+    for (const [cache, engine] of [[true, 'graph'], [true, 'eager'], [false, 'graph']] as const) {
+      const g = await ok(request({ maxNewTokens: 100, cache, engine }));
       expect(g.stop).toBe('positions');
       expect(g.ids.length).toBe(24);
     }
@@ -114,11 +129,11 @@ describe('generate: the cache changes the speed, not the text', () => {
     expect(E.isLeft(long) && long.left).toMatch(/^the prompt is \d+ tokens; the model has 24 positions$/);
   });
 
-  it('leaks no tensor over a generation, on either path', async () => {
+  it('leaks no tensor over a generation, on every path', async () => {
     await ok(request({ maxNewTokens: 2 }));
-    for (const cache of [true, false]) {
+    for (const [cache, engine] of [[true, 'graph'], [true, 'eager'], [false, 'graph']] as const) {
       const before = tf.memory().numTensors;
-      await ok(request({ maxNewTokens: 10, cache }));
+      await ok(request({ maxNewTokens: 10, cache, engine }));
       expect(tf.memory().numTensors).toBe(before);
     }
   });

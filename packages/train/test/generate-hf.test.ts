@@ -1,7 +1,8 @@
 // `lamina generate --checkpoint <Hugging Face GPT-2 dir>`: the directory's GPT-2 (config.json +
 // model.safetensors) with its byte-level BPE (vocab.json + merges.txt), greedy ids equal to
 // GPT2LMHeadModel.generate's on the same weights (ids, not floats: the reference runs kept only
-// prompts whose best logit beats the second by > 0.05 at every step), and the one-line errors.
+// prompts whose best logit beats the second by > 0.05 at every step), and the one-line errors;
+// `lamina eval --checkpoint <that dir> --corpus`: clm loss equal to transformers' (1e-4 relative).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -89,6 +90,12 @@ describe('lamina generate on a Hugging Face GPT-2 directory', () => {
     await oneLine(['generate', '--checkpoint', tmp, '--prompt', 'x'], /is not a lamina train run directory, nor a Hugging Face GPT-2 directory/);
     // a prompt longer than the model's 32 positions
     await oneLine(['generate', '--checkpoint', tiny, '--prompt', 'whale '.repeat(40)], /^lamina generate: the prompt is \d+ tokens; the model has 32 positions$/);
+    // export-hf writes ALBERT only: a train run is refused in those words (not as a missing file)
+    const run = path.join(tmp, 'train-run');
+    fs.mkdirSync(run);
+    fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify({ kind: 'lamina-train-run' }));
+    await oneLine(['export-hf', '--checkpoint', run, '--out', path.join(tmp, 'export-out')], /^lamina export-hf: .*train-run is a lamina train run; export-hf writes ALBERT models/);
+    expect(fs.existsSync(path.join(tmp, 'export-out'))).toBe(false);
     // a malformed merges.txt is named with its line
     const broken = path.join(tmp, 'broken');
     fs.mkdirSync(broken);
@@ -122,5 +129,59 @@ describe('lamina generate on a Hugging Face GPT-2 directory', () => {
       }
     },
     300_000, // torch's start-up on a loaded machine
+  );
+});
+
+describe('lamina eval on a Hugging Face GPT-2 directory (clm, its own tokenizer)', () => {
+  const corpus = path.join(tmp, 'corpus.txt');
+  const words = ['whale', 'ship', 'sea', 'harpoon', 'captain', 'storm', 'island', 'night'];
+  // one line per paragraph, single spaces: lamina's sentence split and re-join gives the same text
+  const docs = Array.from({ length: 8 }, (_, i) => Array.from({ length: 6 }, (_, j) => `The ${words[(i + j) % 8]} met the ${words[(i * 3 + j) % 8]} ${j + 1} times.`).join(' '));
+  fs.writeFileSync(corpus, `${docs.join('\n\n')}\n`);
+  const args = ['eval', '--checkpoint', tiny, '--corpus', corpus, '--seq-len', '16', '--batch-size', '4', '--batches', '3', '--json'];
+
+  it('reports loss, perplexity = exp(loss) and accuracy over the windows; graph and eager agree', async () => {
+    const r = await runCli(args);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.errLines).toEqual(['eval engine: graph (one TensorFlow function per batch shape; --eager runs op by op)']);
+    const j = JSON.parse(r.stdout) as { windows: number; tokens: number; seqLength: number; loss: number; perplexity: number; accuracy: number };
+    expect(j.seqLength).toBe(16);
+    expect(j.windows).toBe(12); // 3 batches of 4: the corpus has more
+    expect(j.tokens).toBe(12 * 16 + 1);
+    expect(j.perplexity).toBeCloseTo(Math.exp(j.loss), 6);
+    expect(j.accuracy >= 0 && j.accuracy <= 1).toBe(true);
+    const e = await runCli([...args, '--eager']);
+    expect(Math.abs(JSON.parse(e.stdout).loss - j.loss)).toBeLessThanOrEqual(1e-5 * j.loss);
+  });
+
+  it('no --corpus, a --seq-len beyond the positions, a dir without tokenizer: one line, exit 2', async () => {
+    const one = async (a: string[], re: RegExp) => {
+      const r = await runCli(a);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.errLines, r.stderr).toHaveLength(1);
+      expect(r.errLines[0]).toMatch(re);
+    };
+    await one(['eval', '--checkpoint', tiny], /--corpus is needed for a Hugging Face directory/);
+    await one(['eval', '--checkpoint', tiny, '--corpus', corpus, '--seq-len', '64'], /--seq-len must be an integer <= 32 \(the model's n_positions\), got 64/);
+    const bare = path.join(tmp, 'bare-eval');
+    fs.mkdirSync(bare);
+    for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(path.join(tiny, f), path.join(bare, f));
+    await one(['eval', '--checkpoint', bare, '--corpus', corpus], /bare-eval has no GPT-2 tokenizer/);
+  });
+
+  it.skipIf(!fs.existsSync(venvPython))(
+    'the loss equals GPT2LMHeadModel\'s on the same windows (tokens, count, loss within 1e-4 relative; needs .venv)',
+    async () => {
+      const r = await runCli(args);
+      expect(r.status, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout) as { windows: number; tokens: number; loss: number; accuracy: number };
+      const py = spawnSync(venvPython, ['scripts/python/hf_gpt2_clm_eval.py', tiny, corpus, '16', '12'], { encoding: 'utf8', cwd: repo });
+      expect(py.status, py.stderr).toBe(0);
+      const hf = JSON.parse(py.stdout.trim()) as { windows: number; tokens: number; loss: number; accuracy: number };
+      expect(j.windows).toBe(hf.windows);
+      expect(j.tokens).toBe(hf.tokens);
+      expect(Math.abs(j.loss - hf.loss)).toBeLessThanOrEqual(1e-4 * hf.loss);
+    },
+    300_000,
   );
 });

@@ -227,7 +227,21 @@ export interface CallOptions {
   readonly configProto?: Uint8Array;
 }
 
-const EMPTY_CONFIG = encodeConfigProto({});
+let defaultConfig: Uint8Array = encodeConfigProto({});
+
+/**
+ * Sets the `config_proto` every later function call carries when its {@link CallOptions} give
+ * none (the graph training steps, evaluation and inference all call through here), and returns
+ * the previous one. Empty by default: Grappler with TensorFlow's default optimizers. Used by the
+ * bench to price Grappler and threading settings on the same traced function (each distinct
+ * config is a kernel of its own, optimized at its first call).
+ * @example const before = setDefaultConfigProto(encodeConfigProto({ rewrite: { remapping: 'off' } })); … setDefaultConfigProto(before);
+ */
+export const setDefaultConfigProto = (config: Uint8Array): Uint8Array => {
+  const before = defaultConfig;
+  defaultConfig = config;
+  return before;
+};
 
 /**
  * Calls a registered function as one op, with a `config_proto` attribute so Grappler optimizes
@@ -246,7 +260,7 @@ export const callFunction = (
   E.flatMap(nodeBackend(), (b) =>
     attempt(() => {
       const attrs: NativeOpAttr[] = [
-        { name: 'config_proto', type: b.binding.TF_ATTR_STRING, value: options.configProto ?? EMPTY_CONFIG },
+        { name: 'config_proto', type: b.binding.TF_ATTR_STRING, value: options.configProto ?? defaultConfig },
       ];
       if (options.xla) attrs.push({ name: '_XlaMustCompile', type: b.binding.TF_ATTR_BOOL, value: true });
       return b.executeMultipleOutputs(name, attrs, inputs, numOutputs);

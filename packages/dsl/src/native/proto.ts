@@ -330,7 +330,41 @@ export interface ConfigProtoOptions {
   readonly interOpThreads?: number;
   /** `experimental.collective_group_leader`, e.g. `/job:worker/replica:0/task:0`. */
   readonly collectiveGroupLeader?: string;
+  /** `use_per_session_threads`. */
+  readonly usePerSessionThreads?: boolean;
+  /**
+   * Grappler's optimizers (`graph_options.rewrite_options`), each `on`, `off` or `aggressive`;
+   * unset ones keep TensorFlow's default.
+   */
+  readonly rewrite?: { readonly [K in GrapplerOptimizer]?: 'on' | 'off' | 'aggressive' };
+  /** `rewrite_options.disable_meta_optimizer`: Grappler off altogether. */
+  readonly disableMetaOptimizer?: boolean;
+  /** `rewrite_options.meta_optimizer_iterations`: 1 or 2 passes of the optimizers (default 2). */
+  readonly metaOptimizerIterations?: 1 | 2;
 }
+
+/**
+ * Grappler optimizers by their `RewriterConfig` field number (`tensorflow/core/protobuf/rewriter_config.proto`).
+ * @example GRAPPLER_OPTIMIZERS.remapping // 14
+ */
+export const GRAPPLER_OPTIMIZERS = {
+  layout: 1,
+  constantFolding: 3,
+  memory: 4,
+  arithmetic: 7,
+  dependency: 8,
+  loop: 9,
+  function: 10,
+  shape: 13,
+  remapping: 14,
+  commonSubgraphElimination: 24,
+} as const;
+/**
+ * One of {@link GRAPPLER_OPTIMIZERS}.
+ * @example const o: GrapplerOptimizer = 'remapping';
+ */
+export type GrapplerOptimizer = keyof typeof GRAPPLER_OPTIMIZERS;
+const TOGGLE = { on: 1, off: 2, aggressive: 3 } as const;
 
 /**
  * Serializes a `tensorflow.ConfigProto`. With no options it is empty, which Grappler reads as
@@ -341,6 +375,17 @@ export const encodeConfigProto = (o: ConfigProtoOptions = {}): Uint8Array => {
   const w = new ProtoWriter();
   if (o.intraOpThreads) w.int(2, o.intraOpThreads);
   if (o.interOpThreads) w.int(5, o.interOpThreads);
+  if (o.usePerSessionThreads) w.int(9, 1);
+  const rewrite = Object.entries(o.rewrite ?? {}).filter(([, v]) => v !== undefined);
+  if (rewrite.length || o.disableMetaOptimizer || o.metaOptimizerIterations) {
+    w.message(10, (graph) =>
+      graph.message(10, (rw) => {
+        for (const [k, v] of rewrite.sort(([a], [b]) => GRAPPLER_OPTIMIZERS[a as GrapplerOptimizer] - GRAPPLER_OPTIMIZERS[b as GrapplerOptimizer])) rw.int(GRAPPLER_OPTIMIZERS[k as GrapplerOptimizer], TOGGLE[v as keyof typeof TOGGLE]);
+        if (o.metaOptimizerIterations) rw.int(12, o.metaOptimizerIterations);
+        if (o.disableMetaOptimizer) rw.int(19, 1);
+      }),
+    );
+  }
   if (o.collectiveGroupLeader) {
     const leader = o.collectiveGroupLeader;
     w.message(16, (e) => e.string(1, leader));

@@ -1,13 +1,17 @@
 /**
  * `lamina eval`: held-out MLM accuracy/perplexity and sentence-order accuracy of a pretrained
- * model (a lamina run or a Hugging Face ALBERT directory), a `lamina train` run's objective
+ * model (a lamina run or a Hugging Face ALBERT directory), a Hugging Face GPT-2 directory's clm
+ * loss/perplexity on `--corpus` (its own tokenizer), a `lamina train` run's objective
  * metrics, or (`--model`) any DSL model as initialised: the baseline a run's eval compares to.
  * Evaluation runs on the graph path by default (one TensorFlow function per batch shape), `--eager`
  * op by op; one line on stderr names the engine.
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { buildPretrainingDataset, pretrainingOptions, splitCorpus } from '@lamina/albert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildPretrainingDataset, isGpt2HfConfig, pretrainingOptions, splitCorpus } from '@lamina/albert';
+import { evaluateGpt2HfDirectory } from '../run/eval-gpt2-hf.js';
 import { createMlmEvaluator } from '../pretrainer.js';
 import { datasetCacheDir, evalBatches, runCorpus, type DataOptions } from '../run/data.js';
 import { loadModelDir } from '../run/load.js';
@@ -28,7 +32,7 @@ export const evalCmd: Command = {
   usage:
     'lamina eval (--checkpoint <run-dir|train-run|hf-dir> | --model <file.ts|file.js|file.json|preset> --objective <objective>) [--corpus <file|dir> | --train … --eval …] [--batch-size B] [--batches N] [--json]',
   options: {
-    checkpoint: { type: 'string', arg: 'dir', help: 'a lamina pretraining run, a lamina train run (evaluated on its held-out data), or a Hugging Face ALBERT directory' },
+    checkpoint: { type: 'string', arg: 'dir', help: 'a lamina pretraining run, a lamina train run (evaluated on its held-out data), or a Hugging Face ALBERT or GPT-2 directory (GPT-2: clm loss/perplexity on --corpus with its own tokenizer)' },
     model: { type: 'string', arg: 'file.ts|file.js|file.json|preset', help: 'instead of --checkpoint: a model as `lamina train --model` takes it, evaluated as initialised from --seed on the held-out data `lamina train` would use (its baseline)' },
     objective: { ...TRAIN_OPTIONS.objective, help: 'with --model: the objective whose metrics are reported' },
     corpus: { type: 'string', arg: 'file|dir', help: "evaluate on this whole corpus (default: the run's held-out documents); with --model (clm/mlm): the corpus whose held-out split is evaluated (default: the bundled one)" },
@@ -51,6 +55,7 @@ export const evalCmd: Command = {
     'lamina eval --checkpoint runs/demo/pretrain',
     'lamina eval --checkpoint runs/demo/pretrain --corpus my-notes.txt --json',
     'lamina eval --model ~/models/tiny-gpt.ts --objective clm --corpus notes.txt --seed 1',
+    'lamina eval --checkpoint packages/albert/test/fixtures/bpe/gpt2-tiny --corpus notes.txt --seq-len 32',
   ],
   async run(v) {
     const O = evalCmd.options;
@@ -77,6 +82,7 @@ export const evalCmd: Command = {
       else console.log(`${dir} (step ${r.right.step}, ${r.right.objective}), ${r.right.batches} held-out batches: ${metricsLine(r.right)}`);
       return EXIT.ok;
     }
+    if (isGpt2HfConfig(configJsonOf(dir))) return evalGpt2Hf(v, dir);
     const m = await loadModelDir(dir, { note: (msg) => console.error(`lamina eval: ${msg}`) });
     if (E.isLeft(m)) throw usageError(m.left);
     const run = m.right.kind === 'lamina-run' ? readRunConfig(dir) : undefined;
@@ -125,6 +131,39 @@ export const evalCmd: Command = {
       );
     return EXIT.ok;
   },
+};
+
+const configJsonOf = (dir: string): unknown => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+};
+
+/** `lamina eval --checkpoint <hf-gpt2-dir> --corpus …`: clm metrics with the directory's tokenizer. */
+const evalGpt2Hf = async (v: Record<string, unknown>, dir: string): Promise<number> => {
+  const O = evalCmd.options;
+  const corpus = optStr(v, 'corpus');
+  if (corpus === undefined) throw usageError('--corpus is needed for a Hugging Face directory (it has no held-out split of its own)');
+  const seqLength = optNum(O, v, 'seq-len');
+  const batchSize = optNum(O, v, 'batch-size');
+  const batches = optNum(O, v, 'batches');
+  const r = await evaluateGpt2HfDirectory(dir, {
+    corpus,
+    ...(seqLength === undefined ? {} : { seqLength }),
+    batchSize: batchSize ?? 32,
+    batches: batches ?? 16,
+    ...(v.eager === true ? { engine: 'eager' as const } : {}),
+    beforeCompute: () => useBackend(v),
+    onEngine: (e) => console.error(evalEngineLine(e)),
+    onNotice: (line) => console.error(`lamina eval: ${line}`),
+  });
+  if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
+  const x = r.right;
+  if (v.json === true) console.log(JSON.stringify({ checkpoint: dir, objective: 'clm', corpus, windows: x.windows, tokens: x.tokens, seqLength: x.seqLength, ...x.metrics }));
+  else console.log(`${dir} (GPT-2, clm) on ${corpus}, ${x.windows} windows of ${x.seqLength} tokens: ${metricsLine({ step: 0, objective: 'clm', batches: 0, metrics: x.metrics, engine: x.engine })}`);
+  return EXIT.ok;
 };
 
 /** The metrics of a train-run-style evaluation as one line. */

@@ -1,6 +1,12 @@
 /**
  * `lamina forward`: eval-mode forward pass of the pretraining model on given inputs, and
  * `lamina export-hf`: a run's weights as a Hugging Face ALBERT directory.
+ *
+ * The forward pass runs on the engine of the run it reads, as `lamina eval` does: a `lamina train`
+ * run trained `--eager` runs op by op, any other run (its config stores `graph`, or, like a
+ * pretraining run or a Hugging Face directory, no engine) on the graph path (one TensorFlow
+ * function per input shape); `--eager` forces op by op. One `forward engine: …` line on stderr
+ * says which, and why.
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
@@ -18,7 +24,7 @@ import { maxPositions } from '../run/generate.js';
 import { isTrainRun, loadTrainRun } from '../run/train.js';
 import { checkWritable, fsErrorLine, inspectDir } from '../run/rundir.js';
 import { useBackend } from './pretrain.js';
-import { evalEngineLine } from '../core/graph-eval.js';
+import type { StepEngine } from '../core/graph-step.js';
 
 type IntMatrix = number[][];
 const isIntMatrix = (u: unknown): u is IntMatrix =>
@@ -170,7 +176,23 @@ interface ForwardSource {
   readonly inputs: Record<string, IntMatrix>;
   readonly valuesPerToken: number;
   readonly valuesPerSequence: number;
+  /** The engine the run was trained on, when it stored one (a `lamina train` run). */
+  readonly engine?: StepEngine;
 }
+
+/**
+ * The engine of a forward pass: `--eager` forces eager, else the run's stored engine, else graph.
+ * @example forwardEngine(false, 'eager') // { engine: 'eager', why: 'the run was trained --eager' }
+ */
+export const forwardEngine = (eagerFlag: boolean, stored: StepEngine | undefined): { readonly engine: StepEngine; readonly why: string } =>
+  eagerFlag ? { engine: 'eager', why: '--eager' } : stored === 'eager' ? { engine: 'eager', why: 'the run was trained --eager' } : { engine: 'graph', why: stored === 'graph' ? "the run's engine" : 'the default' };
+
+/**
+ * The one line `lamina forward` prints on stderr about its engine.
+ * @example forwardEngineLine(forwardEngine(false, undefined)) // 'forward engine: graph (one TensorFlow function per input shape, the default; --eager runs op by op)'
+ */
+export const forwardEngineLine = (e: { readonly engine: StepEngine; readonly why: string }): string =>
+  e.engine === 'graph' ? `forward engine: graph (one TensorFlow function per input shape, ${e.why}; --eager runs op by op)` : `forward engine: eager (tfjs ops one at a time, ${e.why})`;
 
 const readsJson = (file: string): unknown => {
   try {
@@ -199,7 +221,8 @@ const forwardModel = async (dir: string, inputFile: string): Promise<ForwardSour
   if (isTrainRun(dir)) {
     const r = await loadTrainRun(dir);
     if (E.isLeft(r)) throw new CliError(r.left.message, r.left.code);
-    return generic(r.right.model, r.right.params, r.right.tokenizer.vocabSize);
+    const engine = r.right.config.engine;
+    return { ...generic(r.right.model, r.right.params, r.right.tokenizer.vocabSize), ...(engine ? { engine } : {}) };
   }
   if (isGpt2HfConfig(readsJson(path.join(dir, 'config.json')))) {
     const g = await readGpt2HfDirectory(dir);
@@ -248,7 +271,7 @@ export const forward: Command = {
     input: { type: 'string', arg: 'file', help: `JSON with input_ids and optional token_type_ids, attention_mask (batch × seq integers; at most ${MAX_FORWARD_INPUT_BYTES} bytes)` },
     output: { type: 'string', arg: 'file', help: `write the outputs here (default: stdout; streamed, at most ${MAX_FORWARD_OUTPUT_VALUES} numbers)` },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
-    eager: { type: 'boolean', help: 'run the forward pass op by op (default: one TensorFlow function per input shape on the native backend)' },
+    eager: { type: 'boolean', help: "run the forward pass op by op (default: the run's engine; one TensorFlow function per input shape on the native backend unless it was trained --eager)" },
   },
   examples: ['lamina forward --checkpoint runs/demo/pretrain --input inputs.json --output outputs.json'],
   async run(v) {
@@ -275,11 +298,11 @@ export const forward: Command = {
     const values = B * S * src.valuesPerToken + B * src.valuesPerSequence;
     if (values > MAX_FORWARD_OUTPUT_VALUES)
       throw usageError(`${B} × ${S} tokens would give ${values} output numbers, more than the limit of ${MAX_FORWARD_OUTPUT_VALUES}; pass fewer or shorter sequences`);
-    const engine = v.eager === true ? 'eager' : 'graph';
-    const f = compileToGraph(model, { input: INPUTS.ids, ignoreInputs: Object.keys(inputs), engine, onNotice: (line) => console.error(`lamina forward: ${line}`) });
+    const chosen = forwardEngine(v.eager === true, src.engine);
+    const f = compileToGraph(model, { input: INPUTS.ids, ignoreInputs: Object.keys(inputs), engine: chosen.engine, onNotice: (line) => console.error(`lamina forward: ${line}`) });
     if (E.isLeft(f)) throw failure(f.left.message);
     await useBackend(v);
-    console.error(evalEngineLine(engine));
+    console.error(forwardEngineLine(chosen));
     const params = rawToTensors(raw);
     const out = tf.tidy(() => {
       const t = Object.fromEntries(Object.entries(inputs).map(([k, x]) => [k, tf.tensor2d(x, undefined, 'int32')]));
@@ -330,6 +353,8 @@ export const exportHf: Command = {
   async run(v) {
     const dir = str(v, 'checkpoint', 'export-hf');
     const out = str(v, 'out', 'export-hf');
+    // a train run's model is any DSL value and its tokenizer lamina's SentencePiece one, not GPT-2's BPE: say so, rather than a missing-file error
+    if (isTrainRun(dir)) throw usageError(`${dir} is a lamina train run; export-hf writes ALBERT models (lamina pretrain runs, Hugging Face ALBERT directories), not train runs`);
     const target = inspectDir(out);
     if (target.exists && !target.isDirectory) throw usageError(`--out ${out} is a file, not a directory`);
     if (target.kind === 'lamina-pretraining-run' || target.kind === 'lamina-finetune-run')

@@ -19,8 +19,13 @@
  * global batch's totals and the extras are arguments, and the gradients, loss parts and extras are
  * averaged over the workers by {@link reduceAcrossWorkers} inside the function, whose
  * `CollectiveReduceV2` (packed, same group and instance keys on every worker, with the timeout) is
- * a node of the graph, as in the pretrainer's graph step. Its time cannot be taken apart from the
- * step's, so the group's `allReduceSeconds` does not grow during such a step.
+ * a node of the graph. Its time cannot be taken apart from the step's, so the group's
+ * `allReduceSeconds` does not grow during such a step (the loop probes it instead).
+ *
+ * This is the only place where a training step becomes one graph: `lamina pretrain` (through
+ * `createPretrainer`, with the `mlm` objective and its SOP/NSP head, LAMB or AdamW), `lamina
+ * finetune` and `lamina train` all run {@link stepOfEngine}; what differs between them (objective,
+ * optimizer, dropout seeds, the data-parallel context) is an input of the step.
  *
  * @example
  * ```ts
@@ -115,7 +120,7 @@ export const pureUpdate = (
  * run's). Errors thrown by `pure` propagate; a trace that cannot become a graph is a Left.
  * @example const fn = traceStepFunction('lamina_train_step', (xs) => [tf.add(xs[0]!, xs[1]!)], [a, b]);
  */
-export const traceStepFunction = (name: string, pure: (xs: tf.Tensor[]) => tf.Tensor[], args: tf.Tensor[]): ReturnType<typeof traceToFunction> => {
+const traceStepFunction = (name: string, pure: (xs: tf.Tensor[]) => tf.Tensor[], args: tf.Tensor[]): ReturnType<typeof traceToFunction> => {
   const r = tf.tidy(() => {
     const x = traceToFunction(name, pure, args);
     if (E.isRight(x)) x.right.outputs.forEach((o) => tf.keep(o));
@@ -131,7 +136,7 @@ export const traceStepFunction = (name: string, pure: (xs: tf.Tensor[]) => tf.Te
  * the rest of the results (the step's metrics).
  * @example const [loss, gradNorm] = writeBackStep(params, optimizer.slotVariables(), slotted, outs);
  */
-export const writeBackStep = (
+const writeBackStep = (
   params: Readonly<Record<string, tf.Tensor>>,
   slots: ReadonlyMap<string, { readonly m: tf.Variable; readonly v: tf.Variable }>,
   slotted: readonly string[],

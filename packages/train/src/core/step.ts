@@ -155,7 +155,7 @@ export const dropoutSeedPerMicroBatch =
     deriveSeed(seed, 'dropout', step, micro);
 
 /**
- * The data-parallel reduction every step engine shares (eager, graph, the pretrainer's): the
+ * The data-parallel reduction both step engines share (eager and graph, for every trainer): the
  * gradients (in parameter order; a parameter without one contributes zeros), some scalars (loss
  * parts) and an extras vector, packed into one flat float32 vector, averaged over the workers by
  * `allReduce` (which splits only vectors larger than its pack size), and split back. Inside a

@@ -1,8 +1,10 @@
 /**
  * Sampling from a causal model: seeded (the same seed gives the same text), greedy at temperature
  * 0, with top-k and top-p (nucleus) filtering. By default the loop decodes incrementally with a
- * cache of keys and values (`compileIncremental` of @lamina/dsl): the prompt once, then one
- * position per new token. A model the cache cannot serve (non-causal attention, conv1d, pooling
+ * cache of keys and values preallocated for the whole generation, each step one TensorFlow graph
+ * function (`compileGraphDecoder` of @lamina/dsl): the prompt once (op by op: a prompt length
+ * rarely comes twice), then one position per new token, the decode step traced once. `engine: 'eager'` decodes with the growing cache of
+ * `compileIncremental`, op by op (to compare). A model the cache cannot serve (non-causal attention, conv1d, pooling
  * over the sequence, …), or `cache: false`, runs the whole window through the model for each new
  * token (`compileLastPosition`: the logits at the last position only); {@link decodingPlan} says
  * which path runs and why, in one line. `lamina generate --json` reports tokens/s, and
@@ -16,7 +18,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compileIncremental, compileLastPosition, disposeCache, emptyCache, formatModelError, modelPositions, type IncrementalModel, type KvCache, type LastPositionModel, type Node, type RawTensor } from '@lamina/dsl';
+import {
+  compileGraphDecoder,
+  compileIncremental,
+  compileLastPosition,
+  disposeCache,
+  emptyCache,
+  formatModelError,
+  modelPositions,
+  type FixedKvCache,
+  type GraphDecoder,
+  type GraphEngine,
+  type IncrementalModel,
+  type KvCache,
+  type LastPositionModel,
+  type Node,
+  type RawTensor,
+} from '@lamina/dsl';
 import { INPUTS, type BpeTokenizer, type Tokenizer } from '@lamina/albert';
 import { createRng, type Rng } from '../rng.js';
 
@@ -147,6 +165,8 @@ export interface GenerateRequest {
   readonly stopAtSep?: boolean;
   /** Decode with a cache of keys and values when the model allows it (default true); false: the whole window per token. */
   readonly cache?: boolean;
+  /** With the cache: `graph` (default) runs each step as one traced function; `eager` op by op on a growing cache. */
+  readonly engine?: GraphEngine;
   /** Told, before the first token, the one line saying which path runs ({@link DecodingPlan.line}). */
   readonly onPlan?: (line: string) => void;
 }
@@ -157,20 +177,48 @@ export interface GenerateRequest {
  * @example decodingPlan(model, undefined, true) // right({ kind: 'cache', line: 'generate: key/value cache (…)', … })
  */
 export type DecodingPlan =
-  | { readonly kind: 'cache'; readonly decoder: IncrementalModel; readonly line: string }
+  | { readonly kind: 'cache'; readonly engine: 'graph'; readonly decoder: GraphDecoder; readonly line: string }
+  | { readonly kind: 'cache'; readonly engine: 'eager'; readonly decoder: IncrementalModel; readonly line: string }
   | { readonly kind: 'window'; readonly forward: LastPositionModel; readonly line: string };
+
+/**
+ * Graph decoders by model value and output, so that generations from the same model reuse their
+ * traced steps; each notice goes to the generation running now.
+ */
+const graphDecoders = new WeakMap<Node, Map<string, E.Either<string, GraphDecoder>>>();
+let noticeTo: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
+const graphDecoderOf = (model: Node, o: { readonly input: string; readonly output?: string }): E.Either<string, GraphDecoder> => {
+  let m = graphDecoders.get(model);
+  if (!m) graphDecoders.set(model, (m = new Map()));
+  const key = o.output ?? '';
+  let d = m.get(key);
+  if (!d) {
+    // the prompt runs eager: each generation's prompt length is new, and a trace costs about two eager runs
+    d = E.mapLeft(formatModelError)(compileGraphDecoder(model, { ...o, prefill: 'eager', onNotice: (line) => noticeTo(line) }));
+    m.set(key, d);
+  }
+  return d;
+};
+
+/** Positions preallocated for a generation: the prompt and the new tokens, rounded up to 64 (so nearby lengths share a trace), at most the model's. */
+const cacheCapacity = (prompt: number, maxNewTokens: number, maxPos: number | undefined): number => Math.min(maxPos ?? Infinity, Math.ceil((prompt + maxNewTokens) / 64) * 64);
 
 /**
  * Chooses the decoding path for a model (see the module comment); a model even the window path
  * cannot run is an error line. Builds no tensor.
  * @example decodingPlan(model, 'logits', false) // right({ kind: 'window', line: 'generate: no key/value cache (--no-cache): …' })
  */
-export const decodingPlan = (model: Node, output: string | undefined, cache: boolean): E.Either<string, DecodingPlan> => {
+export const decodingPlan = (model: Node, output: string | undefined, cache: boolean, engine: GraphEngine = 'graph'): E.Either<string, DecodingPlan> => {
   const o = { input: INPUTS.ids, ...(output ? { output } : {}) };
   let why = 'no key/value cache (--no-cache)';
-  if (cache) {
+  if (cache && engine === 'graph') {
+    const dec = graphDecoderOf(model, o);
+    if (E.isRight(dec))
+      return E.right({ kind: 'cache', engine: 'graph', decoder: dec.right, line: `generate: key/value cache (${dec.right.applications} attention application(s) cached; one position per new token, each step one graph function)` });
+    why = `no key/value cache: ${dec.left}`;
+  } else if (cache) {
     const dec = compileIncremental(model, o);
-    if (E.isRight(dec)) return E.right({ kind: 'cache', decoder: dec.right, line: `generate: key/value cache (${dec.right.applications} attention application(s) cached; one position per new token)` });
+    if (E.isRight(dec)) return E.right({ kind: 'cache', engine: 'eager', decoder: dec.right, line: `generate: key/value cache (${dec.right.applications} attention application(s) cached; one position per new token, op by op)` });
     why = `no key/value cache: ${formatModelError(dec.left)}`;
   }
   const f = compileLastPosition(model, o);
@@ -193,6 +241,8 @@ export interface Generated {
   readonly stop: 'max-new-tokens' | 'sep' | 'positions';
   /** The path that ran: `cache` (incremental decoding) or `window` (the whole window per token). */
   readonly decoding: DecodingPlan['kind'];
+  /** How the cached steps ran: `graph` (one traced function per step), or `eager` (asked, or after a fallback notice); undefined for `window`. */
+  readonly engine?: GraphEngine;
 }
 
 /**
@@ -219,18 +269,20 @@ export const generate = async (r: GenerateRequest): Promise<E.Either<string, Gen
   if (E.isLeft(checked)) return checked;
   const prompt = checked.right;
   const maxPos = maxPositions(r.model);
-  const plan = decodingPlan(r.model, r.output, r.cache ?? true);
+  const plan = decodingPlan(r.model, r.output, r.cache ?? true, r.engine ?? 'graph');
   if (E.isLeft(plan)) return plan;
   r.onPlan?.(plan.right.line);
+  // a graph decoder's fallback notice (once per decoder) is a plan line too
+  noticeTo = r.onPlan ?? ((line) => process.stderr.write(`${line}\n`));
   const params = Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, tf.tensor(v.data, [...v.shape], v.dtype === 'int32' ? 'int32' : 'float32')]));
   const rng = createRng(r.seed);
   const ids = [...prompt];
   const t0 = performance.now();
   let stop: Generated['stop'] = 'max-new-tokens';
-  let cache: KvCache = emptyCache();
+  const p = plan.right;
+  let cache: KvCache = p.kind === 'cache' && p.engine === 'graph' ? p.decoder.emptyCache(1, cacheCapacity(prompt.length, r.maxNewTokens, maxPos)) : emptyCache();
   // the tokens not yet run through the model: the prompt, then each new token
   let pending = [...prompt];
-  const p = plan.right;
   try {
     for (let n = 0; n < r.maxNewTokens; n++) {
       if (maxPos !== undefined && ids.length >= maxPos) {
@@ -240,7 +292,7 @@ export const generate = async (r: GenerateRequest): Promise<E.Either<string, Gen
       let row: tf.Tensor;
       if (p.kind === 'cache') {
         const x = tf.tensor2d(Int32Array.from(pending), [1, pending.length], 'int32');
-        const s = p.decoder.step(params, cache, x);
+        const s = p.engine === 'graph' ? p.decoder.step(params, cache as FixedKvCache, x) : p.decoder.step(params, cache, x);
         x.dispose();
         disposeCache(cache);
         cache = s.cache;
@@ -267,5 +319,16 @@ export const generate = async (r: GenerateRequest): Promise<E.Either<string, Gen
   const seconds = (performance.now() - t0) / 1000;
   const continuation = ids.slice(prompt.length);
   const text = detokenize(r.tokenizer, ids);
-  return E.right({ text, continuation: text.slice(detokenize(r.tokenizer, prompt).length), promptTokens: prompt.length, newTokens: continuation.length, ids, seconds, stop, decoding: p.kind });
+  const engine = p.kind === 'window' ? undefined : p.engine === 'graph' ? p.decoder.engine() : 'eager';
+  return E.right({
+    text,
+    continuation: text.slice(detokenize(r.tokenizer, prompt).length),
+    promptTokens: prompt.length,
+    newTokens: continuation.length,
+    ids,
+    seconds,
+    stop,
+    decoding: p.kind,
+    ...(engine ? { engine } : {}),
+  });
 };

@@ -26,6 +26,7 @@ import { createProgress, type Progress, type ProgressMode } from '../progress.js
 import { lrAt } from '../schedule.js';
 import { albertFeed, createPretrainer, parallelContext, type EvalSums, type Pretrainer, type StepEngine } from '../pretrainer.js';
 import { runLoop, withInterrupts } from '../core/loop.js';
+import { engineLine } from '../core/graph-step.js';
 import { loopCollective } from '../distributed/worker.js';
 import type { TrainState } from '../core/step.js';
 import { BIAS_CORRECTION_DEFAULTS, type OptimizerKind } from '../optim/optimizer.js';
@@ -334,11 +335,7 @@ export const runPretraining = async (cfg: RunConfig, runDir: string, resume: boo
     });
     if (E.isLeft(trainer)) return E.left(runError(trainer.left.message));
     const t = trainer.right;
-    progress.log(
-      t.engine() === 'graph'
-        ? `step engine: graph (one TensorFlow function per step${io.xla ? ', XLA' : ''}; --eager runs op by op)`
-        : `step engine: eager (tfjs ops one at a time)`,
-    );
+    progress.log(engineLine(t.engine(), io.xla ?? false));
     if (optimizerState) {
       const r = t.optimizer.loadState(optimizerState, t.params);
       Object.values(optimizerState).forEach((x) => x.dispose());
