@@ -98,4 +98,26 @@ export const RECIPE_SEARCH: readonly RecipeTrial[] = [
     load: '13–17',
     finding: "the SOP head did not learn (held-out SOP pairs 47.7%); the NSP arm's head reached 77.3% on its own instances but 50.1% on length-matched NSP pairs (a length cue, not topic); the linear probe read SOP at 64–82% from every arm's frozen features (the trimming cue)",
   },
+  {
+    objective: 'nsp',
+    recipe: 'the quick recipe (LAMB 0.005, 45 warm-up, 450 × 64 × 32, ≤5 masked) after the pair and instance fixes (commits bd1726c, 48656b5): `pnpm bench ablations --quick`, run niced, all three arms',
+    mlm: 8.3,
+    head: 46.9,
+    majority: 53.1,
+    wallSeconds: 9 * 60 + 9,
+    load: '14–23',
+    finding:
+      "NSP instances now 50/50 with length-matched negatives (the step-0 head no longer scores 78%): the head stays constant (46.9% at steps 0 and 450; held-out pairs 50.0 / 50.0). Without the cues every probe sits at chance: MLM-only arm 47.4 / 47.8 (NSP / SOP; 51.7 / 72.9 before), NSP arm 48.1 / 49.5, SOP arm 48.8 / 48.5",
+  },
+  {
+    objective: 'sop',
+    recipe: 'the same run, SOP arm',
+    mlm: 9.7,
+    head: 48.4,
+    majority: 53.9,
+    wallSeconds: 6 * 60 + 25,
+    load: '8–15',
+    finding:
+      "the SOP head is at chance (held-out pairs 49.9 SOP / 49.8 NSP) and MLM on the held-out pairs is 8.2% for every arm: at 450 steps no arm learns sentence order; the paper's Table 5 pattern needs a bigger budget (an SOP head left chance on its own instances only at ~800 steps, and those instances keep Google's length cue, which a lookup exploits to 63.5%)",
+  },
 ];
