@@ -300,5 +300,7 @@ describe('against Hugging Face transformers (needs .venv; run `node scripts/pyth
       expect(bad.loading.missing_keys).toEqual(['transformer.ln_f.bias']);
       expect(r.status).toBe(1);
     },
+    // one Python process loads transformers and every fixture: 13 s in a fresh-clone CI run at load ~4, 124 s at load 20
+    300_000,
   );
 });
