@@ -147,6 +147,19 @@ describe('verdicts', () => {
     expect(summarySentence('Table 5', flat)).toMatch(/^At this scale, Table 5 reproduced: NSP-trained model solves NSP.* — did not reproduce: NSP-trained model is at chance on sentence order; SOP-trained model is clearly better/);
   });
 
+  it('says so in plain words when every classifier scores the same accuracy, or every sentence head exactly 50%', () => {
+    const flat: AblationResults = {
+      ...base,
+      arms: base.arms.map((a) => ({ ...a, imdb: a.imdb === null ? null : 48.7, evaluation: a.evaluation && { ...a.evaluation, head: a.evaluation.head && { sop: 0.5, nsp: 0.5 } } })),
+    };
+    const md = renderAblations(flat, opts);
+    expect(md).toContain('Every fine-tuned classifier scores the same IMDB accuracy, 48.7%');
+    expect(md).toContain('Every sentence head scores exactly 50.0% on both kinds of pair');
+    const plain = renderAblations(base, opts);
+    expect(plain).not.toContain('Every fine-tuned classifier scores the same');
+    expect(plain).not.toContain('Every sentence head scores exactly 50.0%');
+  });
+
   it('checks Tables 3 and 4 on the fixture, computing every verdict from its numbers', () => {
     const t4 = table4Claims(base);
     expect(t4.find((c) => c.claim.startsWith('E=768: not sharing'))?.verdict).toBe('reproduced'); // 68 vs 62 on 1000 examples

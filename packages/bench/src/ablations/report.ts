@@ -59,6 +59,15 @@ const armsOf = (r: AblationResults, ids: readonly string[]): ArmResult[] => r.ar
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /** The SVG file names, by table. */
+/** The one IMDB accuracy every fine-tuned arm scored, when they all scored the same (to 0.1 point). */
+const sameImdb = (r: AblationResults): number | undefined => {
+  const xs = r.arms.flatMap((a) => (typeof a.imdb === 'number' ? [a.imdb] : []));
+  return xs.length > 1 && Math.max(...xs) - Math.min(...xs) < 0.05 ? (xs[0] as number) : undefined;
+};
+
+const sameImdbSentence = (acc: number): string =>
+  `Every fine-tuned classifier scores the same IMDB accuracy, ${f1(acc)}%: each gives one label to every held-out review (that label's share of them), so at this budget the IMDB column cannot rank the arms, and every verdict on it below is "within noise".`;
+
 export const ABLATION_PLOTS = { table5: 'ablations-table5.svg', table4: 'ablations-table4.svg', table3: 'ablations-table3.svg' } as const;
 
 /**
@@ -181,6 +190,9 @@ export const renderAblations = (r: AblationResults, o: AblationReportOptions): s
       );
     }
     lines.push('');
+    const heads = t5.flatMap((k) => armsOf(r, (r.table5[k] as Table5Entry).arms)).flatMap((a) => (a.evaluation?.head ? Object.values(a.evaluation.head) : []));
+    if (heads.length > 0 && heads.every((h) => h === 0.5))
+      lines.push("Every sentence head scores exactly 50.0% on both kinds of pair, whose labels are exactly balanced: each head gives one answer for every pair, so at this budget no head has learned to tell the pairs apart.", '');
     const mlms = t5.map((k) => (r.table5[k] as Table5Entry).stats.mlm.max);
     if (baseline !== undefined && Math.max(...mlms) < baseline + 2)
       lines.push(`Every arm's MLM accuracy is within 2 points of always predicting the most frequent piece (${f1(baseline)}%): at this budget the models have learned little beyond word frequencies, which leaves the sentence-level objectives little to build on.`, '');
@@ -194,8 +206,10 @@ export const renderAblations = (r: AblationResults, o: AblationReportOptions): s
     lines.push(summarySentence('Table 5', cs), '', ...claimLines(cs), '', `![Table 5](${o.plotDir}/${ABLATION_PLOTS.table5})`, '');
   }
   const t4 = Object.entries(r.table4);
+  const same = sameImdb(r);
   if (t4.length) {
     lines.push('## Table 4: cross-layer parameter sharing', '', ...downstreamTable(r, t4, 'sharing'), '');
+    if (same !== undefined) lines.push(sameImdbSentence(same), '');
     lines.push('Accuracies in %; parameters of the encoder (embeddings, layers, pooler), as the paper counts them. Paper: ALBERT-base, Table 4.', '');
     const cs = table4Claims(r);
     lines.push(summarySentence('Table 4', cs), '', ...claimLines(cs), '', `![Table 4](${o.plotDir}/${ABLATION_PLOTS.table4})`, '');
@@ -203,6 +217,7 @@ export const renderAblations = (r: AblationResults, o: AblationReportOptions): s
   const t3 = Object.entries(r.table3);
   if (t3.length) {
     lines.push('## Table 3: the embedding size E', '', ...downstreamTable(r, t3, 'shared'), '');
+    if (same !== undefined) lines.push(sameImdbSentence(same), '');
     lines.push('Accuracies in %. Paper: ALBERT-base, Table 3.', '');
     const cs = table3Claims(r);
     lines.push(summarySentence('Table 3', cs), '', ...claimLines(cs), '', `![Table 3](${o.plotDir}/${ABLATION_PLOTS.table3})`, '');
