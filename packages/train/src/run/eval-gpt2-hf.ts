@@ -20,7 +20,7 @@ import { addSums } from '../core/step.js';
 import { evalSumsEngine } from '../core/graph-eval.js';
 import type { StepEngine } from '../core/graph-step.js';
 import type * as tf from '@tensorflow/tfjs';
-import { lmFeed, type LmWindows } from './lm-data.js';
+import { lmFeed, packWindows, type LmWindows } from './lm-data.js';
 import type { TrainError } from './train.js';
 import { prepareModel } from './train.js';
 import { runCorpus } from './data.js';
@@ -38,18 +38,7 @@ export const bpeLmWindows = (corpus: Corpus, tok: BpeTokenizer, seqLength: numbe
     if (tok.endOfText !== undefined) stream.push(tok.endOfText);
     if (stream.length >= need) break;
   }
-  const W = seqLength + 1;
-  const count = Math.min(maxWindows, stream.length < 2 ? 0 : Math.ceil((stream.length - 1) / seqLength));
-  const ids = new Int32Array(count * W).fill(tok.endOfText ?? 0);
-  const real = new Uint8Array(count * W);
-  for (let w = 0; w < count; w++)
-    for (let j = 0; j < W; j++) {
-      const at = w * seqLength + j;
-      if (at >= stream.length) break;
-      ids[w * W + j] = stream[at] as number;
-      real[w * W + j] = 1;
-    }
-  return { seqLength, count, ids, real, tokens: Math.min(stream.length, count * seqLength + 1) };
+  return packWindows(stream, seqLength, tok.endOfText ?? 0, maxWindows);
 };
 
 /**

@@ -40,9 +40,19 @@ export const lmWindows = (corpus: Corpus, tok: Tokenizer, seqLength: number): Lm
     for (const s of d.sentences) for (const id of tok.tokenize(s)) stream.push(id);
     stream.push(tok.special.sep);
   }
+  return packWindows(stream, seqLength, tok.special.pad);
+};
+
+/**
+ * Cuts a token stream into windows of `seqLength + 1` tokens overlapping by one, at most
+ * `maxWindows` of them; the last one is padded with `pad` and its padding marked not real.
+ * `tokens` counts the stream's tokens the windows cover.
+ * @example packWindows([5, 6, 7, 8], 2, 0) // 2 windows: [5, 6, 7] and [7, 8, 0]
+ */
+export const packWindows = (stream: readonly number[], seqLength: number, pad: number, maxWindows = Infinity): LmWindows => {
   const W = seqLength + 1;
-  const count = stream.length < 2 ? 0 : Math.ceil((stream.length - 1) / seqLength);
-  const ids = new Int32Array(count * W).fill(tok.special.pad);
+  const count = Math.min(maxWindows, stream.length < 2 ? 0 : Math.ceil((stream.length - 1) / seqLength));
+  const ids = new Int32Array(count * W).fill(pad);
   const real = new Uint8Array(count * W);
   for (let w = 0; w < count; w++)
     for (let j = 0; j < W; j++) {
@@ -51,7 +61,7 @@ export const lmWindows = (corpus: Corpus, tok: Tokenizer, seqLength: number): Lm
       ids[w * W + j] = stream[at] as number;
       real[w * W + j] = 1;
     }
-  return { seqLength, count, ids, real, tokens: stream.length };
+  return { seqLength, count, ids, real, tokens: Math.min(stream.length, count * seqLength + 1) };
 };
 
 /**
