@@ -32,7 +32,7 @@ const withoutEos = (ids: number[], promptLength: number, eos: number): number[] 
 const greedy = async (dir: string, prompt: string, n: number, extra: string[] = []) => {
   const r = await runCli(['generate', '--checkpoint', dir, '--prompt', prompt, '--max-new-tokens', String(n), '--temperature', '0', '--json', ...extra]);
   expect(r.status, r.stderr).toBe(0);
-  return { out: JSON.parse(r.stdout) as { text: string; continuation: string; ids: number[]; promptTokens: number; stop: string; decoding: string }, stderr: r.stderr };
+  return { out: JSON.parse(r.stdout) as { text: string; continuation: string; ids: number[]; promptTokens: number; stop: string; decoding: string; engine: string | null }, stderr: r.stderr };
 };
 
 describe('lamina generate on a Hugging Face GPT-2 directory', () => {
@@ -42,6 +42,7 @@ describe('lamina generate on a Hugging Face GPT-2 directory', () => {
       const { out, stderr } = await greedy(tiny, c.prompt, reference.max_new_tokens);
       expect(stderr.trim()).toMatch(/^generate: key\/value cache \(2 attention application\(s\) cached/);
       expect(out.decoding).toBe('cache');
+      expect(out.engine).toBe('graph');
       expect(out.promptTokens).toBe(c.prompt_ids.length);
       const expected = withoutEos(c.ids, c.prompt_ids.length, reference.eos_token_id);
       expect(out.ids, c.prompt).toEqual(expected);
@@ -53,6 +54,7 @@ describe('lamina generate on a Hugging Face GPT-2 directory', () => {
     const c = reference.cases[1] as HfCase;
     const w = await greedy(tiny, c.prompt, reference.max_new_tokens, ['--no-cache']);
     expect(w.out.decoding).toBe('window');
+    expect(w.out.engine).toBeNull();
     expect(w.out.ids).toEqual(withoutEos(c.ids, c.prompt_ids.length, reference.eos_token_id));
   });
 

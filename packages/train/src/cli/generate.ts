@@ -71,7 +71,7 @@ export const generateCmd: Command = {
     'top-p': numberOption('sample among the most likely tokens whose probability reaches P (> 0)', { min: 0, max: 1, default: 1, arg: 'P' }),
     seed: intOption('seed of sampling (the same seed gives the same text)', { min: 0, max: LIMITS.seed, default: 12345 }),
     'no-cache': { type: 'boolean', help: 'run the whole window through the model for each new token instead of decoding with a key/value cache (to compare)' },
-    json: { type: 'boolean', help: 'print one JSON object (text, ids, tokens/s, decoding path)' },
+    json: { type: 'boolean', help: 'print one JSON object (text, ids, tokens/s, decoding path and engine)' },
     backend: { type: 'string', arg: 'name', help: 'tensorflow-gpu|tensorflow|wasm|cpu' },
   },
   examples: [
@@ -107,7 +107,7 @@ export const generateCmd: Command = {
     if (E.isLeft(g)) throw usageError(g.left);
     const r = g.right;
     if (v.json === true)
-      console.log(JSON.stringify({ text: r.text, continuation: r.continuation, ids: r.ids, promptTokens: r.promptTokens, newTokens: r.newTokens, stop: r.stop, decoding: r.decoding, seconds: r.seconds, tokensPerSecond: r.newTokens / Math.max(1e-9, r.seconds) }));
+      console.log(JSON.stringify({ text: r.text, continuation: r.continuation, ids: r.ids, promptTokens: r.promptTokens, newTokens: r.newTokens, stop: r.stop, decoding: r.decoding, engine: r.engine ?? null, seconds: r.seconds, tokensPerSecond: r.newTokens / Math.max(1e-9, r.seconds) }));
     else console.log(r.text);
     return EXIT.ok;
   },
