@@ -105,7 +105,9 @@ export const pureUpdate = (
   slotted.forEach((p, j) => {
     const w = params[p] as tf.Tensor;
     const g = grads[p];
-    const u = g ? optimizer.updateOf(p, w, g, ms[j] as tf.Tensor, vs[j] as tf.Tensor, lr, corrections) : { w, m: ms[j] as tf.Tensor, v: vs[j] as tf.Tensor };
+    // one tidy per parameter, as the eager optimizer: while tracing, the update runs eagerly, and a
+    // large model's temporaries (several times its size) would otherwise all live to the end
+    const u = g ? tf.tidy(() => optimizer.updateOf(p, w, g, ms[j] as tf.Tensor, vs[j] as tf.Tensor, lr, corrections)) : { w, m: ms[j] as tf.Tensor, v: vs[j] as tf.Tensor };
     out.w.push(u.w);
     out.m.push(u.m);
     out.v.push(u.v);
