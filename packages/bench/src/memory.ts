@@ -3,10 +3,11 @@
  * graph step versus its eager step versus Hugging Face PyTorch, each in a process of its own, so
  * no system's figure includes what another left to the allocator.
  *
- * Each process runs one step first (lamina's graph engine runs its first step eagerly, to create
- * the optimizer state, and traces on the second), then resets its peak RSS (Linux
+ * Each process first runs the steps that are not yet its steady state: one for eager lamina and
+ * PyTorch, two for lamina's graph engine (it runs its first step eagerly, to create the optimizer
+ * state, and traces the step function on the second). Then it resets its peak RSS (Linux
  * `/proc/self/clear_refs`, value 5) and runs the measured steps: `stepPeakBytes` is the peak of
- * those steps alone, `firstStepPeakBytes` the peak up to the reset.
+ * those steps alone, `firstStepPeakBytes` the peak up to the reset (the trace included).
  *
  * @example
  * ```ts
@@ -33,8 +34,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * @example { system: 'lamina graph', firstStepPeakBytes: 2e10, stepPeakBytes: 1.6e10 }
  */
 export interface LargeMemoryRow {
-  readonly system: 'lamina graph' | 'lamina eager' | 'Hugging Face PyTorch';
-  /** Peak RSS up to the end of the first (unmeasured) step. */
+  readonly system: 'lamina graph' | 'lamina graph, malloc tuned' | 'lamina eager' | 'Hugging Face PyTorch';
+  /** Peak RSS up to the end of the unmeasured steps (the first step; for lamina graph also the tracing step). */
   readonly firstStepPeakBytes: number | null;
   /** Peak RSS of the measured steps alone (after the reset). */
   readonly stepPeakBytes: number | null;
@@ -109,10 +110,12 @@ export const memoryChild = async (create: CreatePretrainer, engine: 'graph' | 'e
     await r.loss.data();
     r.dispose();
   };
-  await step(0);
+  // graph: step 0 runs eager (it creates the optimizer state), step 1 traces; neither is the steady step
+  const warmup = engine === 'graph' ? 2 : 1;
+  for (let i = 0; i < warmup; i++) await step(i);
   const first = peakRssBytes();
   const reset = resetPeakRss();
-  for (let i = 1; i <= plan.steps; i++) await step(i);
+  for (let i = warmup; i < warmup + plan.steps; i++) await step(i);
   const fell = engine === 'graph' && t.right.engine?.() === 'eager';
   write({
     system,
@@ -124,10 +127,23 @@ export const memoryChild = async (create: CreatePretrainer, engine: 'graph' | 'e
   t.right.dispose();
 };
 
+/**
+ * glibc malloc settings for a large model's step: one arena, and every buffer of 4 MiB or more
+ * its own mapping, returned to the system when freed. With glibc's defaults (an arena per thread,
+ * an mmap threshold that rises to 32 MiB after the first large free) the freed activation and
+ * gradient buffers stay resident. They must be in the environment when the process starts.
+ * @example spawnSync('node', args, { env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNED } })
+ */
+export const MALLOC_TUNED = 'glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4194304';
+
+/** The environment without a user's malloc settings: glibc's defaults. */
+const glibcDefaults = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(GLIBC_TUNABLES|MALLOC_ARENA_MAX|MALLOC_MMAP_THRESHOLD_)$/.test(k)));
+
 const failed = (system: LargeMemoryRow['system'], optimizer: string, error: string): LargeMemoryRow => ({ system, firstStepPeakBytes: null, stepPeakBytes: null, optimizer, error });
 
 /**
- * The parent side: lamina graph and lamina eager each in a child `node` process, PyTorch in a fresh
+ * The parent side: lamina graph (with glibc's default malloc, and again with {@link MALLOC_TUNED})
+ * and lamina eager each in a child `node` process, PyTorch in a fresh
  * worker process of its own (AdamW: torch has no LAMB; its state is the same two moments per
  * parameter). A process that dies (out of memory) is a row with its error.
  * @example see the module example
@@ -135,15 +151,20 @@ const failed = (system: LargeMemoryRow['system'], optimizer: string, error: stri
 export const largeStepMemory = async (o: { readonly smoke: boolean; readonly python: E.Either<string, string>; readonly log?: (m: string) => void }): Promise<LargeMemory> => {
   const plan = largeMemoryPlan(o.smoke);
   const rows: LargeMemoryRow[] = [];
-  for (const engine of ['graph', 'eager'] as const) {
-    const system = engine === 'graph' ? 'lamina graph' : 'lamina eager';
-    o.log?.(`peak memory of one ${plan.model} LAMB step: ${system} (a child process)`);
-    const file = path.join(os.tmpdir(), `lamina-bench-memory-${process.pid}-${engine}.json`);
+  const children = [
+    { engine: 'graph', system: 'lamina graph', tuned: false },
+    { engine: 'graph', system: 'lamina graph, malloc tuned', tuned: true },
+    { engine: 'eager', system: 'lamina eager', tuned: false },
+  ] as const;
+  for (const { engine, system, tuned } of children) {
+    o.log?.(`peak memory of one ${plan.model} LAMB step: ${system} (a child process${tuned ? `, GLIBC_TUNABLES=${MALLOC_TUNED}` : ", glibc's default malloc"})`);
+    const file = path.join(os.tmpdir(), `lamina-bench-memory-${process.pid}-${engine}${tuned ? '-tuned' : ''}.json`);
     const child = spawnSync(process.execPath, [path.join(here, '..', 'bin', 'bench.js'), '--memory-only', file, '--engine', engine, '--no-python', ...(o.smoke ? ['--smoke'] : [])], {
       stdio: ['ignore', 'inherit', 'inherit'],
+      env: tuned ? { ...glibcDefaults(), GLIBC_TUNABLES: MALLOC_TUNED } : glibcDefaults(),
     });
     try {
-      rows.push(JSON.parse(fs.readFileSync(file, 'utf8')) as LargeMemoryRow);
+      rows.push({ ...(JSON.parse(fs.readFileSync(file, 'utf8')) as LargeMemoryRow), system });
     } catch {
       rows.push(failed(system, 'lamb', `the child process ended with ${child.status ?? child.signal} and wrote no figure (out of memory?)`));
     }

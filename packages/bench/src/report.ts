@@ -17,6 +17,7 @@ import type { Results } from './results.js';
 import { reachability } from './ceiling.js';
 import { renderGenerateSection, type GenerateResults } from './generate-report.js';
 import type { MemoryResults } from './memory-main.js';
+import { MALLOC_TUNED } from './memory.js';
 import { ratioOfMedians, rates, type Summary } from './stats.js';
 
 /** Where the report says its inputs are. */
@@ -346,7 +347,7 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
   }
   if (lm) {
     L.push(
-      `Batch ${lm.batch} × ${lm.seq}, one step to set up (lamina's graph engine runs its first step eagerly and traces on the second), then the peak RSS is reset (\`/proc/self/clear_refs\`) and ${lm.steps} measured step(s) run: "step peak" is the peak of those alone, "first-step peak" the peak before the reset. lamina: LAMB, MLM logits at the masked positions; PyTorch: \`torch.optim.AdamW\` (torch has no LAMB; the state is the same two moments per parameter), logits at all positions. Target (issue 12): lamina graph ≤ 1.2 × PyTorch.`,
+      `Batch ${lm.batch} × ${lm.seq}, the steps before the steady state first (one; two for lamina's graph engine, which runs its first step eagerly and traces on the second), then the peak RSS is reset (\`/proc/self/clear_refs\`) and ${lm.steps} measured step(s) run: "step peak" is the peak of those alone, "first-step peak" the peak before the reset (for lamina graph, the trace included). lamina: LAMB, MLM logits at the masked positions; PyTorch: \`torch.optim.AdamW\` (torch has no LAMB; the state is the same two moments per parameter), logits at all positions. The lamina rows run with glibc's default malloc, as a user's process does, except "malloc tuned": the same graph step started with \`GLIBC_TUNABLES=${MALLOC_TUNED}\` (one malloc arena, and every buffer of 4 MiB or more returned to the system when freed; with the defaults the freed activation and gradient buffers stay resident). Target (issue 12): lamina graph ≤ 1.2 × PyTorch.`,
       '',
     );
     L.push('| system | optimizer | first-step peak | step peak | step peak ÷ PyTorch\'s |', '| --- | --- | --- | --- | --- |');
