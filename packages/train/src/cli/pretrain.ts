@@ -147,7 +147,7 @@ export const PRETRAIN_OPTIONS = {
   'dupe-factor': intOption('passes over the corpus with different masks', { min: 1, max: 100, default: 1 }),
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it; other flags must match the run)' },
   eager: { type: 'boolean', help: 'run each training step and evaluation op by op (default: one TensorFlow graph per step, and per eval batch shape, on the native backend)' },
-  xla: { type: 'boolean', help: 'compile the graph step with XLA (opt-in for every objective: measured on AMD EPYC, 15-110 s of compile per input shape, slower than the graph step under load, and other dropout masks than the eager step; packages/bench/TRIED.md)' },
+  xla: { type: 'boolean', help: 'compile the graph step with XLA (opt-in for every objective: measured on AMD EPYC, 10-110 s of compile per input shape, slower than the graph step even on an idle machine (0.95x pretraining, 0.71x fine-tuning), and other dropout masks than the eager step; packages/bench/TRIED.md)' },
   ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;

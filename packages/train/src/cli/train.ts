@@ -52,7 +52,7 @@ export const TRAIN_OPTIONS = {
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (--steps may extend it)' },
   ...CLUSTER_OPTIONS,
   eager: { type: 'boolean', help: 'run each step and evaluation op by op instead of as one TensorFlow function (the engine is stored with the run)' },
-  xla: { type: 'boolean', help: 'compile the graph step with XLA (opt-in for every objective: measured on AMD EPYC, 15-110 s of compile per input shape, slower than the graph step under load, and other dropout masks than the eager step; packages/bench/TRIED.md)' },
+  xla: { type: 'boolean', help: 'compile the graph step with XLA (opt-in for every objective: measured on AMD EPYC, 10-110 s of compile per input shape, slower than the graph step even on an idle machine (0.95x pretraining, 0.71x fine-tuning), and other dropout masks than the eager step; packages/bench/TRIED.md)' },
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
