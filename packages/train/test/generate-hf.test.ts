@@ -35,6 +35,14 @@ const greedy = async (dir: string, prompt: string, n: number, extra: string[] = 
   return { out: JSON.parse(r.stdout) as { text: string; continuation: string; ids: number[]; promptTokens: number; stop: string; decoding: string; engine: string | null }, stderr: r.stderr };
 };
 
+/** A bad input: exit 2 and exactly one stderr line matching `re`. */
+const oneLine = async (args: string[], re: RegExp) => {
+  const r = await runCli(args);
+  expect(r.status, r.stderr).toBe(2);
+  expect(r.errLines, r.stderr).toHaveLength(1);
+  expect(r.errLines[0]).toMatch(re);
+};
+
 describe('lamina generate on a Hugging Face GPT-2 directory', () => {
   it('greedy ids and text equal GPT2LMHeadModel.generate on the committed directory (cache and window paths)', async () => {
     expect(reference.cases.length).toBeGreaterThanOrEqual(3);
@@ -67,12 +75,6 @@ describe('lamina generate on a Hugging Face GPT-2 directory', () => {
   });
 
   it('bad directories and prompts are one line and exit 2', async () => {
-    const oneLine = async (args: string[], re: RegExp) => {
-      const r = await runCli(args);
-      expect(r.status, r.stderr).toBe(2);
-      expect(r.errLines, r.stderr).toHaveLength(1);
-      expect(r.errLines[0]).toMatch(re);
-    };
     // the model without its tokenizer files
     const bare = path.join(tmp, 'bare');
     fs.mkdirSync(bare);
@@ -157,18 +159,12 @@ describe('lamina eval on a Hugging Face GPT-2 directory (clm, its own tokenizer)
   });
 
   it('no --corpus, a --seq-len beyond the positions, a dir without tokenizer: one line, exit 2', async () => {
-    const one = async (a: string[], re: RegExp) => {
-      const r = await runCli(a);
-      expect(r.status, r.stderr).toBe(2);
-      expect(r.errLines, r.stderr).toHaveLength(1);
-      expect(r.errLines[0]).toMatch(re);
-    };
-    await one(['eval', '--checkpoint', tiny], /--corpus is needed for a Hugging Face directory/);
-    await one(['eval', '--checkpoint', tiny, '--corpus', corpus, '--seq-len', '64'], /--seq-len must be an integer <= 32 \(the model's n_positions\), got 64/);
+    await oneLine(['eval', '--checkpoint', tiny], /--corpus is needed for a Hugging Face directory/);
+    await oneLine(['eval', '--checkpoint', tiny, '--corpus', corpus, '--seq-len', '64'], /--seq-len must be an integer <= 32 \(the model's n_positions\), got 64/);
     const bare = path.join(tmp, 'bare-eval');
     fs.mkdirSync(bare);
     for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(path.join(tiny, f), path.join(bare, f));
-    await one(['eval', '--checkpoint', bare, '--corpus', corpus], /bare-eval has no GPT-2 tokenizer/);
+    await oneLine(['eval', '--checkpoint', bare, '--corpus', corpus], /bare-eval has no GPT-2 tokenizer/);
   });
 
   it.skipIf(!fs.existsSync(venvPython))(
