@@ -202,7 +202,7 @@ export const tokenizerFromJson = (json: unknown, source = '<memory>'): E.Either<
   const specials = specialIdsOf(model.pieceToId, unkId);
   if (E.isLeft(specials)) return E.left({ ...specials.left, message: `${source}: ${specials.left.message}` });
   const added = (Array.isArray(j.added_tokens) ? (j.added_tokens as Record<string, unknown>[]) : [])
-    .filter((t) => typeof t.content === 'string' && typeof t.id === 'number')
+    .filter((t) => typeof t === 'object' && t !== null && typeof t.content === 'string' && typeof t.id === 'number')
     .map((t) => ({ content: t.content as string, id: t.id as number, lstrip: t.lstrip === true, rstrip: t.rstrip === true, normalized: t.normalized === true }));
   const raw = added.filter((t) => !t.normalized);
   const normed = added.filter((t) => t.normalized);
