@@ -39,6 +39,9 @@ export const closeRows = (got: number[][], want: number[][]): void => {
     const w = want[i] as number[];
     const scale = Math.max(1e-6, ...w.map(Math.abs));
     const err = row.reduce((m, x, j) => Math.max(m, Math.abs(x - (w[j] as number))), 0);
-    expect(err, `row ${i}`).toBeLessThanOrEqual(1e-5 * scale);
+    // float32: the cache and the full window reduce attention over different lengths (masked
+    // capacity vs the window), so sums round differently; 1e-5 of the largest logit was exceeded
+    // by a random model in CI (2.6e-5 at scale 1.75), 1e-4 still catches any wrong position or mask
+    expect(err, `row ${i}`).toBeLessThanOrEqual(1e-4 * scale);
   });
 };
