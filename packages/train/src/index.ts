@@ -14,7 +14,7 @@ export * from './finetune/index.js';
 export * from './pretrainer.js';
 export * from './objectives/index.js';
 export * from './core/step.js';
-export { graphStep, stepOfEngine, engineLine, nativeBackendActive, pureUpdate, type GraphStepSpec, type EngineStep } from './core/graph-step.js';
+export { graphStep, stepOfEngine, engineLine, nativeBackendActive, pureUpdate, updatesPerParameter, PER_PARAMETER_UPDATE_FROM, type GraphStepSpec, type EngineStep, type UpdatePlacement } from './core/graph-step.js';
 export * from './core/loop.js';
 export * from './core/graph-eval.js';
 export * from './run/generate.js';

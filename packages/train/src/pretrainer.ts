@@ -21,7 +21,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { compile, init, paramSpecs, type RawTensor } from '@lamina/dsl';
 import { albertForPretraining, INPUTS, orderLogitsOutput, OUTPUTS, type AlbertConfig, type Batch } from '@lamina/albert';
 import { float32, int32, type Feed, type ParallelContext, type TrainState, type TrainStep } from './core/step.js';
-import { stepOfEngine, type EngineStep, type StepEngine } from './core/graph-step.js';
+import { stepOfEngine, type EngineStep, type StepEngine, type UpdatePlacement } from './core/graph-step.js';
 import { evalSumsEngine, type EvalEngineOptions, type EvalSumsFn } from './core/graph-eval.js';
 import { mlmObjective, type TrainingObjective } from './objectives/index.js';
 import { createOptimizer, type Optimizer, type OptimizerHyper, type OptimizerKind } from './optim/optimizer.js';
@@ -54,6 +54,8 @@ export interface PretrainerOptions {
   readonly engine?: StepEngine;
   /** Ask XLA to compile the graph step (`_XlaMustCompile`). Default false. */
   readonly xla?: boolean;
+  /** Where the graph step's optimizer update runs (`UpdatePlacement`, default `auto`: per parameter for large models). */
+  readonly update?: UpdatePlacement;
   /** Where the one-line notices of the graph engine go (default: stderr). */
   readonly onNotice?: (line: string) => void;
 }
@@ -213,7 +215,7 @@ export const createPretrainer = (opts: PretrainerOptions): E.Either<PretrainerEr
   // update and the NaN-safe metrics, eager or traced into one TensorFlow function per batch shape.
   // Dropout is TensorFlow's stateless op on the native backend in both engines, seeded by
   // (seed, step, micro-batch), so graph and eager agree and a resumed run draws the same masks.
-  const core = stepOfEngine(opts.engine ?? 'eager', { forward: fwd.right, objective, clipNorm: opts.clipNorm ?? 1.0, seed: opts.seed, xla: opts.xla ?? false, onNotice: notice });
+  const core = stepOfEngine(opts.engine ?? 'eager', { forward: fwd.right, objective, clipNorm: opts.clipNorm ?? 1.0, seed: opts.seed, xla: opts.xla ?? false, ...(opts.update ? { update: opts.update } : {}), onNotice: notice });
 
   const trainStep = (microBatches: readonly Batch[], lr: number, stepIndex = optimizer.right.stepCount(), parallel?: ParallelStep): StepResult => {
     if (microBatches.length === 0) throw new Error('trainStep needs at least one micro-batch');

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { init, unwrap, type Node } from '@lamina/dsl';
 import { albertForPretraining, albertForTask, gpt2LMHeadModel, tinyConfig, tinyGpt2Config } from '@lamina/albert';
 import { eagerStep, float32, int32, readStepMetrics, type Feed, type HostTensor, type TrainState } from '../src/core/step.js';
-import { graphStep } from '../src/core/graph-step.js';
+import { graphStep, PER_PARAMETER_UPDATE_FROM, updatesPerParameter, type UpdatePlacement } from '../src/core/graph-step.js';
 import { createOptimizer, type OptimizerKind } from '../src/optim/optimizer.js';
 import { prepareModel } from '../src/run/train.js';
 import type { ObjectiveName } from '../src/objectives/index.js';
@@ -71,12 +71,12 @@ const setUp = (c: Case, S: number) => {
 
 const maxRelDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(a, b))), tf.maximum(tf.max(tf.abs(a)), 1)).dataSync()[0] as number);
 
-const compare = async (c: Case, steps: number): Promise<void> => {
+const compare = async (c: Case, steps: number, update: UpdatePlacement = 'auto'): Promise<void> => {
   const S = 6;
   const { forward, objective, mk } = setUp(c, S);
   const spec = { forward, objective, clipNorm: c.seed % 2 ? 1 : 0.05, seed: c.seed };
   const notices: string[] = [];
-  const ge = graphStep({ ...spec, onNotice: (l) => notices.push(l) });
+  const ge = graphStep({ ...spec, update, onNotice: (l) => notices.push(l) });
   const ee = eagerStep(spec);
   const a = mk();
   const b = mk();
@@ -92,9 +92,13 @@ const compare = async (c: Case, steps: number): Promise<void> => {
     expect(Object.keys(vb)).toEqual(Object.keys(va));
     for (const k of Object.keys(va)) expect(relClose(va[k]!, vb[k]!), `${JSON.stringify(c)} step ${s} ${k}: eager ${va[k]} graph ${vb[k]}`).toBe(true);
   }
-  expect(notices).toEqual([]);
+  if (update === 'per-parameter') {
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/^graph step: \d+M parameters: the optimizer update runs per parameter after the step's function/);
+  } else expect(notices).toEqual([]);
   expect(ge.engine()).toBe('graph');
-  expect(ge.tracedFunctions()).toBe(2); // two batch shapes (step 0 runs eager: it creates the moments)
+  // two batch shapes (in the function, step 0 runs eager: it creates the moments; per parameter, the eager optimizer creates them)
+  expect(ge.tracedFunctions()).toBe(2);
   for (const k of Object.keys(a.params)) expect(maxRelDiff(a.params[k]!, b.params[k]!), k).toBeLessThanOrEqual(TOL);
   const [sa, sb] = [a.optimizer.state(), b.optimizer.state()];
   expect(Object.keys(sb).sort()).toEqual(Object.keys(sa).sort());
@@ -122,6 +126,18 @@ describe('graphStep (general graph engine) against eagerStep', () => {
     it(`${o}: same losses, gradient norms, parameters and moments over 6 steps (random tiny models)`, async () => {
       await fc.assert(fc.asyncProperty(caseArb(o).filter((c) => c.hidden % c.heads === 0), (c) => compare(c, 6)), { numRuns: 2, seed: 12 });
     });
+
+  for (const o of ['clm', 'mlm', 'classify'] as const)
+    it(`${o}, the update per parameter after the function: same losses, gradient norms, parameters and moments over 6 steps`, async () => {
+      await fc.assert(fc.asyncProperty(caseArb(o).filter((c) => c.hidden % c.heads === 0), (c) => compare(c, 6, 'per-parameter')), { numRuns: 2, seed: 21 });
+    });
+
+  it('auto runs the update in the function below PER_PARAMETER_UPDATE_FROM parameter elements, per parameter from there', () => {
+    expect(updatesPerParameter('auto', PER_PARAMETER_UPDATE_FROM - 1)).toBe(false);
+    expect(updatesPerParameter('auto', PER_PARAMETER_UPDATE_FROM)).toBe(true);
+    expect(updatesPerParameter('in-graph', 1e12)).toBe(false);
+    expect(updatesPerParameter('per-parameter', 1)).toBe(true);
+  });
 
   it('keeps the live tensor count flat and the RSS within 64 MB over 200 graph steps', async () => {
     const c: Case = { objective: 'classify', hidden: 8, heads: 2, layers: 1, dropout: 0.1, optimizer: 'adamw', micro: 1, seed: 4 };

@@ -56,9 +56,41 @@ export type StepEngine = 'graph' | 'eager';
 export interface GraphStepSpec extends EagerStepSpec {
   /** Ask XLA to compile the step function (`_XlaMustCompile`). Default false. */
   readonly xla?: boolean;
+  /**
+   * Where the optimizer update runs (see {@link UpdatePlacement}). Default `auto`: in the function
+   * below {@link PER_PARAMETER_UPDATE_FROM} parameter elements, per parameter from there on.
+   */
+  readonly update?: UpdatePlacement;
   /** Where the one-line fallback notice goes (default: stderr). */
   readonly onNotice?: (line: string) => void;
 }
+
+/**
+ * Where a graph step's optimizer update runs.
+ * - `in-graph`: inside the step's function, which returns the new weights and moments. Fastest on
+ *   small models, but the old and the new weights and moments all exist while the function runs:
+ *   three times the parameters' size on top of what the step needs.
+ * - `per-parameter`: the function stops at the clipped gradients; the optimizer then updates one
+ *   parameter at a time, freeing each old weight and moment as its new one is made, as PyTorch's
+ *   in-place update needs no second copy (a few tfjs ops per parameter).
+ * - `auto`: `per-parameter` from {@link PER_PARAMETER_UPDATE_FROM} parameter elements on.
+ * @example const update: UpdatePlacement = 'auto';
+ */
+export type UpdatePlacement = 'auto' | 'in-graph' | 'per-parameter';
+
+/**
+ * Parameter elements from which `auto` runs the update per parameter (bert-large has 335M; the
+ * demo model 0.8M; albert-base 12M; bert-base 110M).
+ * @example PER_PARAMETER_UPDATE_FROM // 200_000_000
+ */
+export const PER_PARAMETER_UPDATE_FROM = 200_000_000;
+
+/**
+ * Whether a model of `elements` parameter elements gets its update per parameter.
+ * @example updatesPerParameter('auto', 335e6) // true
+ */
+export const updatesPerParameter = (placement: UpdatePlacement, elements: number): boolean =>
+  placement === 'per-parameter' || (placement === 'auto' && elements >= PER_PARAMETER_UPDATE_FROM);
 
 /**
  * A {@link TrainStep} that also says which engine its next step runs on.
@@ -76,6 +108,11 @@ export type EngineStep = TrainStep & {
  * @example if (!nativeBackendActive()) console.log('eager only');
  */
 export const nativeBackendActive = (): boolean => tf.getBackend() === 'tensorflow' || tf.getBackend() === 'tensorflow-gpu';
+
+/** What a per-parameter step function returns first: the gradients of these parameters, set when it is traced. */
+interface PerParamOutputs {
+  gradNames: string[];
+}
 
 /** Thrown inside a trace when the step cannot be one graph (caught: the step runs eager). */
 class NotTraceable extends Error {}
@@ -170,7 +207,9 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
     engine = 'eager';
   }
   const traced = new Map<string, TracedFunction>();
+  const gradOutputs = new Map<string, PerParamOutputs>();
   let partNames: string[] | undefined;
+  let perParamSaid = false;
 
   /**
    * The step over flat tensors: [params…, m…, v…, lr, c1, c2, per micro: inputs…, targets…, seed
@@ -178,10 +217,11 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
    * parts… (, extras)]. `parallel` (data parallelism) adds the totals and extras and the all-reduce.
    */
   const pure =
-    (names: readonly string[], shapes: readonly (readonly number[])[], slotted: readonly string[], micro: readonly Feed[], optimizer: Optimizer, parallel?: { readonly workers: number; readonly totalKeys: readonly (readonly string[])[]; readonly allReduce: ParallelContext['allReduce'] }) =>
+    (names: readonly string[], shapes: readonly (readonly number[])[], slotted: readonly string[], micro: readonly Feed[], optimizer: Optimizer, perParam: PerParamOutputs | undefined, parallel?: { readonly workers: number; readonly totalKeys: readonly (readonly string[])[]; readonly allReduce: ParallelContext['allReduce'] }) =>
     (flat: tf.Tensor[]): tf.Tensor[] => {
       const n = names.length;
-      const s = slotted.length;
+      // per-parameter update: no moments and no update in the function
+      const s = perParam ? 0 : slotted.length;
       const ps = flat.slice(0, n);
       const byName = Object.fromEntries(names.map((nm, j) => [nm, ps[j] as tf.Tensor]));
       const ms = flat.slice(n, n + s);
@@ -236,10 +276,15 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
       }
       const avg = k === 1 ? sum : Object.fromEntries(Object.entries(sum).map(([nm, g]) => [nm, tf.div(g, k)]));
       const { grads, norm } = spec.clipNorm > 0 ? clipByGlobalNorm(avg, spec.clipNorm) : { grads: avg, norm: tf.scalar(0) };
-      const u = pureUpdate(optimizer, slotted, byName, grads, ms, vs, lr, { c1, c2 });
       partNames = Object.keys(partSums ?? {});
       const parts = partNames.map((nm) => tf.div((partSums as Record<string, tf.Scalar>)[nm] as tf.Scalar, k) as tf.Scalar);
       const loss = parts.length ? parts.slice(1).reduce((a, p) => tf.add(a, p) as tf.Scalar, parts[0] as tf.Scalar) : (tf.div(totalSum, k) as tf.Scalar);
+      if (perParam) {
+        // the clipped gradients, in `names` order, of the parameters that have one
+        perParam.gradNames = names.filter((nm) => grads[nm] !== undefined);
+        return [...perParam.gradNames.map((nm) => grads[nm] as tf.Tensor), loss, norm, ...parts, ...extrasOut];
+      }
+      const u = pureUpdate(optimizer, slotted, byName, grads, ms, vs, lr, { c1, c2 });
       return [...u.w, ...u.m, ...u.v, loss, norm, ...parts, ...extrasOut];
     };
 
@@ -247,14 +292,20 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
     if (engine === 'eager' || micro.length === 0) return eager(state, micro, ctx);
     const optimizer = state.optimizer;
     const slots = optimizer.slotVariables();
-    if (slots.size === 0) return eager(state, micro, ctx);
     const names = Object.keys(state.params);
-    const slotted = names.filter((p) => slots.has(p));
+    const elements = names.reduce((a, p) => a + (state.params[p] as tf.Tensor).size, 0);
+    const perParam = updatesPerParameter(spec.update ?? 'auto', elements);
+    if (slots.size === 0 && !perParam) return eager(state, micro, ctx);
+    if (perParam && !perParamSaid) {
+      perParamSaid = true;
+      notice(`graph step: ${(elements / 1e6).toFixed(0)}M parameters: the optimizer update runs per parameter after the step's function, so old and new weights never coexist`);
+    }
+    const slotted = perParam ? [] : names.filter((p) => slots.has(p));
     const par = ctx.parallel;
     if (par && par.totals.length !== micro.length) throw new Error(`graph step: ${par.totals.length} global totals for ${micro.length} micro-batches`);
     const totalKeys = par ? par.totals.map((t) => Object.keys(t).sort()) : [];
     const extras = par ? (par.extras?.length ? [...par.extras] : [0]) : [];
-    const key = JSON.stringify([names.length, slotted, micro.map((f) => [dtypeShape(f.inputs), dtypeShape(f.targets)]), par ? [par.workers, totalKeys, extras.length] : 0]);
+    const key = JSON.stringify([names.length, perParam, slotted, micro.map((f) => [dtypeShape(f.inputs), dtypeShape(f.targets)]), par ? [par.workers, totalKeys, extras.length] : 0]);
     const c = optimizer.corrections(optimizer.stepCount() + 1);
     const state0: tf.Tensor[] = [...names.map((p) => state.params[p] as tf.Tensor), ...slotted.map((p) => slots.get(p)!.m), ...slotted.map((p) => slots.get(p)!.v)];
     const owned: tf.Tensor[] = [tf.scalar(ctx.lr), tf.scalar(c.c1), tf.scalar(c.c2)];
@@ -272,7 +323,9 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
       if (!fn) {
         let r: ReturnType<typeof traceToFunction>;
         try {
-          r = traceStepFunction('lamina_train_step', pure(names, names.map((p) => state.params[p]!.shape), slotted, micro, optimizer, par && { workers: par.workers, totalKeys, allReduce: par.allReduce }), args);
+          const outputs: PerParamOutputs | undefined = perParam ? { gradNames: [] } : undefined;
+          r = traceStepFunction('lamina_train_step', pure(names, names.map((p) => state.params[p]!.shape), slotted, micro, optimizer, outputs, par && { workers: par.workers, totalKeys, allReduce: par.allReduce }), args);
+          if (outputs) gradOutputs.set(key, outputs);
         } catch (e) {
           if (!(e instanceof NotTraceable)) throw e;
           // new parameters got gradients: the eager step creates their moments, the next step retraces
@@ -292,8 +345,21 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
     } finally {
       tf.dispose(owned);
     }
-    const rest = writeBackStep(state.params, slots, slotted, outs);
-    optimizer.advance();
+    let rest: tf.Tensor[];
+    if (perParam) {
+      const gradNames = (gradOutputs.get(key) as PerParamOutputs).gradNames;
+      const grads = Object.fromEntries(gradNames.map((nm, j) => [nm, outs[j] as tf.Tensor]));
+      try {
+        // the eager optimizer's own update: one tidy per parameter, each old weight and moment freed as its new one is assigned
+        optimizer.step(state.params, grads, ctx.lr);
+      } finally {
+        tf.dispose(outs.slice(0, gradNames.length));
+      }
+      rest = outs.slice(gradNames.length);
+    } else {
+      rest = writeBackStep(state.params, slots, slotted, outs);
+      optimizer.advance();
+    }
     const [loss, gradNorm, ...after] = rest as tf.Scalar[];
     const partTs = after.slice(0, (partNames ?? []).length);
     const extrasT = par ? (after[partTs.length] as unknown as tf.Tensor1D) : undefined;
