@@ -32,7 +32,7 @@ function tfjsNodeDir() {
 }
 
 /** Version of the entry points lamina's patch adds to the binding (patches/@tensorflow__tfjs-node@*.patch). */
-const GRAPH_API = 1;
+const GRAPH_API = 2;
 
 /**
  * Loads tfjs-node in a child process (a broken binding may crash) and reports the TF version. It

@@ -17,6 +17,7 @@ import {
   removeFunction,
   TF_DTYPE,
   ProtoWriter,
+  trimNativeMemory,
 } from '../src/index.js';
 
 const f32 = { kind: 'type', value: TF_DTYPE.float32 } as const;
@@ -115,6 +116,33 @@ describe('patched native binding', () => {
 
   it('probes graph functions end to end (what lamina doctor reports)', () => {
     expect(probeGraphFunctions()).toMatchObject({ available: true });
+  });
+
+  it('gives freed TensorFlow buffers back to the system (trimNativeMemory)', () => {
+    expect(E.isRight(trimNativeMemory())).toBe(true);
+    // A fresh process, so that no other test's buffers blur its RSS. glibc keeps heap buffers it
+    // got back resident; malloc_trim returns their pages.
+    const code = `
+      require('@tensorflow/tfjs-node');
+      const tf = require('@tensorflow/tfjs');
+      const fs = require('fs');
+      const b = tf.findBackend('tensorflow').binding;
+      const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+      tf.tidy(() => tf.fill([8 << 20], 1).dataSync()); // a freed 32 MiB buffer: glibc's mmap threshold rises to 32 MiB
+      const base = rss();
+      const xs = Array.from({ length: 100 }, (_, i) => tf.add(tf.fill([1 << 19], i), 1)); // 100 × 2 MiB, from the heap
+      const held = rss();
+      tf.dispose(xs);
+      const freed = rss();
+      const released = b.trimNativeMemory();
+      console.log(JSON.stringify({ base, held, freed, released, trimmed: rss() }));
+    `;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: import.meta.dirname, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { base: number; held: number; freed: number; released: boolean; trimmed: number };
+    expect(out.held - out.base, JSON.stringify(out)).toBeGreaterThan(150); // MiB: the 200 MiB were resident
+    expect(out.released).toBe(true);
+    expect(out.freed - out.trimmed, JSON.stringify(out)).toBeGreaterThan(100); // most of them went back
   });
 
   it('enables collective ops before any tensor exists, and refuses once tensors exist', () => {

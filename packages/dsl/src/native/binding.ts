@@ -23,7 +23,7 @@ import { encodeConfigProto, encodeGraphDef, TF_DTYPE } from './proto.js';
  * Version of the patched entry points this module expects (`binding.LAMINA_GRAPH_API`).
  * @example nodeBackend() // Left unless binding.LAMINA_GRAPH_API === GRAPH_API_VERSION
  */
-export const GRAPH_API_VERSION = 1;
+export const GRAPH_API_VERSION = 2;
 
 /**
  * A failure reported by the native runtime, or the absence of the patched binding.
@@ -96,6 +96,7 @@ export interface GraphBinding {
   collectiveOpsCheckPeerHealth(task: string, timeoutMs: number): void;
   listDevices(): string[];
   getDefaultDevice(): string;
+  trimNativeMemory(): boolean;
 }
 
 /**
@@ -167,7 +168,7 @@ export interface GraphFunctionSupport {
 /**
  * Reports whether TensorFlow graph functions are available (native backend active, patched
  * binding loaded). `lamina doctor` prints this.
- * @example graphFunctionSupport() // { available: true, reason: 'patched binding, LAMINA_GRAPH_API 1' }
+ * @example graphFunctionSupport() // { available: true, reason: 'patched binding, LAMINA_GRAPH_API 2' }
  */
 export const graphFunctionSupport = (): GraphFunctionSupport => {
   if (tf.getBackend() !== 'tensorflow' && tf.getBackend() !== 'tensorflow-gpu')
@@ -266,6 +267,15 @@ export const callFunction = (
       return b.executeMultipleOutputs(name, attrs, inputs, numOutputs);
     }),
   );
+
+/**
+ * Returns the C heap's free pages to the operating system (glibc's `malloc_trim(0)`, which also
+ * releases the free pages inside every arena). TensorFlow's buffers come from malloc, and glibc
+ * keeps what a large step freed resident: after tracing a bert-large step, gigabytes of freed
+ * activations and gradients. Right(false): nothing to release, or not glibc.
+ * @example trimNativeMemory() // right(true)
+ */
+export const trimNativeMemory = (): E.Either<NativeError, boolean> => E.flatMap(nodeBackend(), (b) => attempt(() => b.binding.trimNativeMemory()));
 
 /**
  * Enables TensorFlow's collective ops with a serialized `ServerDef` (see `encodeServerDef`). Starts

@@ -38,7 +38,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { callFunction, traceToFunction, type TracedFunction } from '@lamina/dsl';
+import { callFunction, traceToFunction, trimNativeMemory, type TracedFunction } from '@lamina/dsl';
 import { accumulate, clipByGlobalNorm } from '../optim/grads.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { dropoutSeedPerMicroBatch, eagerStep, outputsByRole, reduceAcrossWorkers, type EagerStepSpec, type Feed, type HostTensor, type ParallelContext, type StepMetrics, type TrainStep } from './step.js';
@@ -338,6 +338,9 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
         }
         fn = r.right;
         traced.set(key, fn);
+        // the trace ran the step eagerly through tfjs's tape (every intermediate gradient held to
+        // its end) and freed it all: give those pages back, or glibc keeps them resident for good
+        trimNativeMemory();
       }
       const called = callFunction(fn.name, args, fn.numOutputs, { xla: spec.xla ?? false });
       if (E.isLeft(called)) throw new Error(`graph step failed: ${called.left.message}`);
