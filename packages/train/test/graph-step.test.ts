@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { unwrap, type RawTensor } from '@lamina/dsl';
 import { collate, tinyConfig, type AlbertConfig, type Batch, type Instance } from '@lamina/albert';
 import { createPretrainer, type PretrainerOptions } from '../src/pretrainer.js';
+import { globalTotals, shareOf } from '../src/distributed/shard.js';
 
 const instances = (n: number, seed: number, len0 = 8): Instance[] =>
   Array.from({ length: n }, (_, i) => {
@@ -91,6 +92,32 @@ describe('graph training step', () => {
     const xs = instances(8, 2);
     const micro = [batch(xs.slice(0, 4)), batch(xs.slice(4))];
     compareEngines({ config: bert, objective: 'nsp', mlmPositions: 'all', optimizer: 'adamw', seed: 5, clipNorm: 0.5, hyper: { biasCorrection: true }, update: 'per-parameter' }, 20, () => micro, [PER_PARAMETER]);
+  });
+
+  it('with the update per parameter, a data-parallel step (worker shares, an identity all-reduce inside the function) matches the eager one', () => {
+    const b = batch(instances(4, 0));
+    const opts: PretrainerOptions = { config: albert, objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 3, clipNorm: 1 };
+    const notices: string[] = [];
+    const eager = unwrap(createPretrainer({ ...opts, engine: 'eager' }));
+    const graph = unwrap(createPretrainer({ ...opts, engine: 'graph', update: 'per-parameter', onNotice: (l) => notices.push(l) }));
+    // each step one worker's share, normalised by the global batch's totals; the all-reduce (an average over workers) is the identity here
+    const parallel = { workers: 2, totals: [globalTotals(b)], allReduce: (v: tf.Tensor1D) => tf.mul(v, 1) as tf.Tensor1D };
+    for (let s = 0; s < 6; s++) {
+      const share = shareOf(b, 2, s % 2);
+      const x = eager.trainStep([share], 1e-2, s, parallel);
+      const y = graph.trainStep([share], 1e-2, s, parallel);
+      for (const key of ['loss', 'mlmLoss', 'orderLoss', 'gradNorm'] as const) expect(relClose(read(x[key]), read(y[key])), `step ${s} ${key}: eager ${read(x[key])} graph ${read(y[key])}`).toBe(true);
+      x.dispose();
+      y.dispose();
+    }
+    expect(notices).toHaveLength(1);
+    expect(graph.engine()).toBe('graph');
+    for (const k of Object.keys(eager.params)) {
+      const d = tf.tidy(() => read(tf.div(tf.max(tf.abs(tf.sub(eager.params[k]!, graph.params[k]!))), tf.maximum(tf.max(tf.abs(eager.params[k]!)), 1))));
+      expect(d, k).toBeLessThanOrEqual(1e-5);
+    }
+    eager.dispose();
+    graph.dispose();
   });
 
   it('with the update per parameter, resumes bit for bit from the parameters and optimizer state of step 3', () => {
