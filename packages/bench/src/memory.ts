@@ -4,10 +4,11 @@
  * no system's figure includes what another left to the allocator.
  *
  * Each process first runs the steps that are not yet its steady state: one for eager lamina and
- * PyTorch, two for lamina's graph engine (it runs its first step eagerly, to create the optimizer
- * state, and traces the step function on the second). Then it resets its peak RSS (Linux
- * `/proc/self/clear_refs`, value 5) and runs the measured steps: `stepPeakBytes` is the peak of
- * those steps alone, `firstStepPeakBytes` the peak up to the reset (the trace included).
+ * PyTorch, two for lamina's graph engine (bert-large's update runs per parameter, so its first
+ * step traces the step function; a model updated in the function runs its first step eagerly and
+ * traces on the second). Then it resets its peak RSS (Linux `/proc/self/clear_refs`, value 5) and
+ * runs the measured steps: `stepPeakBytes` is the peak of those steps alone, `firstStepPeakBytes`
+ * the peak up to the reset (the trace included), `stepSeconds` their mean wall time.
  *
  * @example
  * ```ts
@@ -39,6 +40,8 @@ export interface LargeMemoryRow {
   readonly firstStepPeakBytes: number | null;
   /** Peak RSS of the measured steps alone (after the reset). */
   readonly stepPeakBytes: number | null;
+  /** Wall seconds of the measured step (their mean): what a malloc setting costs in speed. Absent in files older than 2026-12-02. */
+  readonly stepSeconds?: number | null;
   readonly optimizer: string;
   readonly error?: string;
 }
@@ -115,12 +118,15 @@ export const memoryChild = async (create: CreatePretrainer, engine: 'graph' | 'e
   for (let i = 0; i < warmup; i++) await step(i);
   const first = peakRssBytes();
   const reset = resetPeakRss();
+  const t0 = performance.now();
   for (let i = warmup; i < warmup + plan.steps; i++) await step(i);
+  const stepSeconds = (performance.now() - t0) / 1000 / plan.steps;
   const fell = engine === 'graph' && t.right.engine?.() === 'eager';
   write({
     system,
     firstStepPeakBytes: first,
     stepPeakBytes: reset ? peakRssBytes() : null,
+    stepSeconds,
     optimizer: 'lamb',
     ...(fell ? { error: `the graph engine fell back to eager (${notices.join('; ')})` } : !reset ? { error: 'the peak RSS could not be reset (/proc/self/clear_refs)' } : {}),
   });
@@ -128,16 +134,21 @@ export const memoryChild = async (create: CreatePretrainer, engine: 'graph' | 'e
 };
 
 /**
- * glibc malloc settings for a large model's step: one arena, and every buffer of 4 MiB or more
- * its own mapping, returned to the system when freed. With glibc's defaults (an arena per thread,
- * an mmap threshold that rises to 32 MiB after the first large free) the freed activation and
- * gradient buffers stay resident. They must be in the environment when the process starts.
+ * glibc malloc settings for a large model's step: every buffer of 4 MiB or more gets a mapping of
+ * its own, returned to the system when freed, in transparent huge pages where the kernel allows
+ * them (`madvise` mode): fewer page faults than 4 KiB pages. With glibc's defaults (an mmap
+ * threshold that rises to 32 MiB after the first large free) freed activation and gradient buffers
+ * stay resident and fragment the heap. They must be in the environment when the process starts.
+ * The price is speed: each large buffer is mapped and faulted in anew every step.
  * @example spawnSync('node', args, { env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNED } })
  */
-export const MALLOC_TUNED = 'glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4194304';
+export const MALLOC_TUNED = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4194304';
 
 /** The environment without a user's malloc settings: glibc's defaults. */
 const glibcDefaults = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(GLIBC_TUNABLES|MALLOC_ARENA_MAX|MALLOC_MMAP_THRESHOLD_)$/.test(k)));
+
+/** The mean of a worker's per-step seconds (null when it sent none). */
+const meanOf = (xs: unknown): number | null => (Array.isArray(xs) && xs.length && xs.every((x) => typeof x === 'number') ? (xs as number[]).reduce((a, b) => a + b, 0) / xs.length : null);
 
 const failed = (system: LargeMemoryRow['system'], optimizer: string, error: string): LargeMemoryRow => ({ system, firstStepPeakBytes: null, stepPeakBytes: null, optimizer, error });
 
@@ -182,7 +193,13 @@ export const largeStepMemory = async (o: { readonly smoke: boolean; readonly pyt
       const timed = E.isRight(reset) ? await w.right.request({ cmd: 'time', id: 'memory', steps: plan.steps, warmup: 0 }) : reset;
       rows.push(
         E.isRight(first) && E.isRight(timed)
-          ? { system: 'Hugging Face PyTorch', firstStepPeakBytes: (first.right.hwm_bytes as number | null) ?? null, stepPeakBytes: (timed.right.hwm_bytes as number | null) ?? null, optimizer: 'adamw' }
+          ? {
+              system: 'Hugging Face PyTorch',
+              firstStepPeakBytes: (first.right.hwm_bytes as number | null) ?? null,
+              stepPeakBytes: (timed.right.hwm_bytes as number | null) ?? null,
+              stepSeconds: meanOf(timed.right.seconds),
+              optimizer: 'adamw',
+            }
           : failed('Hugging Face PyTorch', 'adamw', E.isLeft(timed) ? timed.left : 'not measured'),
       );
       w.right.close();

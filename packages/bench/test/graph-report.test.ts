@@ -98,9 +98,9 @@ describe('the generated report of the graph-era bench', () => {
   });
 
   it('renders the bert-large memory rows, a dead child as not measured, and the ratio to PyTorch', () => {
-    expect(md).toContain('| lamina graph | lamb | 12.00 GiB | 9.00 GiB | 1.50× |');
+    expect(md).toContain('| lamina graph | lamb | 12.00 GiB | 9.00 GiB | 1.50× | — |');
     expect(md).toContain('| lamina eager | lamb | not measured: the child process ended with SIGKILL');
-    expect(md).toContain('| Hugging Face PyTorch | adamw | 7.00 GiB | 6.00 GiB | — |');
+    expect(md).toContain('| Hugging Face PyTorch | adamw | 7.00 GiB | 6.00 GiB | — | — |');
   });
 
   it('includes the hand-maintained "what we tried" table verbatim, before this run\'s rows', () => {

@@ -25,7 +25,7 @@ const sample = (date: string, graphPeak: number): MemoryResults => ({
     seq: 128,
     steps: 1,
     rows: [
-      { system: 'lamina graph', firstStepPeakBytes: graphPeak * 1.1, stepPeakBytes: graphPeak, optimizer: 'lamb' },
+      { system: 'lamina graph', firstStepPeakBytes: graphPeak * 1.1, stepPeakBytes: graphPeak, stepSeconds: 38.25, optimizer: 'lamb' },
       { system: 'lamina eager', firstStepPeakBytes: null, stepPeakBytes: null, optimizer: 'lamb', error: 'the child process ended with 137 and wrote no figure (out of memory?)' },
       { system: 'Hugging Face PyTorch', firstStepPeakBytes: 6e9, stepPeakBytes: 5e9, optimizer: 'adamw' },
     ],
@@ -65,7 +65,8 @@ describe('pnpm bench memory results', () => {
     const section = md.slice(md.indexOf('### Peak RSS'), md.indexOf('## 7. Scaling'));
     expect(section).toContain('a separate `pnpm bench memory` run on 2026-12-01T19:00:00Z');
     expect(section).toContain('Test CPU, 2 cores');
-    expect(section).toMatch(/\| lamina graph \| lamb \| .* \| 1\.60× \|/);
+    expect(section).toMatch(/\| lamina graph \| lamb \| .* \| 1\.60× \| 38\.3 \|/);
+    expect(section).toMatch(/\| Hugging Face PyTorch \| adamw \| .* \| — \| — \|/); // a file without step seconds
     expect(section).toContain('not measured: the child process ended with 137');
     expect(renderReport(quick, opts)).toContain('Not measured in this run');
     const full = { ...quick, largeMemory: sample('own', 9e9).largeMemory };
