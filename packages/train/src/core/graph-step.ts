@@ -5,15 +5,19 @@
  * `@lamina/dsl`) and called as a single op. It computes what {@link eagerStep} computes, for any
  * compiled model, {@link TrainingObjective} and optimizer (AdamW or LAMB, bias-corrected or not):
  * the same loss, loss parts and gradient norm, and the same new parameters up to float rounding
- * (Grappler may reorder or fuse ops).
+ * (Grappler may reorder or fuse ops). A model past {@link PER_PARAMETER_UPDATE_FROM} parameter
+ * elements (bert-large) gets its update per parameter after the function instead
+ * ({@link UpdatePlacement}): the function stops at the clipped gradients, so old and new weights
+ * never coexist. After each trace the step gives the freed pages back to the system
+ * (`trimNativeMemory`).
  *
  * When it runs eager instead, and says so in one line through `onNotice` (once):
  * - the backend is not native TensorFlow (no graph functions);
  * - the trace fails (a host read inside the model, a large captured tensor, TensorFlow rejects
  *   the graph): from then on every step runs eager.
- * Silently, per step (these are not failures): the first step of a fresh optimizer (it creates the
- * moments of exactly the parameters that get gradients), and a step whose parameters gained
- * gradients the optimizer has no moments for yet.
+ * Silently, per step (these are not failures), when the update runs in the function: the first
+ * step of a fresh optimizer (it creates the moments of exactly the parameters that get gradients),
+ * and a step whose parameters gained gradients the optimizer has no moments for yet.
  *
  * A data-parallel step (a {@link ParallelContext} in the step's context) is one function too: the
  * global batch's totals and the extras are arguments, and the gradients, loss parts and extras are
@@ -215,6 +219,8 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
    * The step over flat tensors: [params…, m…, v…, lr, c1, c2, per micro: inputs…, targets…, seed
    * (, its global totals in `totalKeys` order), (extras)]; results [w…, m…, v…, loss, norm,
    * parts… (, extras)]. `parallel` (data parallelism) adds the totals and extras and the all-reduce.
+   * With `perParam` there are no moments among the arguments, and the results start with the
+   * clipped gradients of the parameters that have one (their names set in `perParam.gradNames`).
    */
   const pure =
     (names: readonly string[], shapes: readonly (readonly number[])[], slotted: readonly string[], micro: readonly Feed[], optimizer: Optimizer, perParam: PerParamOutputs | undefined, parallel?: { readonly workers: number; readonly totalKeys: readonly (readonly string[])[]; readonly allReduce: ParallelContext['allReduce'] }) =>
