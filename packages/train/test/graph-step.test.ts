@@ -66,6 +66,28 @@ const compareEngines = (opts: PretrainerOptions, steps: number, microOf: (s: num
   graph.dispose();
 };
 
+/** Runs `steps` graph steps over two batch shapes: two traces, and the tfjs and native tensor counts flat from step 10 on. */
+const expectFlatOver = (opts: PretrainerOptions, steps: number): void => {
+  const t = unwrap(createPretrainer({ ...opts, engine: 'graph', onNotice: () => {} }));
+  const shapes = [batch(instances(2, 0)), batch(instances(2, 1), 12)];
+  const counts: number[] = [];
+  const native: number[] = [];
+  const binding = (tf.backend() as unknown as { binding: { getNumOfTensors(): number } }).binding;
+  for (let s = 0; s < steps; s++) {
+    const r = t.trainStep([shapes[s % 2] as Batch], 1e-3, s);
+    expect(Number.isFinite(read(r.loss))).toBe(true);
+    r.dispose();
+    if (s >= 10) {
+      counts.push(tf.memory().numTensors);
+      native.push(binding.getNumOfTensors());
+    }
+  }
+  expect(t.tracedFunctions()).toBe(2);
+  expect(new Set(counts).size).toBe(1);
+  expect(new Set(native).size).toBe(1);
+  t.dispose();
+};
+
 describe('graph training step', () => {
   it('matches the eager step over 20 steps: tiny ALBERT, dropout on, LAMB, two batch shapes', () => {
     const b1 = batch(instances(4, 0));
@@ -148,44 +170,10 @@ describe('graph training step', () => {
   });
 
   it('with the update per parameter, traces once per batch shape and keeps the live tensor count flat over 100 steps', () => {
-    const t = unwrap(createPretrainer({ config: albert, objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 1, engine: 'graph', update: 'per-parameter', onNotice: () => {} }));
-    const shapes = [batch(instances(2, 0)), batch(instances(2, 1), 12)];
-    const counts: number[] = [];
-    const native: number[] = [];
-    const binding = (tf.backend() as unknown as { binding: { getNumOfTensors(): number } }).binding;
-    for (let s = 0; s < 100; s++) {
-      const r = t.trainStep([shapes[s % 2] as Batch], 1e-3, s);
-      expect(Number.isFinite(read(r.loss))).toBe(true);
-      r.dispose();
-      if (s >= 10) {
-        counts.push(tf.memory().numTensors);
-        native.push(binding.getNumOfTensors());
-      }
-    }
-    expect(t.tracedFunctions()).toBe(2);
-    expect(new Set(counts).size).toBe(1);
-    expect(new Set(native).size).toBe(1);
-    t.dispose();
+    expectFlatOver({ config: albert, objective: 'sop', mlmPositions: 'masked', optimizer: 'lamb', seed: 1, update: 'per-parameter' }, 100);
   });
 
   it('traces once per batch shape and keeps the live tensor count flat over 300 steps', () => {
-    const t = unwrap(createPretrainer({ config: albert, objective: 'sop', mlmPositions: 'masked', optimizer: 'adamw', seed: 1, engine: 'graph', onNotice: () => {} }));
-    const shapes = [batch(instances(2, 0)), batch(instances(2, 1), 12)];
-    const counts: number[] = [];
-    const native: number[] = [];
-    const binding = (tf.backend() as unknown as { binding: { getNumOfTensors(): number } }).binding;
-    for (let s = 0; s < 300; s++) {
-      const r = t.trainStep([shapes[s % 2] as Batch], 1e-3, s);
-      expect(Number.isFinite(read(r.loss))).toBe(true);
-      r.dispose();
-      if (s >= 10) {
-        counts.push(tf.memory().numTensors);
-        native.push(binding.getNumOfTensors());
-      }
-    }
-    expect(t.tracedFunctions()).toBe(2);
-    expect(new Set(counts).size).toBe(1);
-    expect(new Set(native).size).toBe(1);
-    t.dispose();
+    expectFlatOver({ config: albert, objective: 'sop', mlmPositions: 'masked', optimizer: 'adamw', seed: 1 }, 300);
   });
 });
