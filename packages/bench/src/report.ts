@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { renderSvgPanels, type Panel, type Series } from '@lamina/train';
+import { PER_PARAMETER_UPDATE_FROM, renderSvgPanels, type Panel, type Series } from '@lamina/train';
 import type { Measurement, SystemKind } from './measure.js';
 import { SYSTEM_LABELS } from './measure.js';
 import type { Results } from './results.js';
@@ -347,7 +347,7 @@ export const renderReport = (r: Results, o: ReportOptions): string => {
   }
   if (lm) {
     L.push(
-      `Batch ${lm.batch} × ${lm.seq}, the steps before the steady state first (one; two for lamina's graph engine: a model past 200M parameter elements, as bert-large, updates per parameter after the step's function and traces on its first step, a smaller one runs its first step eagerly and traces on the second), then the peak RSS is reset (\`/proc/self/clear_refs\`) and ${lm.steps} measured step(s) run: "step peak" is the peak of those alone, "first-step peak" the peak before the reset (for lamina graph, the trace included), "step seconds" their mean wall time (one process after another on an idle machine, not interleaved: read it as the rough price of a setting, not as a speed comparison). lamina: LAMB, MLM logits at the masked positions; PyTorch: \`torch.optim.AdamW\` (torch has no LAMB; the state is the same two moments per parameter), logits at all positions. The lamina rows run with glibc's default malloc, as a user's process does, except "malloc tuned": the same graph step started with \`GLIBC_TUNABLES=${MALLOC_TUNED}\` (every buffer of 4 MiB or more its own mapping, in transparent huge pages where allowed, returned to the system when freed; with the defaults freed activation and gradient buffers stay resident and fragment the heap, and the graph step gives the trace's freed pages back once, with \`malloc_trim\`). Target (issue 12): lamina graph ≤ 1.2 × PyTorch.`,
+      `Batch ${lm.batch} × ${lm.seq}, the steps before the steady state first (one; two for lamina's graph engine: a model of ${(PER_PARAMETER_UPDATE_FROM / 1e6).toFixed(0)}M parameter elements or more, as bert-large, updates per parameter after the step's function and traces on its first step, a smaller one runs its first step eagerly and traces on the second), then the peak RSS is reset (\`/proc/self/clear_refs\`) and ${lm.steps} measured step(s) run: "step peak" is the peak of those alone, "first-step peak" the peak before the reset (for lamina graph, the trace included), "step seconds" their mean wall time (one process after another on an idle machine, not interleaved: read it as the rough price of a setting, not as a speed comparison). lamina: LAMB, MLM logits at the masked positions; PyTorch: \`torch.optim.AdamW\` (torch has no LAMB; the state is the same two moments per parameter), logits at all positions. The lamina rows run with glibc's default malloc, as a user's process does, except "malloc tuned": the same graph step started with \`GLIBC_TUNABLES=${MALLOC_TUNED}\` (every buffer of 4 MiB or more its own mapping, in transparent huge pages where allowed, returned to the system when freed; with the defaults freed activation and gradient buffers stay resident and fragment the heap, and the graph step gives the trace's freed pages back once, with \`malloc_trim\`). Target (issue 12): lamina graph ≤ 1.2 × PyTorch.`,
       '',
     );
     L.push('| system | optimizer | first-step peak | step peak | step peak ÷ PyTorch\'s | step seconds |', '| --- | --- | --- | --- | --- | --- |');

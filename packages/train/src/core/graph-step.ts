@@ -304,7 +304,7 @@ export const graphStep = (spec: GraphStepSpec): EngineStep => {
     if (slots.size === 0 && !perParam) return eager(state, micro, ctx);
     if (perParam && !perParamSaid) {
       perParamSaid = true;
-      notice(`graph step: ${(elements / 1e6).toFixed(0)}M parameters: the optimizer update runs per parameter after the step's function, so old and new weights never coexist`);
+      notice(`graph step: ${elements.toLocaleString('en-US')} parameters: the optimizer update runs per parameter after the step's function, so old and new weights never coexist`);
     }
     const slotted = perParam ? [] : names.filter((p) => slots.has(p));
     const par = ctx.parallel;
